@@ -1,0 +1,64 @@
+// The GCP sandbox: Compute Engine-looking regions, zones, machine types,
+// numeric instance ids and GCE status words.
+import type { SandboxProfile } from "../../shared/sandbox/profile";
+import { hexId, numericId, privateIpFor } from "../../shared/sandbox/ids";
+
+// us-central1 on-demand: e2 per vCPU-hour and per GiB-hour (Google's list
+// price), shared-core e2 types at their published hourly price.
+const E2_VCPU = 0.02181159;
+const E2_GIB = 0.00292353;
+const SHARED_CORE: Record<string, number> = { "e2-micro": 0.00838, "e2-small": 0.01675, "e2-medium": 0.03351 };
+
+export function gcpSandboxProfile(defaultRegion = "us-central1"): SandboxProfile {
+  const zones = (r: string, letters: string) => [...letters].map((l) => `${r}-${l}`);
+  return {
+    provider: "gcp",
+    defaultRegion,
+    regions: [
+      { id: "us-central1", displayName: "Iowa", zones: zones("us-central1", "abcf") },
+      { id: "us-east1", displayName: "South Carolina", zones: zones("us-east1", "bcd") },
+      { id: "europe-west1", displayName: "Belgium", zones: zones("europe-west1", "bcd") },
+      { id: "asia-east1", displayName: "Taiwan", zones: zones("asia-east1", "abc") },
+    ],
+    instanceTypes: [
+      { name: "e2-micro", vcpus: 2, memoryGiB: 1 },
+      { name: "e2-small", vcpus: 2, memoryGiB: 2 },
+      { name: "e2-medium", vcpus: 2, memoryGiB: 4 },
+      { name: "e2-standard-2", vcpus: 2, memoryGiB: 8 },
+      { name: "e2-standard-4", vcpus: 4, memoryGiB: 16 },
+    ],
+    images: [
+      { id: "projects/debian-cloud/global/images/family/debian-12", name: "debian-12", loginUser: "debian" },
+      { id: "projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64", name: "ubuntu-2404-lts", loginUser: "ubuntu" },
+    ],
+    rawStatus: {
+      pending: "PROVISIONING",
+      running: "RUNNING",
+      stopping: "STOPPING",
+      stopped: "TERMINATED",
+      rebooting: "RUNNING",
+      terminating: "STOPPING",
+      terminated: "DELETED",
+    },
+    instanceId: (n) => numericId(`gcp-instance-${n}`, 19),
+    keyPairId: (n) => `SHA256:${hexId(`gcp-key-${n}`, 43)}`,
+    privateIp: (n) => privateIpFor("10.128", n),
+    price(type, region) {
+      if (region !== "us-central1") return undefined;
+      const shared = SHARED_CORE[type.name];
+      const hourly = shared ?? type.vcpus * E2_VCPU + type.memoryGiB * E2_GIB;
+      return {
+        hourlyRate: hourly,
+        currency: "USD",
+        source: "sandbox: Compute Engine e2 list prices, us-central1",
+        date: "2025-01-01",
+        breakdown: shared
+          ? [{ name: "compute", hourlyRate: shared, detail: `${type.name} shared-core` }]
+          : [
+              { name: "vcpu", hourlyRate: type.vcpus * E2_VCPU, detail: `${type.vcpus} x ${E2_VCPU}` },
+              { name: "memory", hourlyRate: type.memoryGiB * E2_GIB, detail: `${type.memoryGiB} GiB x ${E2_GIB}` },
+            ],
+      };
+    },
+  };
+}

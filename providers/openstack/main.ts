@@ -1,0 +1,5 @@
+#!/usr/bin/env bun
+import { runProvider } from "../../shared/main";
+import { openstackProvider } from "./definition";
+
+await runProvider(openstackProvider);

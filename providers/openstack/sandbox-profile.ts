@@ -1,0 +1,55 @@
+// The OpenStack sandbox: Nova-looking regions, flavors, UUID server ids and
+// Nova status words. Prices come from a demo operator rate card.
+import type { SandboxProfile } from "../../shared/sandbox/profile";
+import { privateIpFor, uuidFrom } from "../../shared/sandbox/ids";
+
+// A demo rate card (OpenStack clouds have no public price list).
+const VCPU_HOUR = 0.02;
+const GIB_HOUR = 0.005;
+
+export function openstackSandboxProfile(defaultRegion = "RegionOne"): SandboxProfile {
+  return {
+    provider: "openstack",
+    defaultRegion,
+    regions: [
+      { id: "RegionOne", displayName: "RegionOne", zones: ["nova"] },
+      { id: "RegionTwo", displayName: "RegionTwo", zones: ["nova", "az2"] },
+    ],
+    instanceTypes: [
+      { name: "m1.tiny", vcpus: 1, memoryGiB: 0.5 },
+      { name: "m1.small", vcpus: 1, memoryGiB: 2 },
+      { name: "m1.medium", vcpus: 2, memoryGiB: 4 },
+      { name: "m1.large", vcpus: 4, memoryGiB: 8 },
+    ],
+    images: [
+      { id: "70a599e0-31e7-49b7-b260-868f441e862b", name: "cirros-0.6.2", loginUser: "cirros" },
+      { id: "a2459075-d96c-40d5-893e-577ff92e721c", name: "ubuntu-24.04", loginUser: "ubuntu" },
+    ],
+    rawStatus: {
+      pending: "BUILD",
+      running: "ACTIVE",
+      stopping: "ACTIVE",
+      stopped: "SHUTOFF",
+      rebooting: "REBOOT",
+      terminating: "ACTIVE",
+      terminated: "DELETED",
+    },
+    instanceId: (n) => uuidFrom(`openstack-server-${n}`),
+    keyPairId: (n) => uuidFrom(`openstack-keypair-${n}`),
+    privateIp: (n) => privateIpFor("192.168", n),
+    price(type) {
+      const vcpu = type.vcpus * VCPU_HOUR;
+      const mem = type.memoryGiB * GIB_HOUR;
+      return {
+        hourlyRate: vcpu + mem,
+        currency: "USD",
+        source: "sandbox: demo operator rate card",
+        date: "2025-01-01",
+        breakdown: [
+          { name: "vcpu", hourlyRate: vcpu, detail: `${type.vcpus} x ${VCPU_HOUR}` },
+          { name: "memory", hourlyRate: mem, detail: `${type.memoryGiB} GiB x ${GIB_HOUR}` },
+        ],
+      };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// The Proxmox VE sandbox: cluster nodes as regions, a size catalog as
+// instance types, "node/qemu/vmid" ids and PVE status words. Prices come
+// from a demo operator rate card.
+import type { SandboxProfile } from "../../shared/sandbox/profile";
+import { hexId, privateIpFor } from "../../shared/sandbox/ids";
+
+const VCPU_HOUR = 0.015;
+const GIB_HOUR = 0.004;
+
+export function proxmoxSandboxProfile(defaultRegion = "pve1"): SandboxProfile {
+  return {
+    provider: "proxmox",
+    defaultRegion,
+    regions: [
+      { id: "pve1", displayName: "pve1 (cluster demo)", zones: ["pve1"] },
+      { id: "pve2", displayName: "pve2 (cluster demo)", zones: ["pve2"] },
+      { id: "pve3", displayName: "pve3 (cluster demo)", zones: ["pve3"] },
+    ],
+    instanceTypes: [
+      { name: "small", vcpus: 1, memoryGiB: 1 },
+      { name: "medium", vcpus: 2, memoryGiB: 4 },
+      { name: "large", vcpus: 4, memoryGiB: 8 },
+    ],
+    images: [
+      { id: "9000", name: "debian-12-cloudinit", loginUser: "debian" },
+      { id: "9001", name: "ubuntu-2404-cloudinit", loginUser: "ubuntu" },
+    ],
+    rawStatus: {
+      pending: "prelaunch",
+      running: "running",
+      stopping: "running",
+      stopped: "stopped",
+      rebooting: "running",
+      terminating: "stopped",
+      terminated: "deleted",
+    },
+    instanceId: (n, region) => `${region}/qemu/${100 + n}`,
+    keyPairId: (n) => `proxmox-key-${hexId(`proxmox-key-${n}`, 12)}`,
+    privateIp: (n) => privateIpFor("10.10", n),
+    instanceExtra: (_type, n) => ({ vmid: String(100 + n), kind: "qemu" }),
+    price(type) {
+      const vcpu = type.vcpus * VCPU_HOUR;
+      const mem = type.memoryGiB * GIB_HOUR;
+      return {
+        hourlyRate: vcpu + mem,
+        currency: "USD",
+        source: "sandbox: demo operator rate card",
+        date: "2025-01-01",
+        breakdown: [
+          { name: "vcpu", hourlyRate: vcpu, detail: `${type.vcpus} x ${VCPU_HOUR}` },
+          { name: "memory", hourlyRate: mem, detail: `${type.memoryGiB} GiB x ${GIB_HOUR}` },
+        ],
+      };
+    },
+  };
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bun
+// Builds one standalone executable per provider with `bun build --compile`:
+//   bun run build                      all four for this machine -> dist/
+//   bun run build aws gcp              some of them
+//   bun run build --target bun-linux-arm64 --outdir dist/x   cross-compile
+//
+// Libraries that read .proto files from disk at run time (grpc-health-check,
+// @grpc/reflection) get the embedded descriptor set instead (see
+// shared/grpc/embedded-proto-loader.ts): a compiled binary must never open
+// the build machine's node_modules paths that bundling bakes in (design
+// trap 1). scripts/smoke.test.ts proves it in a minimal root filesystem.
+import type { BunPlugin } from "bun";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import pkg from "../package.json" with { type: "json" };
+
+const root = resolve(import.meta.dir, "..");
+export const PROVIDERS = ["aws", "gcp", "openstack", "proxmox"] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+const DISK_PROTO_LOADERS = /node_modules\/(grpc-health-check|@grpc\/reflection)\//;
+
+export const embeddedProtoLoader: BunPlugin = {
+  name: "embedded-proto-loader",
+  setup(build) {
+    build.onResolve({ filter: /^@grpc\/proto-loader$/ }, (args) => {
+      if (DISK_PROTO_LOADERS.test(args.importer.replaceAll("\\", "/"))) {
+        return { path: join(root, "shared/grpc/embedded-proto-loader.ts") };
+      }
+      return undefined;
+    });
+  },
+};
+
+export interface BuildOptions {
+  providers?: readonly string[];
+  outdir?: string;
+  /** A Bun compile target such as "bun-linux-x64"; default: this machine. */
+  target?: string;
+  /** Binary name suffix, e.g. "-linux-x64" or "-windows-x64.exe". */
+  suffix?: string;
+  minify?: boolean;
+  version?: string;
+}
+
+export async function buildProviders(opts: BuildOptions = {}): Promise<string[]> {
+  const outdir = opts.outdir ?? join(root, "dist");
+  mkdirSync(outdir, { recursive: true });
+  const built: string[] = [];
+  for (const name of opts.providers ?? PROVIDERS) {
+    if (!(PROVIDERS as readonly string[]).includes(name)) throw new Error(`unknown provider "${name}" (one of ${PROVIDERS.join(", ")})`);
+    const outfile = join(outdir, `skyclust-${name}-provider${opts.suffix ?? ""}`);
+    const result = await Bun.build({
+      entrypoints: [join(root, "providers", name, "main.ts")],
+      compile: opts.target ? { target: opts.target as never, outfile } : { outfile },
+      minify: opts.minify ?? true,
+      sourcemap: "none",
+      plugins: [embeddedProtoLoader],
+      define: { SKYCLUST_BUILD_VERSION: JSON.stringify(opts.version ?? pkg.version) },
+    });
+    if (!result.success) {
+      for (const log of result.logs) console.error(log);
+      throw new Error(`build of ${name} failed`);
+    }
+    built.push(outfile);
+  }
+  return built;
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const flag = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    if (i < 0) return undefined;
+    const v = args[i + 1];
+    args.splice(i, 2);
+    return v;
+  };
+  const target = flag("target");
+  const outdir = flag("outdir");
+  const started = performance.now();
+  const files = await buildProviders({ providers: args.length ? args : PROVIDERS, target, outdir });
+  for (const f of files) console.log(`built ${f} (${(Bun.file(f).size / 1024 / 1024).toFixed(1)} MiB)`);
+  console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}

@@ -1,0 +1,27 @@
+// What a provider folder hands to the shared main: its name and port, its
+// own flags and credential variables, its sandbox profile, and a factory for
+// the real cloud backend (imported lazily, so sandbox mode and --help never
+// load a cloud SDK).
+import type { FlagSpec, Settings } from "./config";
+import type { Logger } from "./log";
+import type { CloudBackend } from "./provider";
+import type { SandboxProfile } from "./sandbox/profile";
+
+export interface ProviderDefinition {
+  /** "aws", "gcp", "openstack", "proxmox". */
+  name: string;
+  /** For --help, e.g. "AWS EC2". */
+  displayName: string;
+  defaultPort: number;
+  /** Provider-specific flags and variables (credentials, endpoint, region). */
+  flags: FlagSpec[];
+  /** Lines appended to --help (credential chains, examples). */
+  helpFooter?: string;
+  /**
+   * Names of the settings/variables that are missing for cloud mode, empty
+   * when the backend can start. Shown to the user with the --sandbox hint.
+   */
+  missingCredentials(settings: Settings, env: Record<string, string | undefined>): string[];
+  sandboxProfile(settings: Settings): SandboxProfile;
+  createCloudBackend(settings: Settings, log: Logger): Promise<CloudBackend>;
+}

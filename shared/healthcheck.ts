@@ -1,0 +1,47 @@
+// `<binary> healthcheck`: asks grpc.health.v1.Health/Check and exits 0 only
+// for SERVING. Distroless images have no shell and no grpc_health_probe, so
+// the binary checks itself (Dockerfile HEALTHCHECK, compose, Kubernetes exec).
+import * as grpc from "@grpc/grpc-js";
+import { readFileSync } from "node:fs";
+import { parseArgs, renderHelp, str, num, type FlagSpec } from "./config";
+import { packageDefinition } from "./grpc/descriptors";
+
+export const HEALTHCHECK_FLAGS: FlagSpec[] = [
+  { name: "addr", kind: "string", help: "server address HOST:PORT (default 127.0.0.1 and the provider's port)" },
+  { name: "service", kind: "string", default: "", help: 'service name to check ("" = whole server)' },
+  { name: "timeout-ms", kind: "number", default: 3000, help: "give up after this many milliseconds" },
+  { name: "tls-ca", kind: "string", env: "SKYCLUST_HEALTHCHECK_TLS_CA", help: "connect with TLS, trusting this CA file" },
+  { name: "tls-cert", kind: "string", env: "SKYCLUST_HEALTHCHECK_TLS_CERT", help: "client certificate for mTLS" },
+  { name: "tls-key", kind: "string", env: "SKYCLUST_HEALTHCHECK_TLS_KEY", help: "client key for mTLS" },
+  { name: "tls-server-name", kind: "string", help: "expected server name in the certificate" },
+  { name: "help", kind: "boolean", help: "show this help" },
+];
+
+export async function runHealthcheck(binary: string, defaultPort: number, argv: string[]): Promise<number> {
+  const { settings } = parseArgs(HEALTHCHECK_FLAGS, argv, process.env);
+  if (settings.help) {
+    console.log(renderHelp(`${binary} healthcheck: exit 0 when the server reports SERVING`, [`${binary} healthcheck [flags]`], [{ heading: "Flags", flags: HEALTHCHECK_FLAGS }]));
+    return 0;
+  }
+  const addr = str(settings, "addr") ?? `127.0.0.1:${defaultPort}`;
+  const ca = str(settings, "tls-ca");
+  const creds = ca
+    ? grpc.credentials.createSsl(
+        readFileSync(ca),
+        str(settings, "tls-key") ? readFileSync(str(settings, "tls-key")!) : null,
+        str(settings, "tls-cert") ? readFileSync(str(settings, "tls-cert")!) : null,
+      )
+    : grpc.credentials.createInsecure();
+  const serverName = str(settings, "tls-server-name");
+  const Health = grpc.makeClientConstructor(packageDefinition()["grpc.health.v1.Health"] as grpc.ServiceDefinition, "Health");
+  const client = new Health(addr, creds, serverName ? { "grpc.ssl_target_name_override": serverName } : {});
+  const deadline = Date.now() + (num(settings, "timeout-ms") ?? 3000);
+  const status = await new Promise<string>((resolve) => {
+    (client as any).Check({ service: str(settings, "service") ?? "" }, { deadline }, (err: grpc.ServiceError | null, res: { status: string }) =>
+      resolve(err ? `error: ${grpc.status[err.code]} ${err.details}` : res.status),
+    );
+  });
+  client.close();
+  console.log(`${addr}: ${status}`);
+  return status === "SERVING" ? 0 : 1;
+}

@@ -1,0 +1,60 @@
+// Structured JSON logs, one object per line on stderr. Only fields passed
+// explicitly are written: request bodies are never logged wholesale, and
+// redact() is applied to every field so a secret that slipped into a value
+// under a secret-looking key never reaches the log.
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+const SECRET_KEY = /pass(word)?|secret|token|private_?key|credential|authorization|cookie|api_?key|ticket/i;
+
+/** Replaces values under secret-looking keys with "[redacted]", recursively. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 6 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    out[k] = SECRET_KEY.test(k) && v !== undefined && v !== "" ? "[redacted]" : redact(v, depth + 1);
+  }
+  return out;
+}
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  write?: (line: string) => void;
+  base?: Record<string, unknown>;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const min = LEVELS[options.level ?? "info"];
+  const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
+  const base = options.base ?? {};
+  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (LEVELS[level] < min) return;
+    const record = { ts: new Date().toISOString(), level, msg, ...base, ...(redact(fields ?? {}) as object) };
+    write(JSON.stringify(record));
+  };
+  return {
+    debug: (m, f) => emit("debug", m, f),
+    info: (m, f) => emit("info", m, f),
+    warn: (m, f) => emit("warn", m, f),
+    error: (m, f) => emit("error", m, f),
+    child: (fields) => createLogger({ ...options, base: { ...base, ...fields } }),
+  };
+}
+
+export function isLogLevel(value: string): value is LogLevel {
+  return value in LEVELS;
+}
+
+/** A logger that drops everything (tests, library defaults). */
+export const silentLogger: Logger = createLogger({ write: () => {} });

@@ -1,0 +1,169 @@
+// The entry point every provider binary runs: parse flags and variables,
+// answer --help/--version/healthcheck, pick the sandbox or the real cloud
+// backend, start the server and drain it on SIGTERM/SIGINT.
+import { basename } from "node:path";
+import { ConfigError, bool, describeSettings, num, parseArgs, renderHelp, str, type FlagSpec, type Settings } from "./config";
+import type { ProviderDefinition } from "./definition";
+import { HEALTHCHECK_FLAGS, runHealthcheck } from "./healthcheck";
+import { createLogger, isLogLevel, type Logger } from "./log";
+import type { CloudBackend } from "./provider";
+import { SandboxBackend } from "./sandbox/backend";
+import { startServer, type RunningServer } from "./server/server";
+import { SSH_FLAGS, createSshService } from "./ssh";
+import { VERSION } from "./version";
+
+export function serverFlags(defaultPort: number): FlagSpec[] {
+  return [
+    { name: "host", kind: "string", env: "SKYCLUST_HOST", default: "0.0.0.0", help: "address to listen on" },
+    { name: "port", kind: "number", env: "SKYCLUST_PORT", default: defaultPort, help: "port to listen on (0 picks a free one)" },
+    { name: "sandbox", kind: "boolean", env: "SKYCLUST_SANDBOX", default: false, help: "serve a deterministic in-memory cloud; no account needed" },
+    { name: "reflection", kind: "boolean", env: "SKYCLUST_REFLECTION", default: true, help: "serve gRPC server reflection (--no-reflection to turn off)" },
+    { name: "tls-cert", kind: "string", env: "SKYCLUST_TLS_CERT", help: "serve TLS with this certificate chain (PEM)" },
+    { name: "tls-key", kind: "string", env: "SKYCLUST_TLS_KEY", help: "private key for --tls-cert (PEM)" },
+    { name: "tls-client-ca", kind: "string", env: "SKYCLUST_TLS_CLIENT_CA", help: "require client certificates signed by this CA (mTLS)" },
+    { name: "shutdown-grace-seconds", kind: "number", env: "SKYCLUST_SHUTDOWN_GRACE_SECONDS", default: 20, help: "on SIGTERM, let running calls finish for this long" },
+    { name: "fanout-concurrency", kind: "number", env: "SKYCLUST_FANOUT_CONCURRENCY", default: 32, help: 'regions listed at once for region "*"' },
+    { name: "log-level", kind: "string", env: "SKYCLUST_LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
+    { name: "help", kind: "boolean", help: "show this help" },
+    { name: "version", kind: "boolean", help: "print the version" },
+  ];
+}
+
+export const SANDBOX_FLAGS: FlagSpec[] = [
+  { name: "sandbox-transition-ms", kind: "number", env: "SKYCLUST_SANDBOX_TRANSITION_MS", default: 2000, help: "how long pending/stopping/rebooting/terminating last" },
+  { name: "sandbox-seed-instances", kind: "number", env: "SKYCLUST_SANDBOX_SEED_INSTANCES", default: 2, help: "instances created at start in every region" },
+  { name: "sandbox-latency-ms", kind: "number", env: "SKYCLUST_SANDBOX_LATENCY_MS", default: 0, help: "simulated latency of every cloud call" },
+  { name: "sandbox-fail-regions", kind: "string", env: "SKYCLUST_SANDBOX_FAIL_REGIONS", default: "", help: "comma-separated regions whose listing fails (UNAVAILABLE)" },
+  { name: "sandbox-ssh-target", kind: "string", env: "SKYCLUST_SANDBOX_SSH_TARGET", help: "HOST:PORT every sandbox instance is reachable at over SSH" },
+];
+
+function parseHostPort(value: string, field: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(`${field}: expected HOST:PORT, got "${value}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+}
+
+export function createSandbox(def: ProviderDefinition, settings: Settings): SandboxBackend {
+  const target = str(settings, "sandbox-ssh-target");
+  return new SandboxBackend(def.sandboxProfile(settings), {
+    transitionMs: num(settings, "sandbox-transition-ms") ?? 2000,
+    seedPerRegion: num(settings, "sandbox-seed-instances") ?? 2,
+    latencyMs: num(settings, "sandbox-latency-ms") ?? 0,
+    failRegions: (str(settings, "sandbox-fail-regions") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    sshTarget: target ? parseHostPort(target, "--sandbox-ssh-target") : undefined,
+  });
+}
+
+export function allFlags(def: ProviderDefinition): FlagSpec[] {
+  return [...serverFlags(def.defaultPort), ...SANDBOX_FLAGS, ...SSH_FLAGS, ...def.flags];
+}
+
+export function helpText(def: ProviderDefinition, binary: string): string {
+  return renderHelp(
+    `${binary} ${VERSION}: SkyClust ${def.displayName} provider (skyclust.provider.v1.CloudProviderService, gRPC health, reflection)`,
+    [`${binary} [flags]                 serve on port ${def.defaultPort}`, `${binary} --sandbox             serve an in-memory ${def.name} cloud (no account)`, `${binary} healthcheck [--addr HOST:PORT]   exit 0 when the server is SERVING`],
+    [
+      { heading: "Server", flags: serverFlags(def.defaultPort) },
+      { heading: `${def.displayName}`, flags: def.flags },
+      { heading: "SSH", flags: SSH_FLAGS },
+      { heading: "Sandbox", flags: SANDBOX_FLAGS },
+      { heading: "healthcheck subcommand", flags: HEALTHCHECK_FLAGS.filter((f) => f.name !== "help") },
+    ],
+    def.helpFooter,
+  );
+}
+
+export interface StartedProvider {
+  running: RunningServer;
+  backend: CloudBackend;
+  log: Logger;
+}
+
+/** Starts a provider from parsed settings (used by main and by tests). */
+export async function startProvider(def: ProviderDefinition, settings: Settings, log: Logger, env = process.env): Promise<StartedProvider> {
+  let backend: CloudBackend;
+  if (bool(settings, "sandbox")) {
+    backend = createSandbox(def, settings);
+  } else {
+    const missing = def.missingCredentials(settings, env);
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `${def.displayName} credentials are missing: set ${missing.join(", ")}; or run with --sandbox (SKYCLUST_SANDBOX=true) to serve an in-memory ${def.name} cloud with no account`,
+      );
+    }
+    backend = await def.createCloudBackend(settings, log);
+  }
+  const certFile = str(settings, "tls-cert");
+  const keyFile = str(settings, "tls-key");
+  const clientCaFile = str(settings, "tls-client-ca");
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new ConfigError("--tls-cert and --tls-key go together");
+  if (clientCaFile && !certFile) throw new ConfigError("--tls-client-ca (mTLS) needs --tls-cert and --tls-key");
+  const running = await startServer({
+    host: str(settings, "host") ?? "0.0.0.0",
+    port: num(settings, "port") ?? def.defaultPort,
+    reflection: settings.reflection !== false,
+    tls: certFile && keyFile ? { certFile, keyFile, clientCaFile } : undefined,
+    shutdownGraceMs: (num(settings, "shutdown-grace-seconds") ?? 20) * 1000,
+    log,
+    backend,
+    ssh: createSshService(settings, log),
+    version: VERSION,
+    fanoutConcurrency: Math.max(1, num(settings, "fanout-concurrency") ?? 32),
+  });
+  return { running, backend, log };
+}
+
+export async function runProvider(def: ProviderDefinition, argv = process.argv.slice(2)): Promise<void> {
+  // A compiled binary is named after its file; a source run after the product.
+  const binary = Bun.main.startsWith("/$bunfs") ? basename(process.execPath) : `skyclust-${def.name}-provider`;
+  if (argv[0] === "healthcheck") {
+    process.exit(await runHealthcheck(binary, def.defaultPort, argv.slice(1)).catch((e) => (console.error(String(e?.message ?? e)), 2)));
+  }
+  const flags = allFlags(def);
+  let settings: Settings;
+  try {
+    const parsed = parseArgs(flags, argv, process.env);
+    if (parsed.positional.length > 0) throw new ConfigError(`unexpected argument "${parsed.positional[0]}" (see --help)`);
+    settings = parsed.settings;
+  } catch (err) {
+    console.error(`${binary}: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  if (settings.help) {
+    console.log(helpText(def, binary));
+    process.exit(0);
+  }
+  if (settings.version) {
+    console.log(`${binary} ${VERSION}`);
+    process.exit(0);
+  }
+  const level = String(settings["log-level"]);
+  const log = createLogger({ level: isLogLevel(level) ? level : "info", base: { provider: def.name } });
+  let started: StartedProvider;
+  try {
+    started = await startProvider(def, settings, log);
+  } catch (err) {
+    const message = err instanceof ConfigError ? err.message : `cannot start: ${(err as Error).message}`;
+    console.error(`${binary}: ${message}`);
+    process.exit(2);
+  }
+  const { running, backend } = started;
+  log.info("serving", {
+    address: running.address,
+    mode: backend.mode,
+    default_region: backend.defaultRegion,
+    version: VERSION,
+    settings: describeSettings(flags, settings),
+  });
+  if (!str(settings, "tls-cert")) log.warn("serving PLAINTEXT gRPC: anyone who can reach this port can call it; use --tls-cert/--tls-key (and --tls-client-ca for mTLS) outside a trusted network");
+  let signals = 0;
+  const onSignal = (signal: string) => {
+    if (++signals > 1) {
+      log.warn("second signal: exiting now", { signal });
+      process.exit(1);
+    }
+    running.shutdown(signal).then(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+}

@@ -1,0 +1,195 @@
+// The one interface between the shared gRPC server and a cloud. A backend
+// translates between these types and its cloud's API and does nothing else:
+// validation of the common request shape, defaults (region, page size),
+// page-token encoding, multi-region fan-out, error-to-status mapping,
+// logging and SSH all live in shared/.
+//
+// Rules every backend follows (the service layer relies on them):
+// - Every method gets a CallContext first; pass ctx.signal to every cloud
+//   call so the caller's deadline and cancellation reach the cloud.
+// - Throw ProviderError (shared/errors.ts) for anything a caller should see:
+//   notFound for unknown ids (never for an instance that exists but is
+//   stopped), failedPrecondition for a wrong state, invalidArgument naming
+//   the request field, unavailable/resourceExhausted for outages/throttling.
+//   Any other thrown value becomes INTERNAL with a generic message.
+// - Never put secrets into errors, Instance.extra or capabilities.
+import type { Logger } from "./log";
+import type { InstanceStatus } from "./status";
+
+export interface CallContext {
+  /** Fires at the caller's deadline, on cancellation, and at forced shutdown. */
+  signal: AbortSignal;
+  /** The caller's deadline, if it set one. */
+  deadline?: Date;
+  /** Correlates log lines; from request metadata "x-request-id" or generated. */
+  requestId: string;
+  log: Logger;
+}
+
+export interface Instance {
+  id: string;
+  name: string;
+  status: InstanceStatus;
+  /** The cloud's own state word (EC2 "shutting-down", GCE "STAGING", ...). */
+  rawStatus: string;
+  type: string;
+  region: string;
+  zone?: string;
+  imageId?: string;
+  createdAt?: Date;
+  tags: Record<string, string>;
+  publicIp?: string;
+  privateIp?: string;
+  keyPairName?: string;
+  /** Cloud-specific facts (vmid, flavor id, vcpus, ...). No secrets. */
+  extra?: Record<string, string>;
+}
+
+export interface Region {
+  id: string;
+  name: string;
+  displayName: string;
+  /** "available", "unavailable", "not-opted-in" or the cloud's word. */
+  status: string;
+  zones?: string[];
+}
+
+export interface ListInstancesQuery {
+  /** A concrete region: the service layer resolves "" and fans out "*". */
+  region: string;
+  /** Portable keys: status, name, type, tag:KEY; others are cloud filters. */
+  filters: Record<string, string>;
+  /** 1..500. A returned page MUST NOT hold more instances than this. */
+  pageSize: number;
+  /** The backend's own cursor from a previous page, unchanged. */
+  cursor?: string;
+}
+
+export interface InstancePage {
+  instances: Instance[];
+  /** Absent on the last page. Any string the backend can resume from. */
+  nextCursor?: string;
+  /** Exact total across all pages, when the cloud tells it. */
+  totalCount?: number;
+  /** Zones/sub-regions that failed inside this region, "ZONE: reason". */
+  unreachable?: string[];
+}
+
+export interface CreateInstanceSpec {
+  name: string;
+  type: string;
+  region: string;
+  zone?: string;
+  imageId?: string;
+  tags: Record<string, string>;
+  userData?: string;
+  vpcId?: string;
+  subnetId?: string;
+  securityGroups: string[];
+  publicIp: boolean;
+  keyPairId?: string;
+  keyPairName?: string;
+  rootVolumeSizeGb?: number;
+  rootVolumeType?: string;
+  /** Retrying with the same key must return the first call's instance. */
+  idempotencyKey?: string;
+  waitUntilRunning: boolean;
+}
+
+export interface InstanceRef {
+  instanceId: string;
+  /** A concrete region (the default when the caller left it empty). */
+  region: string;
+}
+
+export interface StopRequest extends InstanceRef {
+  force: boolean;
+}
+
+export interface KeyPair {
+  id: string;
+  name: string;
+  fingerprint: string;
+  region: string;
+  tags: Record<string, string>;
+  createdAt?: Date;
+  keyType?: string;
+  publicKey?: string;
+}
+
+export interface CreatedKeyPair {
+  keyPair: KeyPair;
+  /** OpenSSH/PEM private key, returned to the caller once. */
+  privateKey: string;
+}
+
+export interface CostComponent {
+  name: string;
+  hourlyRate: number;
+  detail?: string;
+}
+
+export interface PriceQuote {
+  /** Price per hour of the whole instance, unrounded. */
+  hourlyRate: number;
+  currency: string;
+  /** Where the number came from, e.g. "aws-ec2-price-snapshot". */
+  source: string;
+  /** Date of the price data, YYYY-MM-DD. */
+  date: string;
+  breakdown: CostComponent[];
+}
+
+export interface HealthReport {
+  healthy: boolean;
+  message: string;
+  checks: Record<string, string>;
+}
+
+/** What an action RPC reports back as `message` on success. */
+export interface ActionResult {
+  message: string;
+}
+
+export interface CloudBackend {
+  /** "aws", "gcp", "openstack", "proxmox". */
+  readonly provider: string;
+  /** "sandbox" or "cloud". */
+  readonly mode: "sandbox" | "cloud";
+  /** The region used when a request leaves `region` empty. */
+  readonly defaultRegion: string;
+
+  /** Truthful capability flags for GetProviderInfo. No secrets. */
+  capabilities(): Record<string, string>;
+
+  listRegions(ctx: CallContext): Promise<Region[]>;
+  listInstances(ctx: CallContext, query: ListInstancesQuery): Promise<InstancePage>;
+  getInstance(ctx: CallContext, ref: InstanceRef): Promise<Instance>;
+  createInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance>;
+  deleteInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult>;
+  startInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult>;
+  stopInstance(ctx: CallContext, req: StopRequest): Promise<ActionResult>;
+  restartInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult>;
+
+  /** Hourly price of one instance type in one region. */
+  priceQuote(ctx: CallContext, req: { instanceType: string; region: string }): Promise<PriceQuote>;
+  /** A cheap real call to the cloud with a short timeout. Never throws. */
+  healthCheck(ctx: CallContext): Promise<HealthReport>;
+
+  createKeyPair(
+    ctx: CallContext,
+    req: { name: string; region: string; tags: Record<string, string>; keyType: "ed25519" | "rsa" },
+  ): Promise<CreatedKeyPair>;
+  importKeyPair(
+    ctx: CallContext,
+    req: { name: string; region: string; publicKey: string; tags: Record<string, string> },
+  ): Promise<KeyPair>;
+  listKeyPairs(ctx: CallContext, req: { region: string; filters: Record<string, string> }): Promise<KeyPair[]>;
+  deleteKeyPair(ctx: CallContext, req: { name: string; region: string }): Promise<ActionResult>;
+
+  /** Default SSH login user for an instance (image family), if the cloud hints one. */
+  sshUserHint?(instance: Instance): string | undefined;
+
+  /** Releases connections and timers at shutdown. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,101 @@
+// Everything around one unary RPC that is not the RPC itself: request id,
+// the caller's deadline turned into an AbortSignal, cancellation, in-flight
+// accounting for graceful shutdown, one structured log line, and mapping
+// the outcome to a gRPC status.
+import * as grpc from "@grpc/grpc-js";
+import { randomUUID } from "node:crypto";
+import { ProviderError, deadlineExceeded, unavailable } from "../errors";
+import type { Logger } from "../log";
+import type { CallContext } from "../provider";
+import { codeName, toGrpcError } from "./grpc-errors";
+
+const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** Counts calls in flight so shutdown can wait for them to drain. */
+export class InflightCalls {
+  private count = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** Fired when the grace period ends: cancels cloud calls still running. */
+  readonly forceAbort = new AbortController();
+
+  get size(): number {
+    return this.count;
+  }
+  enter(): void {
+    this.count++;
+  }
+  leave(): void {
+    this.count--;
+    if (this.count === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+export interface CallDeps {
+  log: Logger;
+  inflight: InflightCalls;
+}
+
+export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
+
+function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): Date | undefined {
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : Number(d);
+  return Number.isFinite(ms) && ms > 0 ? new Date(ms) : undefined;
+}
+
+export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHandler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = performance.now();
+    const given = call.metadata.get("x-request-id")[0];
+    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    const log = deps.log.child({ request_id: requestId });
+    const controller = new AbortController();
+    const deadline = deadlineOf(call);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (deadline) {
+      const ms = Math.max(0, deadline.getTime() - Date.now());
+      timer = setTimeout(() => controller.abort(deadlineExceeded(`${method}: the caller's deadline passed`)), Math.min(ms, 2 ** 31 - 1));
+    }
+    const onCancelled = () => controller.abort(new ProviderError("CANCELLED", `${method}: cancelled by the caller`));
+    call.on("cancelled", onCancelled);
+    const onForce = () => controller.abort(unavailable(`${method}: the provider is shutting down`));
+    deps.inflight.forceAbort.signal.addEventListener("abort", onForce, { once: true });
+    deps.inflight.enter();
+
+    const ctx: CallContext = { signal: controller.signal, deadline, requestId, log };
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
+    });
+    aborted.catch(() => {});
+
+    const trailer = new grpc.Metadata();
+    trailer.set("x-request-id", requestId);
+    Promise.race([handler(call.request, ctx, call), aborted])
+      .then(
+        (response) => {
+          callback(null, response, trailer);
+          return grpc.status.OK;
+        },
+        (err: unknown) => {
+          const mapped = toGrpcError(err);
+          mapped.status.metadata ??= new grpc.Metadata();
+          mapped.status.metadata.set("x-request-id", requestId);
+          callback(mapped.status as grpc.ServiceError, null);
+          if (mapped.logDetail) log.error("unexpected error", { method, error: mapped.logDetail });
+          return mapped.status.code;
+        },
+      )
+      .then((code) => {
+        if (timer) clearTimeout(timer);
+        call.removeListener("cancelled", onCancelled);
+        deps.inflight.forceAbort.signal.removeEventListener("abort", onForce);
+        deps.inflight.leave();
+        const fields = { method, code: codeName(code), duration_ms: Math.round((performance.now() - started) * 10) / 10, peer: call.getPeer() };
+        if (code === grpc.status.OK || code === grpc.status.NOT_FOUND || code === grpc.status.INVALID_ARGUMENT) log.info("rpc", fields);
+        else log.warn("rpc", fields);
+      });
+  };
+}

@@ -1,0 +1,107 @@
+// Builds and runs one provider's gRPC server: CloudProviderService, health,
+// reflection, keepalive policy, TLS/mTLS, graceful shutdown.
+import * as grpc from "@grpc/grpc-js";
+import { readFileSync } from "node:fs";
+import { serviceDefinition } from "../grpc/descriptors";
+import type { Logger } from "../log";
+import { InflightCalls } from "./calls";
+import { createHealth } from "./health";
+import { addReflection } from "./reflection";
+import { buildProviderService, type ServiceOptions } from "./service";
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** When set, clients must present a certificate signed by this CA (mTLS). */
+  clientCaFile?: string;
+}
+
+export interface ServerOptions extends Omit<ServiceOptions, "serverCapabilities"> {
+  host: string;
+  port: number;
+  reflection: boolean;
+  tls?: TlsFiles;
+  /** How long in-flight calls may run after SIGTERM before being cancelled. */
+  shutdownGraceMs: number;
+  log: Logger;
+}
+
+/**
+ * The platform's client pings every 10 s, also without active calls. The
+ * server must tolerate that (a default policy answers such pings with
+ * GOAWAY too_many_pings), and pings itself to detect dead peers.
+ */
+export const KEEPALIVE_OPTIONS: grpc.ServerOptions = {
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+  "grpc.http2.max_ping_strikes": 0,
+  "grpc.keepalive_time_ms": 60_000,
+  "grpc.keepalive_timeout_ms": 20_000,
+  "grpc.max_receive_message_length": 8 * 1024 * 1024,
+};
+
+function credentials(tls: TlsFiles | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const cert = readFileSync(tls.certFile);
+  const key = readFileSync(tls.keyFile);
+  const ca = tls.clientCaFile ? readFileSync(tls.clientCaFile) : null;
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], Boolean(ca));
+}
+
+export interface RunningServer {
+  server: grpc.Server;
+  port: number;
+  address: string;
+  /** Stop accepting, report NOT_SERVING, drain in-flight calls within the grace period. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log;
+  const server = new grpc.Server(KEEPALIVE_OPTIONS);
+  const inflight = new InflightCalls();
+  const { health, setAll } = createHealth();
+
+  const serverCapabilities: Record<string, string> = {
+    reflection: String(opts.reflection),
+    tls: opts.tls ? (opts.tls.clientCaFile ? "mtls" : "tls") : "plaintext",
+  };
+  server.addService(serviceDefinition(), buildProviderService({ log, inflight }, { ...opts, serverCapabilities }));
+  health.addToServer(server);
+  if (opts.reflection) addReflection(server);
+
+  const creds = credentials(opts.tls);
+  const hostPort = opts.host.includes(":") && !opts.host.startsWith("[") ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(hostPort, creds, (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
+  const address = hostPort.replace(/:\d+$/, `:${port}`);
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    shuttingDown ??= (async () => {
+      const started = Date.now();
+      log.info("shutting down", { reason, in_flight: inflight.size, grace_ms: opts.shutdownGraceMs });
+      setAll("NOT_SERVING");
+      // Stop listening and send GOAWAY on every connection: no new calls
+      // are accepted, calls already running continue.
+      server.tryShutdown(() => {});
+      const drained = await Promise.race([
+        inflight.idle().then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), opts.shutdownGraceMs)),
+      ]);
+      if (!drained) {
+        log.warn("grace period over: cancelling calls still running", { in_flight: inflight.size });
+        inflight.forceAbort.abort();
+        await Promise.race([inflight.idle(), new Promise((r) => setTimeout(r, 1000))]);
+      }
+      await Promise.allSettled([opts.ssh.close(), opts.backend.close?.()]);
+      // Watch and reflection streams never end by themselves.
+      server.forceShutdown();
+      log.info("stopped", { drained, duration_ms: Date.now() - started });
+    })();
+    return shuttingDown;
+  };
+
+  return { server, port, address, shutdown };
+}
