@@ -96,7 +96,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await Promise.race([inflight.idle(), new Promise((r) => setTimeout(r, 1000))]);
       }
       await Promise.allSettled([opts.ssh.close(), opts.backend.close?.()]);
-      // Watch and reflection streams never end by themselves.
+      // Watch and reflection streams never end by themselves: cut them, but
+      // first give the NOT_SERVING update a moment to reach watchers.
+      await new Promise((r) => setTimeout(r, 100));
       server.forceShutdown();
       log.info("stopped", { drained, duration_ms: Date.now() - started });
     })();
