@@ -23,8 +23,9 @@ export async function runHealthcheck(binary: string, defaultPort: number, argv: 
     console.log(renderHelp(`${binary} healthcheck: exit 0 when the server reports SERVING`, [`${binary} healthcheck [flags]`], [{ heading: "Flags", flags: HEALTHCHECK_FLAGS }]));
     return 0;
   }
-  const addr = str(settings, "addr") ?? `127.0.0.1:${defaultPort}`;
   const ca = str(settings, "tls-ca");
+  // With TLS the default is "localhost": a TLS server name cannot be an IP.
+  const addr = str(settings, "addr") ?? `${ca ? "localhost" : "127.0.0.1"}:${defaultPort}`;
   const creds = ca
     ? grpc.credentials.createSsl(
         readFileSync(ca),

@@ -49,3 +49,14 @@ export function runCli(provider: string, args: string[], env: Record<string, str
   });
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
+
+/** Like runCli, without blocking this process (use when the server runs in-process). */
+export async function runCliAsync(provider: string, args: string[], env: Record<string, string> = {}) {
+  const proc = spawn(["bun", join(REPO_ROOT, "providers", provider, "main.ts"), ...args], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
