@@ -1,16 +1,7 @@
 // The AWS sandbox: EC2-looking regions, instance types, ids and states.
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, privateIpFor } from "../../shared/sandbox/ids";
-
-// On-demand Linux USD/hour in us-east-1 as AWS publishes them.
-const US_EAST_1_HOURLY: Record<string, number> = {
-  "t3.micro": 0.0104,
-  "t3.small": 0.0208,
-  "t3.medium": 0.0416,
-  "m5.large": 0.096,
-  "m5.xlarge": 0.192,
-  "c5.large": 0.085,
-};
+import { awsPriceQuote } from "../../shared/pricing";
 
 export function awsSandboxProfile(defaultRegion = "us-east-1"): SandboxProfile {
   const zones = (r: string, letters = "abc") => [...letters].map((l) => `${r}${l}`);
@@ -52,16 +43,8 @@ export function awsSandboxProfile(defaultRegion = "us-east-1"): SandboxProfile {
     instanceId: (n) => `i-${hexId(`aws-instance-${n}`, 17)}`,
     keyPairId: (n) => `key-${hexId(`aws-key-${n}`, 17)}`,
     privateIp: (n) => privateIpFor("172.31", n),
-    price(type, region) {
-      const hourly = US_EAST_1_HOURLY[type.name];
-      if (hourly === undefined || region !== "us-east-1") return undefined;
-      return {
-        hourlyRate: hourly,
-        currency: "USD",
-        source: "sandbox: AWS published on-demand Linux price, us-east-1",
-        date: "2025-01-01",
-        breakdown: [{ name: "compute", hourlyRate: hourly, detail: `${type.name} on-demand Linux` }],
-      };
-    },
+    // The bundled EC2 catalog (the same numbers as cloud mode); it throws
+    // NOT_FOUND naming the type or region it has no price for.
+    price: (type, region) => awsPriceQuote(type.name, region),
   };
 }

@@ -2,12 +2,7 @@
 // numeric instance ids and GCE status words.
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, numericId, privateIpFor } from "../../shared/sandbox/ids";
-
-// us-central1 on-demand: e2 per vCPU-hour and per GiB-hour (Google's list
-// price), shared-core e2 types at their published hourly price.
-const E2_VCPU = 0.02181159;
-const E2_GIB = 0.00292353;
-const SHARED_CORE: Record<string, number> = { "e2-micro": 0.00838, "e2-small": 0.01675, "e2-medium": 0.03351 };
+import { gcpPriceQuote } from "../../shared/pricing";
 
 export function gcpSandboxProfile(defaultRegion = "us-central1"): SandboxProfile {
   const zones = (r: string, letters: string) => [...letters].map((l) => `${r}-${l}`);
@@ -43,22 +38,8 @@ export function gcpSandboxProfile(defaultRegion = "us-central1"): SandboxProfile
     instanceId: (n) => numericId(`gcp-instance-${n}`, 19),
     keyPairId: (n) => `SHA256:${hexId(`gcp-key-${n}`, 43)}`,
     privateIp: (n) => privateIpFor("10.128", n),
-    price(type, region) {
-      if (region !== "us-central1") return undefined;
-      const shared = SHARED_CORE[type.name];
-      const hourly = shared ?? type.vcpus * E2_VCPU + type.memoryGiB * E2_GIB;
-      return {
-        hourlyRate: hourly,
-        currency: "USD",
-        source: "sandbox: Compute Engine e2 list prices, us-central1",
-        date: "2025-01-01",
-        breakdown: shared
-          ? [{ name: "compute", hourlyRate: shared, detail: `${type.name} shared-core` }]
-          : [
-              { name: "vcpu", hourlyRate: type.vcpus * E2_VCPU, detail: `${type.vcpus} x ${E2_VCPU}` },
-              { name: "memory", hourlyRate: type.memoryGiB * E2_GIB, detail: `${type.memoryGiB} GiB x ${E2_GIB}` },
-            ],
-      };
-    },
+    // The bundled Compute Engine catalog (the same numbers as cloud mode),
+    // shared-core types included; NOT_FOUND names a missing type or region.
+    price: (type, region) => gcpPriceQuote(type.name, region),
   };
 }

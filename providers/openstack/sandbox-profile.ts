@@ -2,10 +2,7 @@
 // Nova status words. Prices come from a demo operator rate card.
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { privateIpFor, uuidFrom } from "../../shared/sandbox/ids";
-
-// A demo rate card (OpenStack clouds have no public price list).
-const VCPU_HOUR = 0.02;
-const GIB_HOUR = 0.005;
+import { DEMO_RATE_CARDS, rateCardQuote } from "../../shared/pricing";
 
 export function openstackSandboxProfile(defaultRegion = "RegionOne"): SandboxProfile {
   return {
@@ -37,19 +34,8 @@ export function openstackSandboxProfile(defaultRegion = "RegionOne"): SandboxPro
     instanceId: (n) => uuidFrom(`openstack-server-${n}`),
     keyPairId: (n) => uuidFrom(`openstack-keypair-${n}`),
     privateIp: (n) => privateIpFor("192.168", n),
-    price(type) {
-      const vcpu = type.vcpus * VCPU_HOUR;
-      const mem = type.memoryGiB * GIB_HOUR;
-      return {
-        hourlyRate: vcpu + mem,
-        currency: "USD",
-        source: "sandbox: demo operator rate card",
-        date: "2025-01-01",
-        breakdown: [
-          { name: "vcpu", hourlyRate: vcpu, detail: `${type.vcpus} x ${VCPU_HOUR}` },
-          { name: "memory", hourlyRate: mem, detail: `${type.memoryGiB} GiB x ${GIB_HOUR}` },
-        ],
-      };
-    },
+    // Sandbox only: a demo operator rate card, labelled as such in every
+    // quote's price_source (a real deployment configures --rate-card).
+    price: (type) => rateCardQuote(DEMO_RATE_CARDS.openstack, type),
   };
 }

@@ -3,9 +3,7 @@
 // from a demo operator rate card.
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, privateIpFor } from "../../shared/sandbox/ids";
-
-const VCPU_HOUR = 0.015;
-const GIB_HOUR = 0.004;
+import { DEMO_RATE_CARDS, rateCardQuote } from "../../shared/pricing";
 
 export function proxmoxSandboxProfile(defaultRegion = "pve1"): SandboxProfile {
   return {
@@ -38,19 +36,8 @@ export function proxmoxSandboxProfile(defaultRegion = "pve1"): SandboxProfile {
     keyPairId: (n) => `proxmox-key-${hexId(`proxmox-key-${n}`, 12)}`,
     privateIp: (n) => privateIpFor("10.10", n),
     instanceExtra: (_type, n) => ({ vmid: String(100 + n), kind: "qemu" }),
-    price(type) {
-      const vcpu = type.vcpus * VCPU_HOUR;
-      const mem = type.memoryGiB * GIB_HOUR;
-      return {
-        hourlyRate: vcpu + mem,
-        currency: "USD",
-        source: "sandbox: demo operator rate card",
-        date: "2025-01-01",
-        breakdown: [
-          { name: "vcpu", hourlyRate: vcpu, detail: `${type.vcpus} x ${VCPU_HOUR}` },
-          { name: "memory", hourlyRate: mem, detail: `${type.memoryGiB} GiB x ${GIB_HOUR}` },
-        ],
-      };
-    },
+    // Sandbox only: a demo operator rate card, labelled as such in every
+    // quote's price_source (a real deployment configures --rate-card).
+    price: (type) => rateCardQuote(DEMO_RATE_CARDS.proxmox, type),
   };
 }
