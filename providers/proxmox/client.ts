@@ -1,0 +1,243 @@
+// A small typed client for the Proxmox VE JSON API (/api2/json). It owns
+// authentication (ticket login or API token), unwraps {"data": ...}, turns
+// PVE's status codes and reason phrases into ProviderErrors, and retries
+// what is safe to retry: "can't lock file" answers (PVE took no action).
+//
+// Why not the `proxmox-api` npm package: it is GPL-3.0 (this product ships
+// binaries), it brings undici instead of Bun's fetch, its Proxy-based API
+// gives no types for the handful of calls we make, and it cannot express a
+// certificate pin. The API surface we need is ~15 endpoints; this is less
+// code than adapting it.
+import { ProviderError, abortError, failedPrecondition, internal, notFound, permissionDenied, unauthenticated, unavailable, unimplemented } from "../../shared/errors";
+import type { Logger } from "../../shared/log";
+import { TlsVerificationError, type HttpTransport } from "./transport";
+
+export type PveAuth =
+  | { kind: "ticket"; username: string; password: string }
+  | { kind: "token"; tokenId: string; secret: string };
+
+export interface PveClientOptions {
+  baseUrl: string;
+  auth: PveAuth;
+  transport: HttpTransport;
+  log: Logger;
+  /** Lock-conflict retries after the first attempt. */
+  lockRetries?: number;
+  /** First back-off before a lock retry; doubles each time. */
+  lockRetryDelayMs?: number;
+  now?: () => number;
+}
+
+type Params = Record<string, string | number | boolean | undefined>;
+
+/** A PVE API error before it is mapped, kept for callers that decide themselves. */
+export class PveApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly errors: Record<string, string> = {},
+  ) {
+    super(`Proxmox API ${status}: ${reason}`);
+    this.name = "PveApiError";
+  }
+}
+
+// PVE tickets live two hours; renew with a margin so a slow call never
+// carries an expired ticket.
+const TICKET_RENEW_MS = 100 * 60 * 1000;
+
+// "can't lock file '/var/lock/qemu-server/lock-100.conf' - got timeout": another
+// task holds the VM's config lock and PVE did nothing; safe to retry.
+const LOCK_MESSAGE = /can't lock file|trying to acquire lock/i;
+export const isLockConflict = (message: string) => LOCK_MESSAGE.test(message);
+
+interface Ticket {
+  ticket: string;
+  csrf: string;
+  obtainedAt: number;
+}
+
+export class PveClient {
+  private ticket?: Ticket;
+  private login?: Promise<Ticket>;
+  /** Ticket logins performed (health/diagnostics, tests). */
+  loginCount = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: PveClientOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  get authKind(): "ticket" | "token" {
+    return this.opts.auth.kind;
+  }
+
+  get<T>(path: string, params: Params, signal: AbortSignal): Promise<T> {
+    return this.call<T>("GET", path, params, signal);
+  }
+  post<T>(path: string, params: Params, signal: AbortSignal): Promise<T> {
+    return this.call<T>("POST", path, params, signal);
+  }
+  put<T>(path: string, params: Params, signal: AbortSignal): Promise<T> {
+    return this.call<T>("PUT", path, params, signal);
+  }
+  delete<T>(path: string, params: Params, signal: AbortSignal): Promise<T> {
+    return this.call<T>("DELETE", path, params, signal);
+  }
+
+  /** One API call with lock retries; returns the unwrapped `data`. */
+  async call<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal): Promise<T> {
+    const retries = this.opts.lockRetries ?? 4;
+    let delay = this.opts.lockRetryDelayMs ?? 500;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.callOnce<T>(method, path, params, signal);
+      } catch (err) {
+        if (!(err instanceof PveApiError) || !isLockConflict(err.reason) || attempt >= retries) throw mapPveError(err, signal);
+        this.opts.log.debug("proxmox lock conflict, retrying", { method, path, attempt: attempt + 1, reason: err.reason });
+        await sleep(delay, signal);
+        delay *= 2;
+      }
+    }
+  }
+
+  /** Like call() but leaves PveApiError unmapped (for callers that read it). */
+  async callRaw<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal): Promise<T> {
+    try {
+      return await this.callOnce<T>(method, path, params, signal);
+    } catch (err) {
+      if (err instanceof PveApiError) throw err;
+      throw mapPveError(err, signal);
+    }
+  }
+
+  private async callOnce<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal): Promise<T> {
+    let res = await this.send(method, path, params, signal, false);
+    if (res.status === 401 && this.opts.auth.kind === "ticket") {
+      // The ticket expired early or the cluster restarted: log in again once.
+      this.opts.log.info("proxmox ticket rejected, logging in again", { path });
+      this.ticket = undefined;
+      res = await this.send(method, path, params, signal, true);
+    }
+    return unwrap<T>(res.status, res.statusText, res.body);
+  }
+
+  private async send(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal, fresh: boolean) {
+    const headers: Record<string, string> = { accept: "application/json" };
+    const auth = this.opts.auth;
+    if (auth.kind === "token") {
+      headers.authorization = `PVEAPIToken=${auth.tokenId}=${auth.secret}`;
+    } else {
+      const ticket = await this.currentTicket(signal, fresh);
+      headers.cookie = `PVEAuthCookie=${encodeURIComponent(ticket.ticket)}`;
+      if (method !== "GET") headers.csrfpreventiontoken = ticket.csrf;
+    }
+    const form = encodeForm(params);
+    const inBody = method === "POST" || method === "PUT";
+    const url = `${this.opts.baseUrl}${path}${!inBody && form ? `?${form}` : ""}`;
+    if (inBody) headers["content-type"] = "application/x-www-form-urlencoded";
+    return this.transport(method, url, headers, inBody ? form : undefined, signal);
+  }
+
+  private async transport(method: "GET" | "POST" | "PUT" | "DELETE", url: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal) {
+    try {
+      return await this.opts.transport.send({ method, url, headers, body, signal });
+    } catch (err) {
+      if (signal.aborted) throw abortError(signal);
+      if (err instanceof TlsVerificationError) {
+        throw unavailable(`TLS verification of the Proxmox API failed (${err.reason}): ${err.message}; trust the cluster CA with PROXMOX_CA_FILE or pin the certificate with PROXMOX_FINGERPRINT`, { cloudCode: err.reason });
+      }
+      const code = String((err as { code?: string }).code ?? (err as Error).name ?? "error");
+      throw unavailable(`cannot reach the Proxmox API (${code})`, { cloudCode: code });
+    }
+  }
+
+  private async currentTicket(signal: AbortSignal, fresh: boolean): Promise<Ticket> {
+    if (!fresh && this.ticket && this.now() - this.ticket.obtainedAt < TICKET_RENEW_MS) return this.ticket;
+    if (!this.login) {
+      this.login = this.doLogin(signal).finally(() => (this.login = undefined));
+    }
+    return this.login;
+  }
+
+  private async doLogin(signal: AbortSignal): Promise<Ticket> {
+    const auth = this.opts.auth;
+    if (auth.kind !== "ticket") throw new Error("login without a password");
+    const res = await this.transport(
+      "POST",
+      `${this.opts.baseUrl}/access/ticket`,
+      { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
+      encodeForm({ username: auth.username, password: auth.password }),
+      signal,
+    );
+    this.loginCount++;
+    if (res.status === 401 || res.status === 403) {
+      throw unauthenticated(`Proxmox rejected the login of ${auth.username} (check PROXMOX_USER, PROXMOX_REALM and PROXMOX_PASSWORD)`, { cloudCode: String(res.status) });
+    }
+    const data = unwrap<{ ticket?: string; CSRFPreventionToken?: string }>(res.status, res.statusText, res.body);
+    if (!data?.ticket || !data.CSRFPreventionToken) throw unavailable("the Proxmox login answer held no ticket");
+    this.ticket = { ticket: data.ticket, csrf: data.CSRFPreventionToken, obtainedAt: this.now() };
+    this.opts.log.debug("proxmox ticket obtained", { user: auth.username });
+    return this.ticket;
+  }
+}
+
+function encodeForm(params: Params): string {
+  const out = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    out.append(k, typeof v === "boolean" ? (v ? "1" : "0") : String(v));
+  }
+  return out.toString();
+}
+
+function unwrap<T>(status: number, statusText: string, body: string): T {
+  let parsed: { data?: T; errors?: Record<string, string>; message?: string } | undefined;
+  try {
+    parsed = body ? JSON.parse(body) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (status >= 200 && status < 300) {
+    if (!parsed || typeof parsed !== "object" || !("data" in parsed)) throw unavailable(`the Proxmox API answered ${status} without a JSON {"data": ...} body`);
+    return parsed.data as T;
+  }
+  const errors = parsed?.errors && typeof parsed.errors === "object" ? parsed.errors : {};
+  const detail = Object.entries(errors).map(([k, v]) => `${k}: ${String(v).trim()}`).join("; ");
+  const reason = [statusText || parsed?.message || "", detail].filter(Boolean).join(" - ") || `HTTP ${status}`;
+  throw new PveApiError(status, reason, errors);
+}
+
+/** PVE status codes and messages -> the boundary's error vocabulary. */
+export function mapPveError(err: unknown, signal?: AbortSignal): unknown {
+  if (err instanceof ProviderError) return err;
+  if (signal?.aborted) return abortError(signal);
+  if (!(err instanceof PveApiError)) return err;
+  const { status, reason } = err;
+  const details = { cloudCode: String(status) };
+  if (status === 401) return unauthenticated(`Proxmox rejected the credentials: ${reason}`, details);
+  if (status === 403) return permissionDenied(`Proxmox denied the call: ${reason}`, details);
+  if (status === 404 || /does not exist|no such (vm|container|node|task)|not found/i.test(reason)) return notFound(`Proxmox: ${reason}`, details);
+  if (LOCK_MESSAGE.test(reason)) return unavailable(`Proxmox is busy (lock held by another task): ${reason}; retry later`, { cloudCode: "lock" });
+  if (status === 595 || status === 596) return unavailable(`Proxmox cannot reach the node: ${reason}`, details);
+  if (status === 501) return unimplemented(`Proxmox does not implement this: ${reason}`, details);
+  if (status === 400) return failedPrecondition(`Proxmox refused the parameters: ${reason}`, details);
+  if (/not running|already running|is running|is a template/i.test(reason)) return failedPrecondition(`Proxmox: ${reason}`, details);
+  if (status === 502 || status === 503 || status === 504) return unavailable(`Proxmox API unavailable: ${reason}`, details);
+  return internal(`Proxmox API error ${status}: ${reason}`, details);
+}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal));
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
