@@ -1,33 +1,154 @@
-// SSH access for the four SSH RPCs. Host, port and user come from the
-// instance; execution and tunnels need the SSH client subsystem.
-import type { FlagSpec, Settings } from "../config";
-import { str } from "../config";
-import { unimplemented } from "../errors";
+// SSH access for the four SSH RPCs, the same for every cloud: the backend
+// supplies the Instance (addresses, tags, key pair) and a login-user hint;
+// this module resolves the target, the key and the host key policy, and
+// runs commands and tunnels over ssh2 (pure JavaScript: it works under Bun
+// and inside the compiled binary, nothing loaded from disk).
+import { createHash } from "node:crypto";
+import { isAbsolute } from "node:path";
+import type { Settings } from "../config";
+import { failedPrecondition, invalidArgument, unavailable } from "../errors";
 import type { Logger } from "../log";
-import type { SshService } from "./types";
+import type { CallContext, Instance } from "../provider";
+import { openConnection, type Hop, type HostKeyPolicy, type SshConnection } from "./connection";
+import { runCommand } from "./exec";
+import { KeyStore, readPrivateKeyFile } from "./key-store";
+import { KnownHostsFile } from "./known-hosts";
+import { SSH_FLAGS, sshOptionsFromSettings, type SshOptions } from "./settings";
+import { TunnelManager } from "./tunnels";
+import type { SshConfig, SshService } from "./types";
+import { userFromTags } from "./users";
 
-export const SSH_FLAGS: FlagSpec[] = [
-  { name: "ssh-user", kind: "string", env: "SKYCLUST_SSH_USER", help: "SSH login user for every instance (overrides image defaults)" },
-];
+export { SSH_FLAGS };
+export type { SshService } from "./types";
 
-export function createSshService(settings: Settings, _log: Logger): SshService {
-  const userOverride = str(settings, "ssh-user");
+/** Logged instead of the command text: enough to correlate, not to read it. */
+export function commandFingerprint(command: string): { command_sha256: string; command_bytes: number } {
+  return { command_sha256: createHash("sha256").update(command).digest("hex").slice(0, 16), command_bytes: Buffer.byteLength(command) };
+}
+
+interface Target {
+  host: string;
+  port: number;
+  username: string;
+  keyPairName?: string;
+}
+
+function resolveTarget(opts: SshOptions, instance: Instance, req: { keyPairName?: string; userHint?: string }): Target {
+  const host = instance.publicIp || instance.privateIp;
+  if (!host) throw failedPrecondition(`instance ${instance.id} has no IP address (status ${instance.status})`);
+  const rawPort = instance.extra?.ssh_port;
+  const port = rawPort ? Number(rawPort) : 22;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw failedPrecondition(`instance ${instance.id} reports an invalid ssh_port "${rawPort}"`);
+  const username = opts.userOverride ?? userFromTags(instance.tags) ?? req.userHint ?? "root";
+  return { host, port, username, keyPairName: req.keyPairName ?? instance.keyPairName };
+}
+
+export function createSshService(settings: Settings, log: Logger): SshService {
+  const opts = sshOptionsFromSettings(settings);
+  const keys = new KeyStore({ dir: opts.keyDir });
+  const hostKeys: HostKeyPolicy = {
+    knownHosts: opts.knownHostsFile ? new KnownHostsFile(opts.knownHostsFile) : undefined,
+    trustOnFirstUse: opts.trustOnFirstUse,
+    onRecorded: (host, port, keyType) => log.warn("ssh: trusted a host key on first use", { host, port, key_type: keyType, known_hosts: opts.knownHostsFile }),
+  };
+  const tunnels = new TunnelManager({ max: opts.tunnelMax, idleMs: opts.tunnelIdleMs, bindAddress: opts.tunnelBindAddress }, log);
+  const live = new Set<SshConnection>();
+  let closing = false;
+
+  const bastionKey = (instanceKey: string): string => {
+    const k = opts.bastion?.key;
+    if (!k) return instanceKey;
+    return isAbsolute(k) ? readPrivateKeyFile(k, "the bastion") : keys.resolve(k).pem;
+  };
+
+  async function connect(ctx: CallContext, instance: Instance, req: { keyPairName?: string; userHint?: string }): Promise<{ conn: SshConnection; target: Target }> {
+    if (closing) throw unavailable("the server is shutting down");
+    if (instance.status !== "running") throw failedPrecondition(`instance ${instance.id} is ${instance.status}; SSH needs it running`);
+    const target = resolveTarget(opts, instance, req);
+    const key = keys.resolve(target.keyPairName);
+    const hop: Hop = { host: target.host, port: target.port, username: target.username, privateKey: key.pem, role: "instance" };
+    const bastion: Hop | undefined = opts.bastion
+      ? { host: opts.bastion.host, port: opts.bastion.port, username: opts.bastion.username, privateKey: bastionKey(key.pem), role: "bastion" }
+      : undefined;
+    const conn = await openConnection({ target: hop, bastion, hostKeys, connectTimeoutMs: opts.connectTimeoutMs, signal: ctx.signal });
+    live.add(conn);
+    conn.closed.then(() => live.delete(conn));
+    return { conn, target };
+  }
+
   return {
-    async getConfig(_ctx, instance, req) {
-      const host = instance.publicIp || instance.privateIp;
-      if (!host) throw unimplemented(`instance ${instance.id} has no IP address yet`);
-      const port = Number(instance.extra?.ssh_port ?? 22);
-      return { host, port, username: userOverride ?? instance.tags["ssh-user"] ?? req.userHint ?? "root", keyPairName: req.keyPairName ?? instance.keyPairName };
+    async getConfig(_ctx, instance, req): Promise<SshConfig> {
+      const target = resolveTarget(opts, instance, req);
+      const config: SshConfig = { host: target.host, port: target.port, username: target.username, keyPairName: target.keyPairName };
+      if (opts.bastion) {
+        config.bastionHost = opts.bastion.host;
+        config.bastionPort = opts.bastion.port;
+        config.bastionUsername = opts.bastion.username;
+      }
+      if (opts.exposePrivateKeys) {
+        // Only keys the operator placed (or let us keep); none is invented.
+        const path = target.keyPairName ? keys.find(target.keyPairName) : undefined;
+        if (path) config.privateKey = keys.resolve(target.keyPairName).pem;
+        if (opts.bastion?.key) config.bastionPrivateKey = bastionKey("");
+        else if (opts.bastion && config.privateKey) config.bastionPrivateKey = config.privateKey;
+      }
+      return config;
     },
-    async execute() {
-      throw unimplemented("ExecuteInstanceCommand is not available in this build");
+
+    async execute(ctx, instance, req) {
+      const timeoutSeconds = req.timeoutSeconds === 0 ? opts.defaultCommandTimeoutSeconds : req.timeoutSeconds;
+      if (timeoutSeconds > opts.maxCommandTimeoutSeconds) {
+        throw invalidArgument("timeout_seconds", `must be at most ${opts.maxCommandTimeoutSeconds} on this server (0 means ${opts.defaultCommandTimeoutSeconds})`);
+      }
+      const { conn, target } = await connect(ctx, instance, req);
+      const fields = { instance_id: instance.id, host: target.host, port: target.port, user: target.username, timeout_seconds: timeoutSeconds, ...commandFingerprint(req.command) };
+      ctx.log.info("ssh: running command", fields);
+      try {
+        const result = await runCommand(conn.client, { command: req.command, timeoutMs: timeoutSeconds * 1000, outputMaxBytes: opts.outputMaxBytes, signal: ctx.signal });
+        ctx.log.info("ssh: command finished", {
+          ...fields,
+          exit_code: result.exitCode,
+          signal: result.signal,
+          timed_out: result.timedOut,
+          stdout_bytes: Buffer.byteLength(result.stdout),
+          stderr_bytes: Buffer.byteLength(result.stderr),
+          truncated: result.stdoutTruncated || result.stderrTruncated,
+        });
+        return result;
+      } finally {
+        conn.end();
+      }
     },
-    async openTunnel() {
-      throw unimplemented("CreateInstanceSSHTunnel is not available in this build");
+
+    async openTunnel(ctx, instance, req) {
+      const release = tunnels.reserve();
+      try {
+        const { conn } = await connect(ctx, instance, req);
+        return await tunnels.open(conn, { instanceId: instance.id, localPort: req.localPort, remotePort: req.remotePort });
+      } finally {
+        release();
+      }
     },
-    async closeTunnel() {
-      throw unimplemented("CloseInstanceSSHTunnel is not available in this build");
+
+    async closeTunnel(_ctx, tunnelId) {
+      await tunnels.close(tunnelId);
     },
-    async close() {},
+
+    async keyPairCreated(ctx, keyPair) {
+      if (!opts.keepCreatedKeys) return;
+      try {
+        const kept = keys.keep(keyPair.name, keyPair.privateKey);
+        if (kept.path) ctx.log.info("ssh: kept the created private key", { key_pair_name: keyPair.name, region: keyPair.region, path: kept.path });
+        else ctx.log.warn("ssh: did not keep the created private key", { key_pair_name: keyPair.name, region: keyPair.region, reason: kept.skipped });
+      } catch (err) {
+        ctx.log.error("ssh: could not write the created private key", { key_pair_name: keyPair.name, reason: (err as Error).message });
+      }
+    },
+
+    async close() {
+      closing = true;
+      await tunnels.closeAll("server shutdown");
+      for (const conn of live) conn.end();
+    },
   };
 }

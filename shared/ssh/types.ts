@@ -43,6 +43,12 @@ export interface SshService {
     req: { localPort: number; remotePort: number; keyPairName?: string; userHint?: string },
   ): Promise<TunnelInfo>;
   closeTunnel(ctx: CallContext, tunnelId: string): Promise<void>;
+  /**
+   * Told about every private key CreateKeyPair returned, so the operator
+   * can choose to keep it (--ssh-keep-created-keys). Must not throw: the
+   * key pair already exists in the cloud and the caller needs the key.
+   */
+  keyPairCreated?(ctx: CallContext, keyPair: { name: string; region: string; privateKey: string }): Promise<void>;
   /** Closes every tunnel and connection (shutdown). */
   close(): Promise<void>;
 }

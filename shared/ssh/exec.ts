@@ -1,0 +1,120 @@
+// Runs one command on a connected client: output captured up to a cap per
+// stream (the rest is read and dropped, so the remote side never blocks on
+// a full pipe), exit code or signal, and a timeout. On timeout the command
+// gets a KILL signal request and the channel is closed; servers that refuse
+// signal requests (OpenSSH does for root sessions) still see the channel
+// close, after which a command that writes dies of SIGPIPE.
+import type { Client, ClientChannel } from "ssh2";
+import { abortError, unavailable } from "../errors";
+import type { ExecResult } from "./types";
+
+class CappedBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+
+  constructor(private readonly max: number) {}
+
+  push(chunk: Buffer): void {
+    const room = this.max - this.size;
+    if (chunk.length > room) this.truncated = true;
+    if (room <= 0) return;
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.chunks.push(kept);
+    this.size += kept.length;
+  }
+
+  text(): string {
+    let buf = Buffer.concat(this.chunks);
+    if (this.truncated) buf = buf.subarray(0, utf8Boundary(buf));
+    return buf.toString("utf8");
+  }
+}
+
+/** Length of `buf` without a trailing incomplete UTF-8 sequence (a cut mid-character). */
+function utf8Boundary(buf: Buffer): number {
+  let i = buf.length - 1;
+  let back = 0;
+  while (i >= 0 && back < 4 && (buf[i]! & 0xc0) === 0x80) {
+    i--;
+    back++;
+  }
+  if (i < 0) return buf.length;
+  const lead = buf[i]!;
+  const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return need > back + 1 ? i : buf.length;
+}
+
+export interface ExecOptions {
+  command: string;
+  timeoutMs: number;
+  outputMaxBytes: number;
+  signal: AbortSignal;
+}
+
+function openExec(client: Client, command: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => client.exec(command, (err, stream) => (err ? reject(err) : resolve(stream))));
+}
+
+export async function runCommand(client: Client, opts: ExecOptions): Promise<ExecResult> {
+  let channel: ClientChannel;
+  try {
+    channel = await openExec(client, opts.command);
+  } catch (err) {
+    throw unavailable(`the instance refused to start the command: ${(err as Error).message}`);
+  }
+  const stdout = new CappedBuffer(opts.outputMaxBytes);
+  const stderr = new CappedBuffer(opts.outputMaxBytes);
+  channel.on("data", (d: Buffer) => stdout.push(d));
+  channel.stderr.on("data", (d: Buffer) => stderr.push(d));
+
+  return new Promise<ExecResult>((resolve, reject) => {
+    let exitCode: number | undefined;
+    let signalName: string | undefined;
+    let timedOut = false;
+    let done = false;
+    const stop = () => {
+      try {
+        channel.signal("KILL");
+      } catch {
+        // the channel may already be gone
+      }
+      channel.close();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+      // Do not wait on a server that never confirms the close.
+      setTimeout(() => settle(), 2000).unref?.();
+    }, opts.timeoutMs);
+    const onAbort = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      stop();
+      reject(abortError(opts.signal));
+    };
+    opts.signal.addEventListener("abort", onAbort, { once: true });
+    const settle = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      opts.signal.removeEventListener("abort", onAbort);
+      resolve({
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        exitCode: exitCode ?? -1,
+        stdoutTruncated: stdout.truncated,
+        stderrTruncated: stderr.truncated,
+        signal: signalName,
+        timedOut,
+      });
+    };
+    channel.on("exit", (code: number | null, sig?: string) => {
+      if (typeof code === "number") exitCode = code;
+      else if (sig) signalName = sig.startsWith("SIG") ? sig : `SIG${sig}`;
+    });
+    channel.on("close", settle);
+    channel.on("error", () => settle());
+  });
+}
