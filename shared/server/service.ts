@@ -6,6 +6,7 @@ import { invalidArgument } from "../errors";
 import { parseDuration } from "../pricing/duration";
 import type { CallContext, CloudBackend, InstancePage, ListInstancesQuery } from "../provider";
 import type { SshService } from "../ssh/types";
+import { defaultLoginUser } from "../ssh/users";
 import { unary, type CallDeps } from "./calls";
 import { instanceToWire, keyPairToWire, regionToWire, toTimestamp } from "./convert";
 import { initialFanoutCursor, listAcrossRegions } from "./fanout";
@@ -91,7 +92,8 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
   const sshTarget = async (ctx: CallContext, req: Req) => {
     const instance = await backend.getInstance(ctx, instanceRef(req));
     const keyPairName = req.key_pair_name ? checkKeyPairName("key_pair_name", req.key_pair_name) : undefined;
-    return { instance, keyPairName, userHint: backend.sshUserHint?.(instance) };
+    // Without a backend hint: the image family or the cloud's usual user.
+    return { instance, keyPairName, userHint: backend.sshUserHint?.(instance) ?? defaultLoginUser(backend.provider, instance) };
   };
 
   return {
@@ -244,6 +246,8 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
         tags: checkStringMap("tags", req.tags),
         keyType,
       });
+      // Lets the operator keep the key for the SSH RPCs (--ssh-keep-created-keys).
+      await ssh.keyPairCreated?.(ctx, { name: created.keyPair.name, region: created.keyPair.region, privateKey: created.privateKey });
       return { key_pair: keyPairToWire(created.keyPair), private_key: created.privateKey };
     }),
 
