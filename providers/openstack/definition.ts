@@ -1,26 +1,39 @@
 // The OpenStack Nova provider: flags, credentials and the backend factory.
 import { str, type Settings } from "../../shared/config";
 import type { ProviderDefinition } from "../../shared/definition";
+import { RATE_CARD_FLAGS } from "../../shared/pricing/rate-card";
+import { OPENSTACK_FLAGS, resolveConfig } from "./cloud-config";
 import { openstackSandboxProfile } from "./sandbox-profile";
 
 export const openstackProvider: ProviderDefinition = {
   name: "openstack",
   displayName: "OpenStack Nova",
   defaultPort: 50053,
-  flags: [
-    { name: "auth-url", kind: "string", env: "OS_AUTH_URL", help: "Keystone v3 URL" },
-    { name: "username", kind: "string", env: "OS_USERNAME", help: "user name" },
-    { name: "password", kind: "string", env: "OS_PASSWORD", secret: true, help: "password" },
-    { name: "project-id", kind: "string", env: "OS_PROJECT_ID", help: "project id" },
-    { name: "region", kind: "string", env: "OS_REGION_NAME", default: "RegionOne", help: "default region" },
-  ],
-  missingCredentials(settings: Settings) {
-    return ["auth-url", "username", "password", "project-id"]
-      .filter((n) => !str(settings, n))
-      .map((n) => ({ "auth-url": "OS_AUTH_URL", username: "OS_USERNAME", password: "OS_PASSWORD", "project-id": "OS_PROJECT_ID" })[n]!);
+  flags: [...OPENSTACK_FLAGS, ...RATE_CARD_FLAGS],
+  helpFooter: [
+    "Credentials: any complete form works, exactly as the openstack CLI takes them:",
+    "  password:               OS_AUTH_URL, OS_USERNAME (or OS_USER_ID), OS_PASSWORD, OS_PROJECT_ID (or OS_PROJECT_NAME",
+    "                          with OS_PROJECT_DOMAIN_NAME/_ID), OS_USER_DOMAIN_NAME/_ID (default domain: \"default\")",
+    "  application credential: OS_AUTH_URL, OS_APPLICATION_CREDENTIAL_ID, OS_APPLICATION_CREDENTIAL_SECRET",
+    "  clouds.yaml:            OS_CLOUD=NAME (OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/, /etc/openstack/)",
+    "A sourced openrc file sets these variables. Prices: an operator rate card (--rate-card or SKYCLUST_RATE_*).",
+  ].join("\n"),
+  missingCredentials(settings: Settings, env) {
+    return resolveConfig(settings, env).missing;
   },
   sandboxProfile: (settings) => openstackSandboxProfile(str(settings, "region") ?? "RegionOne"),
-  async createCloudBackend() {
-    throw new Error("the real Nova backend is not part of this build yet; use --sandbox");
+  async createCloudBackend(settings, log) {
+    const { config, missing } = resolveConfig(settings);
+    if (!config) throw new Error(`OpenStack credentials are incomplete: ${missing.join(", ")}`);
+    // Loaded only here so --help and --sandbox never pull in the cloud client.
+    const [{ OpenStackBackend }, { loadRateCard }] = await Promise.all([import("./backend"), import("../../shared/pricing/rate-card")]);
+    log.info("openstack backend", {
+      auth_url: config.authUrl,
+      auth: config.auth.kind,
+      region: config.region,
+      interface: config.interface,
+      cloud: config.cloudName,
+    });
+    return new OpenStackBackend(config, log, { rateCard: loadRateCard(settings) });
   },
 };

@@ -1,0 +1,509 @@
+// The real OpenStack backend: CloudProviderService over Keystone v3, Nova
+// and Glance, through the small REST clients next to it.
+import { readFileSync } from "node:fs";
+import { ConfigError } from "../../shared/config";
+import {
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  ProviderError,
+  unimplemented,
+} from "../../shared/errors";
+import { generateKeyPair, parsePublicKey, sha256Fingerprint } from "../../shared/keys";
+import type { Logger } from "../../shared/log";
+import { rateCardQuote, type RateCard } from "../../shared/pricing/rate-card";
+import type {
+  ActionResult,
+  CallContext,
+  CloudBackend,
+  CreatedKeyPair,
+  CreateInstanceSpec,
+  HealthReport,
+  Instance,
+  InstancePage,
+  InstanceRef,
+  KeyPair,
+  ListInstancesQuery,
+  PriceQuote,
+  Region,
+  StopRequest,
+} from "../../shared/provider";
+import type { OpenStackConfig } from "./cloud-config";
+import { Compute, MAX_KNOWN_MICROVERSION, type NovaFlavor, type NovaKeypair, type NovaServer } from "./compute";
+import { catalogRegions, Identity, identityBaseUrl, type IdentityOptions } from "./identity";
+import { httpInfo, Transport, type TransportOptions } from "./http";
+import { Images } from "./image";
+import { IDEMPOTENCY_METADATA, idempotencyTag, planFilters, toInstance } from "./servers";
+import { Session } from "./session";
+
+export interface OpenStackBackendOptions {
+  transport?: TransportOptions;
+  identity?: IdentityOptions;
+  rateCard?: RateCard;
+  /** How often wait_until_running polls the server. */
+  pollIntervalMs?: number;
+  /** Nova requests one ListInstances page may make while client-side filters drop servers. */
+  maxRequestsPerPage?: number;
+}
+
+/** Restart with force asks Nova for a HARD reboot (the request type carries it when the contract does). */
+type RestartRequest = InstanceRef & { force?: boolean };
+
+export class OpenStackBackend implements CloudBackend {
+  readonly provider = "openstack";
+  readonly mode = "cloud" as const;
+  readonly defaultRegion: string;
+  readonly identity: Identity;
+  readonly session: Session;
+  readonly compute: Compute;
+  private readonly images: Images;
+  private readonly pollMs: number;
+  private readonly maxRequestsPerPage: number;
+
+  constructor(
+    readonly config: OpenStackConfig,
+    private readonly log: Logger,
+    private readonly opts: OpenStackBackendOptions = {},
+  ) {
+    this.defaultRegion = config.region;
+    let ca: string | undefined;
+    if (config.caCertFile) {
+      try {
+        ca = readFileSync(config.caCertFile, "utf8");
+      } catch (err) {
+        throw new ConfigError(`OS_CACERT ${config.caCertFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+    }
+    const http = new Transport({ ca, insecure: config.insecure, ...opts.transport });
+    this.identity = new Identity(config, http, { log, ...opts.identity });
+    this.session = new Session(this.identity, http, config.interface, log);
+    this.compute = new Compute(this.session);
+    this.images = new Images(this.session);
+    this.pollMs = opts.pollIntervalMs ?? 1000;
+    this.maxRequestsPerPage = opts.maxRequestsPerPage ?? 5;
+  }
+
+  capabilities(): Record<string, string> {
+    return {
+      auth: this.config.auth.kind,
+      interface: this.config.interface,
+      max_microversion: MAX_KNOWN_MICROVERSION,
+      idempotent_create: "true",
+      key_pair_generation: "local (imported into Nova)",
+      key_pair_tags: "false",
+      root_volume: "true",
+      public_ip: "false",
+      hard_reboot: "true",
+      cost_estimate: this.opts.rateCard ? "operator rate card" : "false (no rate card configured)",
+    };
+  }
+
+  // ---- regions ----------------------------------------------------------
+
+  async listRegions(ctx: CallContext): Promise<Region[]> {
+    const token = await this.identity.current(ctx.signal);
+    const withCompute = new Set(catalogRegions(token.catalog, "compute", this.config.interface));
+    const described = new Map<string, string>();
+    try {
+      const res = await this.session.call("identity", "", identityBaseUrl(this.config.authUrl) + "/regions", { signal: ctx.signal }, "keystone");
+      for (const r of res.body?.regions ?? []) described.set(r.id, r.description ?? "");
+    } catch (err) {
+      // Some clouds hide /v3/regions from members; the catalog still tells.
+      if (!(err instanceof ProviderError) || !["PERMISSION_DENIED", "NOT_FOUND"].includes(err.code)) throw err;
+    }
+    const ids = [...new Set([...described.keys(), ...withCompute])].sort();
+    return Promise.all(
+      ids.map(async (id): Promise<Region> => {
+        const available = withCompute.has(id);
+        const zones = available ? await this.compute.availabilityZones(id, ctx.signal).catch(() => undefined) : undefined;
+        return {
+          id,
+          name: id,
+          displayName: described.get(id) || id,
+          status: available ? "available" : "unavailable",
+          zones,
+        };
+      }),
+    );
+  }
+
+  // ---- instances --------------------------------------------------------
+
+  private async flavorsById(region: string, signal: AbortSignal, needed: boolean): Promise<Map<string, NovaFlavor>> {
+    if (!needed) return new Map();
+    const list = await this.compute.listFlavors(region, signal).catch(() => [] as NovaFlavor[]);
+    return new Map(list.map((f) => [f.id, f]));
+  }
+
+  async listInstances(ctx: CallContext, q: ListInstancesQuery): Promise<InstancePage> {
+    const embedded = await this.compute.supports(q.region, "embeddedFlavor", ctx.signal);
+    const flavors = q.filters.type !== undefined || !embedded ? await this.compute.listFlavors(q.region, ctx.signal) : undefined;
+    const plan = planFilters(q.filters, flavors);
+    const byId = new Map((flavors ?? []).map((f) => [f.id, f]));
+    const out: Instance[] = [];
+    let marker = q.cursor;
+    for (let requests = 0; requests < this.maxRequestsPerPage; requests++) {
+      let page;
+      try {
+        // Asking Nova for no more than the room left keeps the page within
+        // page_size, and the marker is then exactly the last server seen.
+        page = await this.compute.listServers(q.region, { ...plan.query, limit: q.pageSize - out.length, marker }, ctx.signal);
+      } catch (err) {
+        if (marker && httpInfo(err)?.status === 400 && /marker/i.test(httpInfo(err)!.message)) {
+          throw invalidArgument("page_token", "the server this page resumes after was deleted; start the listing again");
+        }
+        throw err;
+      }
+      for (const s of page.servers) {
+        const instance = toInstance(s, q.region, byId);
+        if (plan.matches(instance)) out.push(instance);
+        marker = s.id;
+      }
+      if (!page.next || page.servers.length === 0) return { instances: out };
+      if (out.length >= q.pageSize) break;
+    }
+    return { instances: out, nextCursor: marker };
+  }
+
+  private async server(region: string, id: string, signal: AbortSignal): Promise<NovaServer> {
+    try {
+      return await this.compute.getServer(region, id, signal);
+    } catch (err) {
+      if (err instanceof ProviderError && err.code === "NOT_FOUND") {
+        throw notFound(`server "${id}" not found in region ${region}`, err.details);
+      }
+      throw err;
+    }
+  }
+
+  async getInstance(ctx: CallContext, ref: InstanceRef): Promise<Instance> {
+    const server = await this.server(ref.region, ref.instanceId, ctx.signal);
+    const needFlavors = !server.flavor?.original_name;
+    return toInstance(server, ref.region, await this.flavorsById(ref.region, ctx.signal, needFlavors));
+  }
+
+  /** Servers carrying the idempotency key's tag (or metadata, before tags existed), oldest first. */
+  private async findByIdempotencyKey(region: string, key: string, signal: AbortSignal): Promise<NovaServer[]> {
+    const tagged = await this.compute.supports(region, "serverTags", signal);
+    const found: NovaServer[] = [];
+    let next: string | undefined;
+    do {
+      const page = await this.compute.listServers(region, tagged ? { tags: idempotencyTag(key) } : {}, signal, next);
+      found.push(...page.servers.filter((s) => s.metadata?.[IDEMPOTENCY_METADATA] === key));
+      next = page.next;
+    } while (next);
+    return found.sort((a, b) => (a.created ?? "").localeCompare(b.created ?? "") || a.id.localeCompare(b.id));
+  }
+
+  private async resolveFlavor(region: string, ref: string, signal: AbortSignal, field: string): Promise<NovaFlavor> {
+    const list = await this.compute.listFlavors(region, signal);
+    const byName = list.filter((f) => f.name === ref);
+    if (byName.length === 1) return byName[0]!;
+    const byId = list.find((f) => f.id === ref);
+    if (byId) return byId;
+    if (byName.length > 1) throw invalidArgument(field, `${byName.length} flavors are named "${ref}"; give the flavor id`);
+    try {
+      // Private flavors shared with the project may not be listed.
+      return await this.compute.getFlavor(region, ref, signal);
+    } catch (err) {
+      if (err instanceof ProviderError && err.code === "NOT_FOUND") {
+        throw invalidArgument(field, `no flavor "${ref}" in region ${region} (flavors: ${list.map((f) => f.name).slice(0, 20).join(", ")})`);
+      }
+      throw err;
+    }
+  }
+
+  async createInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance> {
+    const { region } = spec;
+    const signal = ctx.signal;
+    if (spec.publicIp) throw unimplemented("public_ip: this provider does not allocate floating IPs yet; attach one with Neutron after creating");
+    if (spec.subnetId && !spec.vpcId) {
+      throw unimplemented("subnet_id: Nova attaches servers to networks, not subnets; give the network uuid as vpc_id");
+    }
+    if (spec.idempotencyKey) {
+      const existing = await this.findByIdempotencyKey(region, spec.idempotencyKey, signal);
+      if (existing.length > 0) {
+        ctx.log.info("create retried with a known idempotency key; returning the existing server", { instance_id: existing[0]!.id });
+        return this.afterCreate(ctx, region, existing[0]!.id, spec.waitUntilRunning);
+      }
+    }
+    if (!spec.imageId) throw invalidArgument("image_id", "is required: Nova boots every server from an image (by id or name)");
+    const [flavor, image] = await Promise.all([
+      this.resolveFlavor(region, spec.type, signal, "type"),
+      this.images.resolve(region, spec.imageId, signal, "image_id"),
+    ]);
+    const can = async (f: Parameters<Compute["supports"]>[1]) => this.compute.supports(region, f, signal);
+    const server: Record<string, unknown> = { name: spec.name, flavorRef: flavor.id, imageRef: image.id };
+    if (spec.vpcId) server.networks = [{ uuid: spec.vpcId }];
+    // No network asked for: at 2.37+ Nova needs to be told so explicitly.
+    else if (await can("networksNone")) server.networks = "none";
+    if (spec.keyPairName || spec.keyPairId) server.key_name = spec.keyPairName ?? spec.keyPairId;
+    if (spec.userData) server.user_data = Buffer.from(spec.userData).toString("base64");
+    if (spec.zone) server.availability_zone = spec.zone;
+    if (spec.securityGroups.length) server.security_groups = spec.securityGroups.map((name) => ({ name }));
+    const metadata: Record<string, string> = { ...spec.tags };
+    if (spec.idempotencyKey) {
+      metadata[IDEMPOTENCY_METADATA] = spec.idempotencyKey;
+      if (await can("createTags")) server.tags = [idempotencyTag(spec.idempotencyKey)];
+    }
+    if (Object.keys(metadata).length) server.metadata = metadata;
+    if (spec.rootVolumeSizeGb) {
+      const bdm: Record<string, unknown> = {
+        boot_index: 0,
+        uuid: image.id,
+        source_type: "image",
+        destination_type: "volume",
+        volume_size: spec.rootVolumeSizeGb,
+        delete_on_termination: true,
+      };
+      if (spec.rootVolumeType) {
+        if (!(await can("volumeType"))) throw invalidArgument("root_volume_type", "this Nova is older than microversion 2.67 and cannot choose a volume type");
+        bdm.volume_type = spec.rootVolumeType;
+      }
+      server.block_device_mapping_v2 = [bdm];
+      delete server.imageRef;
+    } else if (spec.rootVolumeType) {
+      throw invalidArgument("root_volume_type", "needs root_volume_size (the root disk is a volume only when a size is given)");
+    }
+
+    let created: { id: string };
+    try {
+      created = await this.compute.createServer(region, server, signal);
+    } catch (err) {
+      throw blameCreateField(err);
+    }
+    if (spec.idempotencyKey) {
+      // Two retries racing past the lookup both create; the oldest server
+      // wins and the younger one is removed, so one key means one server.
+      const twins = await this.findByIdempotencyKey(region, spec.idempotencyKey, signal);
+      const winner = twins[0];
+      if (winner && winner.id !== created.id) {
+        ctx.log.warn("a concurrent create with the same idempotency key won; deleting this duplicate", { winner: winner.id, duplicate: created.id });
+        await this.compute.deleteServer(region, created.id, signal).catch(() => undefined);
+        return this.afterCreate(ctx, region, winner.id, spec.waitUntilRunning);
+      }
+    }
+    return this.afterCreate(ctx, region, created.id, spec.waitUntilRunning);
+  }
+
+  private async afterCreate(ctx: CallContext, region: string, id: string, wait: boolean): Promise<Instance> {
+    let instance = await this.getInstance(ctx, { region, instanceId: id });
+    while (wait && instance.status === "pending") {
+      await Bun.sleep(this.pollMs);
+      if (ctx.signal.aborted) throw new ProviderError("DEADLINE_EXCEEDED", `server ${id} was created but was still ${instance.rawStatus} when the call's deadline passed`);
+      instance = await this.getInstance(ctx, { region, instanceId: id });
+    }
+    return instance;
+  }
+
+  /** Runs a server action; a 409 names the state the server is in. */
+  private async act(ctx: CallContext, ref: InstanceRef, verb: string, body: object): Promise<void> {
+    try {
+      await this.compute.serverAction(ref.region, ref.instanceId, body, ctx.signal);
+    } catch (err) {
+      const info = httpInfo(err);
+      if (info?.status === 404) throw notFound(`server "${ref.instanceId}" not found in region ${ref.region}`, (err as ProviderError).details);
+      if (info?.status === 409) {
+        const now = await this.getInstance(ctx, ref).catch(() => undefined);
+        const state = now ? `is ${now.status} (${now.rawStatus}${now.extra?.task_state ? `, task ${now.extra.task_state}` : ""})` : "is in a state that does not allow it";
+        throw failedPrecondition(`cannot ${verb} server ${ref.instanceId}: it ${state}. nova: ${info.message}${info.requestId ? ` (request id ${info.requestId})` : ""}`, {
+          cloudCode: info.kind,
+          cloudRequestId: info.requestId,
+        });
+      }
+      throw err;
+    }
+  }
+
+  async deleteInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult> {
+    try {
+      await this.compute.deleteServer(ref.region, ref.instanceId, ctx.signal);
+    } catch (err) {
+      const info = httpInfo(err);
+      if (info?.status === 404) throw notFound(`server "${ref.instanceId}" not found in region ${ref.region}`, (err as ProviderError).details);
+      if (info?.status === 409) throw failedPrecondition(`cannot delete server ${ref.instanceId}: nova: ${info.message}`, { cloudRequestId: info.requestId });
+      throw err;
+    }
+    return { message: `deleting server ${ref.instanceId}` };
+  }
+
+  async startInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult> {
+    await this.act(ctx, ref, "start", { "os-start": null });
+    return { message: `starting server ${ref.instanceId}` };
+  }
+
+  async stopInstance(ctx: CallContext, req: StopRequest): Promise<ActionResult> {
+    await this.act(ctx, req, "stop", { "os-stop": null });
+    // Nova has one stop: a guest shutdown that powers off after a timeout.
+    return { message: `stopping server ${req.instanceId}${req.force ? " (Nova has no forced stop; it powers off after the guest shutdown timeout)" : ""}` };
+  }
+
+  async restartInstance(ctx: CallContext, ref: RestartRequest): Promise<ActionResult> {
+    const type = ref.force ? "HARD" : "SOFT";
+    await this.act(ctx, ref, "restart", { reboot: { type } });
+    return { message: `rebooting server ${ref.instanceId} (${type})` };
+  }
+
+  // ---- prices and health ------------------------------------------------
+
+  async priceQuote(ctx: CallContext, req: { instanceType: string; region: string }): Promise<PriceQuote> {
+    // No card means no quote: say so before asking the cloud anything.
+    if (!this.opts.rateCard) return rateCardQuote(undefined, { name: req.instanceType, vcpus: 0, memoryGiB: 0 });
+    const flavor = await this.resolveFlavor(req.region, req.instanceType, ctx.signal, "instance_type");
+    return rateCardQuote(this.opts.rateCard, { name: flavor.name, vcpus: flavor.vcpus, memoryGiB: flavor.ram / 1024, diskGiB: flavor.disk || undefined });
+  }
+
+  async healthCheck(ctx: CallContext): Promise<HealthReport> {
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(5000)]);
+    const checks: Record<string, string> = {};
+    let healthy = true;
+    const timed = async (name: string, fn: () => Promise<string>) => {
+      const started = Date.now();
+      try {
+        checks[name] = `ok: ${await fn()} (${Date.now() - started} ms)`;
+      } catch (err) {
+        healthy = false;
+        checks[name] = `failed: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    };
+    await timed("keystone", async () => {
+      const token = await this.identity.current(signal);
+      // Keystone itself confirms the cached token is still valid.
+      await this.session.call("identity", "", identityBaseUrl(this.config.authUrl) + "/auth/tokens", { method: "HEAD", signal, headers: { "X-Subject-Token": token.value } }, "keystone");
+      return `token valid until ${token.expiresAt.toISOString()}`;
+    });
+    if (healthy) {
+      await timed("nova", async () => {
+        const res = await this.compute.call(this.defaultRegion, "/", { signal });
+        const v = res.body?.version?.version;
+        return `compute API answering in ${this.defaultRegion}${v ? ` (max microversion ${v}, using ${await this.compute.microversion(this.defaultRegion, signal)})` : ""}`;
+      });
+    }
+    return { healthy, message: healthy ? "keystone and nova answer" : "openstack is not reachable or rejects the credentials", checks };
+  }
+
+  // ---- key pairs --------------------------------------------------------
+
+  private toKeyPair(k: NovaKeypair, region: string): KeyPair {
+    let keyType = k.type === "x509" ? "x509" : undefined;
+    let publicKey = k.public_key?.trim();
+    if (publicKey && !keyType) {
+      try {
+        keyType = parsePublicKey(publicKey).keyType;
+      } catch {
+        keyType = k.type;
+      }
+    }
+    return {
+      id: k.name,
+      name: k.name,
+      fingerprint: k.fingerprint,
+      region,
+      tags: {},
+      createdAt: k.created_at ? new Date(k.created_at.endsWith("Z") ? k.created_at : k.created_at + "Z") : undefined,
+      keyType,
+      publicKey,
+    };
+  }
+
+  private noTags(tags: Record<string, string>) {
+    if (Object.keys(tags).length) throw invalidArgument("tags", "OpenStack key pairs cannot carry tags");
+  }
+
+  private async importToNova(region: string, name: string, publicKey: string, signal: AbortSignal): Promise<NovaKeypair> {
+    const body: Record<string, string> = { name, public_key: publicKey };
+    if (await this.compute.supports(region, "keypairType", signal)) body.type = "ssh";
+    try {
+      return await this.compute.createKeypair(region, body, signal);
+    } catch (err) {
+      if (httpInfo(err)?.status === 409) throw alreadyExists(`key pair "${name}" already exists in region ${region}`, (err as ProviderError).details);
+      throw err;
+    }
+  }
+
+  async importKeyPair(ctx: CallContext, req: { name: string; region: string; publicKey: string; tags: Record<string, string> }): Promise<KeyPair> {
+    this.noTags(req.tags);
+    const parsed = parsePublicKey(req.publicKey, "public_key");
+    const created = await this.importToNova(req.region, req.name, req.publicKey.trim(), ctx.signal);
+    return { ...this.toKeyPair({ ...created, public_key: created.public_key ?? req.publicKey }, req.region), keyType: parsed.keyType };
+  }
+
+  async createKeyPair(
+    ctx: CallContext,
+    req: { name: string; region: string; tags: Record<string, string>; keyType: "ed25519" | "rsa" },
+  ): Promise<CreatedKeyPair> {
+    this.noTags(req.tags);
+    const novaGenerates = req.keyType === "rsa" && !(await this.compute.supports(req.region, "keypairImportOnly", ctx.signal));
+    if (novaGenerates) {
+      try {
+        const created = await this.compute.createKeypair(req.region, { name: req.name }, ctx.signal);
+        const { private_key, ...rest } = created;
+        return { keyPair: this.toKeyPair(rest, req.region), privateKey: private_key ?? "" };
+      } catch (err) {
+        if (httpInfo(err)?.status === 409) throw alreadyExists(`key pair "${req.name}" already exists in region ${req.region}`);
+        throw err;
+      }
+    }
+    // Nova 2.92+ only imports (and never made ed25519 keys): generate here,
+    // import the public half, hand the private half to the caller once.
+    const generated = generateKeyPair(req.keyType, req.name);
+    const created = await this.importToNova(req.region, req.name, generated.publicKey, ctx.signal);
+    return { keyPair: { ...this.toKeyPair({ ...created, public_key: created.public_key ?? generated.publicKey }, req.region), keyType: req.keyType }, privateKey: generated.privateKey };
+  }
+
+  async listKeyPairs(ctx: CallContext, req: { region: string; filters: Record<string, string> }): Promise<KeyPair[]> {
+    for (const key of Object.keys(req.filters)) {
+      if (!["name", "fingerprint"].includes(key) && !key.startsWith("tag:")) throw invalidArgument(`filters[${key}]`, "unknown filter; use name, fingerprint or tag:KEY");
+    }
+    const all = (await this.compute.listKeypairs(req.region, ctx.signal)).map((k) => this.toKeyPair(k, req.region));
+    const { name, fingerprint } = req.filters;
+    // Key pairs have no tags, so any tag filter matches none.
+    const tagFilter = Object.keys(req.filters).some((k) => k.startsWith("tag:"));
+    return all.filter((k) => {
+      if (tagFilter) return false;
+      if (name !== undefined && k.name !== name) return false;
+      if (fingerprint !== undefined && k.fingerprint !== fingerprint && sha256Of(k.publicKey) !== fingerprint) return false;
+      return true;
+    });
+  }
+
+  async deleteKeyPair(ctx: CallContext, req: { name: string; region: string }): Promise<ActionResult> {
+    try {
+      await this.compute.deleteKeypair(req.region, req.name, ctx.signal);
+    } catch (err) {
+      if (httpInfo(err)?.status === 404) throw notFound(`key pair "${req.name}" not found in region ${req.region}`, (err as ProviderError).details);
+      throw err;
+    }
+    return { message: `key pair ${req.name} deleted` };
+  }
+}
+
+function sha256Of(publicKey: string | undefined): string | undefined {
+  if (!publicKey) return undefined;
+  try {
+    return sha256Fingerprint(parsePublicKey(publicKey).blob);
+  } catch {
+    return undefined;
+  }
+}
+
+const CREATE_FIELDS: [RegExp, string][] = [
+  [/key_?name|key ?pair/i, "key_pair_name"],
+  [/flavor/i, "type"],
+  [/security.?group/i, "security_groups"],
+  [/availability.?zone/i, "zone"],
+  [/network|port/i, "vpc_id"],
+  [/block.?device|volume/i, "root_volume_size"],
+  [/user.?data/i, "user_data"],
+  [/metadata/i, "tags"],
+  [/image/i, "image_id"],
+];
+
+/** Nova's 400/404 on create is about one of the request's references: name it. */
+function blameCreateField(err: unknown): unknown {
+  const info = httpInfo(err);
+  if (!info || (info.status !== 400 && info.status !== 404)) return err;
+  const field = CREATE_FIELDS.find(([re]) => re.test(info.message))?.[1] ?? "request";
+  return invalidArgument(field, `nova: ${info.message}${info.requestId ? ` (request id ${info.requestId})` : ""}`, { cloudRequestId: info.requestId, cloudCode: info.kind });
+}
