@@ -10,6 +10,9 @@ import { basename, dirname, join } from "node:path";
 
 export const NONROOT_UID = 65532;
 
+// Absolute: the child environment carries the chroot's PATH, not ours.
+const CHROOT = ["/usr/sbin/chroot", "/usr/bin/chroot", "/sbin/chroot"].find((p) => existsSync(p)) ?? "chroot";
+
 export interface MinimalRoot {
   dir: string;
   /** Path of the binary inside the root, e.g. /bin/skyclust-aws-provider. */
@@ -36,6 +39,8 @@ function mount(args: string[]): void {
 
 export function makeMinimalRoot(binaryPath: string): MinimalRoot {
   const dir = mkdtempSync("/tmp/skyclust-root-");
+  // mkdtemp makes it 0700: the nonroot user could not even traverse "/".
+  chmodSync(dir, 0o755);
   const name = basename(binaryPath);
   for (const d of ["bin", "etc/ssl/certs", "proc", "dev", "tmp", "home/nonroot"]) mkdirSync(join(dir, d), { recursive: true });
   chmodSync(join(dir, "tmp"), 0o1777);
@@ -57,7 +62,7 @@ export function makeMinimalRoot(binaryPath: string): MinimalRoot {
   const children = new Set<Subprocess>();
   const command = (args: string[], opts: { uid?: number; program?: string }) => {
     const user = opts.uid !== undefined ? [`--userspec=${opts.uid}:${opts.uid}`] : [];
-    return ["chroot", ...user, dir, opts.program ?? binary, ...args];
+    return [CHROOT, ...user, dir, opts.program ?? binary, ...args];
   };
   const root: MinimalRoot = {
     dir,

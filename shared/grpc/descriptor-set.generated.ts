@@ -1295,3 +1295,54 @@ export const PROTOBUF_JSON =
   "ype\":\"string\",\"id\":1},\"message\":{\"type\":\"string\",\"id\":2}}},\"Status\":{\"fields\":{\"code\":{\"type\":\"int32" +
   "\",\"id\":1},\"message\":{\"type\":\"string\",\"id\":2},\"details\":{\"rule\":\"repeated\",\"type\":\"google.protobuf.An" +
   "y\",\"id\":3}}}}}}}}}";
+
+// grpc/health and grpc/reflection with camelCase field names, as those libraries expect.
+export const LIBRARY_PROTOBUF_JSON =
+  "{\"nested\":{\"grpc\":{\"nested\":{\"health\":{\"nested\":{\"v1\":{\"options\":{\"csharp_namespace\":\"Grpc.Health.V1" +
+  "\",\"go_package\":\"google.golang.org/grpc/health/grpc_health_v1\",\"java_multiple_files\":true,\"java_outer" +
+  "_classname\":\"HealthProto\",\"java_package\":\"io.grpc.health.v1\"},\"nested\":{\"HealthListRequest\":{\"fields" +
+  "\":{}},\"HealthListResponse\":{\"fields\":{\"statuses\":{\"keyType\":\"string\",\"type\":\"HealthCheckResponse\",\"i" +
+  "d\":1}}},\"HealthCheckRequest\":{\"fields\":{\"service\":{\"type\":\"string\",\"id\":1}}},\"HealthCheckResponse\":{" +
+  "\"fields\":{\"status\":{\"type\":\"ServingStatus\",\"id\":1}},\"nested\":{\"ServingStatus\":{\"values\":{\"UNKNOWN\":0" +
+  ",\"SERVING\":1,\"NOT_SERVING\":2,\"SERVICE_UNKNOWN\":3}}}},\"Health\":{\"methods\":{\"Check\":{\"requestType\":\"He" +
+  "althCheckRequest\",\"responseType\":\"HealthCheckResponse\"},\"Watch\":{\"requestType\":\"HealthCheckRequest\"," +
+  "\"responseType\":\"HealthCheckResponse\",\"responseStream\":true},\"List\":{\"requestType\":\"HealthListRequest" +
+  "\",\"responseType\":\"HealthListResponse\"}}}}}}},\"reflection\":{\"nested\":{\"v1\":{\"options\":{\"go_package\":\"" +
+  "google.golang.org/grpc/reflection/grpc_reflection_v1\",\"java_multiple_files\":true,\"java_package\":\"io." +
+  "grpc.reflection.v1\",\"java_outer_classname\":\"ServerReflectionProto\"},\"nested\":{\"ServerReflection\":{\"m" +
+  "ethods\":{\"ServerReflectionInfo\":{\"requestType\":\"ServerReflectionRequest\",\"requestStream\":true,\"respo" +
+  "nseType\":\"ServerReflectionResponse\",\"responseStream\":true}}},\"ServerReflectionRequest\":{\"oneofs\":{\"m" +
+  "essageRequest\":{\"oneof\":[\"fileByFilename\",\"fileContainingSymbol\",\"fileContainingExtension\",\"allExten" +
+  "sionNumbersOfType\",\"listServices\"]}},\"fields\":{\"host\":{\"type\":\"string\",\"id\":1},\"fileByFilename\":{\"ty" +
+  "pe\":\"string\",\"id\":3},\"fileContainingSymbol\":{\"type\":\"string\",\"id\":4},\"fileContainingExtension\":{\"typ" +
+  "e\":\"ExtensionRequest\",\"id\":5},\"allExtensionNumbersOfType\":{\"type\":\"string\",\"id\":6},\"listServices\":{\"" +
+  "type\":\"string\",\"id\":7}}},\"ExtensionRequest\":{\"fields\":{\"containingType\":{\"type\":\"string\",\"id\":1},\"ex" +
+  "tensionNumber\":{\"type\":\"int32\",\"id\":2}}},\"ServerReflectionResponse\":{\"oneofs\":{\"messageResponse\":{\"o" +
+  "neof\":[\"fileDescriptorResponse\",\"allExtensionNumbersResponse\",\"listServicesResponse\",\"errorResponse\"" +
+  "]}},\"fields\":{\"validHost\":{\"type\":\"string\",\"id\":1},\"originalRequest\":{\"type\":\"ServerReflectionReques" +
+  "t\",\"id\":2},\"fileDescriptorResponse\":{\"type\":\"FileDescriptorResponse\",\"id\":4},\"allExtensionNumbersRes" +
+  "ponse\":{\"type\":\"ExtensionNumberResponse\",\"id\":5},\"listServicesResponse\":{\"type\":\"ListServiceResponse" +
+  "\",\"id\":6},\"errorResponse\":{\"type\":\"ErrorResponse\",\"id\":7}}},\"FileDescriptorResponse\":{\"fields\":{\"fil" +
+  "eDescriptorProto\":{\"rule\":\"repeated\",\"type\":\"bytes\",\"id\":1}}},\"ExtensionNumberResponse\":{\"fields\":{\"" +
+  "baseTypeName\":{\"type\":\"string\",\"id\":1},\"extensionNumber\":{\"rule\":\"repeated\",\"type\":\"int32\",\"id\":2}}}" +
+  ",\"ListServiceResponse\":{\"fields\":{\"service\":{\"rule\":\"repeated\",\"type\":\"ServiceResponse\",\"id\":1}}},\"S" +
+  "erviceResponse\":{\"fields\":{\"name\":{\"type\":\"string\",\"id\":1}}},\"ErrorResponse\":{\"fields\":{\"errorCode\":" +
+  "{\"type\":\"int32\",\"id\":1},\"errorMessage\":{\"type\":\"string\",\"id\":2}}}}},\"v1alpha\":{\"nested\":{\"ServerRefl" +
+  "ection\":{\"methods\":{\"ServerReflectionInfo\":{\"requestType\":\"ServerReflectionRequest\",\"requestStream\":" +
+  "true,\"responseType\":\"ServerReflectionResponse\",\"responseStream\":true}}},\"ServerReflectionRequest\":{\"" +
+  "oneofs\":{\"messageRequest\":{\"oneof\":[\"fileByFilename\",\"fileContainingSymbol\",\"fileContainingExtension" +
+  "\",\"allExtensionNumbersOfType\",\"listServices\"]}},\"fields\":{\"host\":{\"type\":\"string\",\"id\":1},\"fileByFil" +
+  "ename\":{\"type\":\"string\",\"id\":3},\"fileContainingSymbol\":{\"type\":\"string\",\"id\":4},\"fileContainingExten" +
+  "sion\":{\"type\":\"ExtensionRequest\",\"id\":5},\"allExtensionNumbersOfType\":{\"type\":\"string\",\"id\":6},\"listS" +
+  "ervices\":{\"type\":\"string\",\"id\":7}}},\"ExtensionRequest\":{\"fields\":{\"containingType\":{\"type\":\"string\"," +
+  "\"id\":1},\"extensionNumber\":{\"type\":\"int32\",\"id\":2}}},\"ServerReflectionResponse\":{\"oneofs\":{\"messageRe" +
+  "sponse\":{\"oneof\":[\"fileDescriptorResponse\",\"allExtensionNumbersResponse\",\"listServicesResponse\",\"err" +
+  "orResponse\"]}},\"fields\":{\"validHost\":{\"type\":\"string\",\"id\":1},\"originalRequest\":{\"type\":\"ServerRefle" +
+  "ctionRequest\",\"id\":2},\"fileDescriptorResponse\":{\"type\":\"FileDescriptorResponse\",\"id\":4},\"allExtensio" +
+  "nNumbersResponse\":{\"type\":\"ExtensionNumberResponse\",\"id\":5},\"listServicesResponse\":{\"type\":\"ListServ" +
+  "iceResponse\",\"id\":6},\"errorResponse\":{\"type\":\"ErrorResponse\",\"id\":7}}},\"FileDescriptorResponse\":{\"fi" +
+  "elds\":{\"fileDescriptorProto\":{\"rule\":\"repeated\",\"type\":\"bytes\",\"id\":1}}},\"ExtensionNumberResponse\":{" +
+  "\"fields\":{\"baseTypeName\":{\"type\":\"string\",\"id\":1},\"extensionNumber\":{\"rule\":\"repeated\",\"type\":\"int32" +
+  "\",\"id\":2}}},\"ListServiceResponse\":{\"fields\":{\"service\":{\"rule\":\"repeated\",\"type\":\"ServiceResponse\",\"" +
+  "id\":1}}},\"ServiceResponse\":{\"fields\":{\"name\":{\"type\":\"string\",\"id\":1}}},\"ErrorResponse\":{\"fields\":{\"" +
+  "errorCode\":{\"type\":\"int32\",\"id\":1},\"errorMessage\":{\"type\":\"string\",\"id\":2}}}}}}}}}}}";

@@ -5,7 +5,8 @@
 // loads are answered from the FileDescriptorSet embedded in the binary: the
 // build machine's node_modules paths baked into the bundle are never opened.
 import * as realLoader from "@grpc/proto-loader";
-import { fileDescriptorProtos, packageDefinition } from "./descriptors";
+import { LIBRARY_PROTOBUF_JSON, PROTOBUF_JSON } from "./descriptor-set.generated";
+import { fileDescriptorProtos } from "./descriptors";
 
 export * from "@grpc/proto-loader";
 
@@ -30,7 +31,11 @@ function assertEmbedded(filename: string | string[]): void {
 
 export function loadSync(filename: string | string[], options?: realLoader.Options): realLoader.PackageDefinition {
   assertEmbedded(filename);
-  return packageDefinition(options ?? {});
+  // grpc-health-check loads with keepCase; @grpc/reflection without it and
+  // reads camelCase names (messageRequest, listServices): give each the form
+  // generated for its casing.
+  const json = options?.keepCase ? PROTOBUF_JSON : LIBRARY_PROTOBUF_JSON;
+  return realLoader.fromJSON(JSON.parse(json), options);
 }
 
 export async function load(filename: string | string[], options?: realLoader.Options): Promise<realLoader.PackageDefinition> {
