@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: dependencies, the system
+# packages the tests use (openssh-server for the SSH suite), the OpenStack
+# testbed (a real OpenStack on loopback, from ../shared/openstack-testbed),
+# then `bun test`. Ends with one line "N passed, N failed".
+#   npm test                      everything
+#   npm test -- shared/server     only matching test files (no testbed unless asked)
+#   SKYCLUST_KEEPALIVE_IDLE_MS=15000 npm test    shorter keepalive idle (default: the real minute)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh || exit 1
+BUN=node_modules/.bin/bun
+mkdir -p .tmp
+
+if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
+  echo "test: installing openssh-server (the SSH tests run a real sshd)" >&2
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server) >&2 || exit 1
+  else
+    echo "test: run as root or install openssh-server first" >&2; exit 1
+  fi
+fi
+
+TESTBED=../shared/openstack-testbed/testbed.sh
+started_testbed=0
+needs_testbed=1
+if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -q openstack; then needs_testbed=0; fi
+if [ "$needs_testbed" = 1 ]; then
+  if [ ! -x "$TESTBED" ]; then echo "test: $TESTBED not found (the OpenStack suite needs it)" >&2; exit 1; fi
+  if ! "$TESTBED" status | grep -q "8774 up"; then
+    echo "test: starting the OpenStack testbed (first time: several minutes)" >&2
+    "$TESTBED" start > .tmp/testbed-start.log 2>&1 || { tail -30 .tmp/testbed-start.log >&2; exit 1; }
+    started_testbed=1
+  fi
+fi
+stop_testbed() { if [ "$started_testbed" = 1 ]; then "$TESTBED" stop > .tmp/testbed-stop.log 2>&1 || true; fi; }
+trap stop_testbed EXIT
+
+"$BUN" test --timeout 120000 "$@" 2>&1 | tee .tmp/test-output.txt
+status=${PIPESTATUS[0]}
+passed=$(grep -Eo '^ *[0-9]+ pass$' .tmp/test-output.txt | tail -1 | grep -Eo '[0-9]+' || echo 0)
+failed=$(grep -Eo '^ *[0-9]+ fail$' .tmp/test-output.txt | tail -1 | grep -Eo '[0-9]+' || echo 0)
+echo "${passed} passed, ${failed} failed"
+exit "$status"
