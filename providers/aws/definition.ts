@@ -2,9 +2,31 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { str, type Settings } from "../../shared/config";
+import { ConfigError, num, str, type Settings } from "../../shared/config";
 import type { ProviderDefinition } from "../../shared/definition";
 import { awsSandboxProfile } from "./sandbox-profile";
+
+function checkUrl(value: string, source: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${source}: "${value}" is not a URL (for example http://127.0.0.1:5000)`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`${source}: the endpoint must be http:// or https://`);
+  return value;
+}
+
+/** "us-east-1=http://a,eu-west-1=http://b" -> { region: url }. */
+export function parseRegionEndpoints(value: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of (value ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new ConfigError(`--region-endpoints: expected REGION=URL, got "${item}"`);
+    out[item.slice(0, eq).trim()] = checkUrl(item.slice(eq + 1).trim(), `--region-endpoints ${item.slice(0, eq).trim()}`);
+  }
+  return out;
+}
 
 export const awsProvider: ProviderDefinition = {
   name: "aws",
@@ -12,16 +34,36 @@ export const awsProvider: ProviderDefinition = {
   defaultPort: 50051,
   flags: [
     { name: "region", kind: "string", env: "AWS_REGION", default: "us-east-1", help: "default region" },
+    {
+      name: "endpoint",
+      kind: "string",
+      env: "AWS_ENDPOINT_URL_EC2",
+      help: "EC2 endpoint URL for every region (moto, LocalStack); when unset the SDK also honours AWS_ENDPOINT_URL and a profile's endpoint_url",
+    },
+    {
+      name: "region-endpoints",
+      kind: "string",
+      env: "SKYCLUST_AWS_REGION_ENDPOINTS",
+      default: "",
+      help: "REGION=URL[,REGION=URL...]: EC2 endpoint for single regions (VPC endpoints, tests); beats --endpoint",
+    },
+    { name: "access-key-id", kind: "string", env: "AWS_ACCESS_KEY_ID", help: "static access key id (else the SDK credential chain)" },
+    { name: "secret-access-key", kind: "string", env: "AWS_SECRET_ACCESS_KEY", secret: true, help: "secret for --access-key-id (prefer the variable)" },
+    { name: "session-token", kind: "string", env: "AWS_SESSION_TOKEN", secret: true, help: "session token for temporary keys (prefer the variable)" },
+    { name: "max-attempts", kind: "number", env: "AWS_MAX_ATTEMPTS", default: 3, help: "attempts per EC2 call incl. retries with backoff (throttling, 5xx)" },
+    { name: "regions-cache-seconds", kind: "number", env: "SKYCLUST_AWS_REGIONS_CACHE_SECONDS", default: 300, help: "how long the DescribeRegions answer is reused" },
+    { name: "health-timeout-seconds", kind: "number", env: "SKYCLUST_AWS_HEALTH_TIMEOUT_SECONDS", default: 3, help: "timeout of the HealthCheck RPC's EC2 call" },
   ],
   helpFooter: [
-    "Credentials: the AWS SDK's standard chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-    "(and AWS_SESSION_TOKEN), AWS_PROFILE with ~/.aws/config and ~/.aws/credentials, web identity",
-    "(AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN), container and instance roles.",
+    "Credentials: --access-key-id/--secret-access-key (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)",
+    "when set, else the AWS SDK's standard chain: AWS_PROFILE with ~/.aws/config and ~/.aws/credentials, web identity",
+    "(AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, e.g. Kubernetes service accounts), container and instance roles.",
+    "Endpoint precedence: --region-endpoints > --endpoint / AWS_ENDPOINT_URL_EC2 > AWS_ENDPOINT_URL > profile endpoint_url.",
   ].join("\n"),
-  missingCredentials(_settings: Settings, env) {
+  missingCredentials(settings: Settings, env) {
     const home = env.HOME ?? homedir();
     const hasChain =
-      (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) ||
+      (str(settings, "access-key-id") && str(settings, "secret-access-key")) ||
       env.AWS_PROFILE ||
       env.AWS_WEB_IDENTITY_TOKEN_FILE ||
       env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
@@ -31,7 +73,25 @@ export const awsProvider: ProviderDefinition = {
     return hasChain ? [] : ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or AWS_WEB_IDENTITY_TOKEN_FILE)"];
   },
   sandboxProfile: (settings) => awsSandboxProfile(str(settings, "region") ?? "us-east-1"),
-  async createCloudBackend() {
-    throw new Error("the real EC2 backend is not part of this build yet; use --sandbox");
+  async createCloudBackend(settings, log) {
+    const endpoint = str(settings, "endpoint");
+    if (endpoint) checkUrl(endpoint, "--endpoint");
+    const regionEndpoints = parseRegionEndpoints(str(settings, "region-endpoints"));
+    const accessKeyId = str(settings, "access-key-id");
+    const secretAccessKey = str(settings, "secret-access-key");
+    const maxAttempts = num(settings, "max-attempts") ?? 3;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) throw new ConfigError("--max-attempts: expected 1 to 20");
+    // Imported here so sandbox mode and --help never load the AWS SDK.
+    const { AwsEc2Backend } = await import("./backend");
+    return new AwsEc2Backend({
+      defaultRegion: str(settings, "region") ?? "us-east-1",
+      endpoint,
+      regionEndpoints,
+      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken: str(settings, "session-token") } : undefined,
+      maxAttempts,
+      regionsCacheMs: Math.max(0, num(settings, "regions-cache-seconds") ?? 300) * 1000,
+      healthTimeoutMs: Math.max(0.1, num(settings, "health-timeout-seconds") ?? 3) * 1000,
+      log,
+    });
   },
 };
