@@ -131,7 +131,7 @@ class PinnedTransport implements HttpTransport {
       };
       const onAbort = () => finish(req.signal.reason);
       req.signal.addEventListener("abort", onAbort, { once: true });
-      socket.once("error", (err) => finish(err));
+      socket.once("error", (err: Error) => finish(err));
       socket.once("secureConnect", () => {
         const seen = socket.getPeerCertificate()?.fingerprint256?.toUpperCase();
         if (seen !== this.pin) {

@@ -1,0 +1,495 @@
+// The Proxmox VE backend: regions are cluster nodes, instances are QEMU VMs
+// and LXC containers, CreateInstance clones a template, and every write is
+// followed to the end of its task. Key pairs live in a local file store
+// (PVE has none). See README.md for the settings and the id format.
+import { abortError, failedPrecondition, invalidArgument, notFound, ProviderError } from "../../shared/errors";
+import type { Logger } from "../../shared/log";
+import { rateCardQuote, type RateCard } from "../../shared/pricing";
+import type {
+  ActionResult,
+  CallContext,
+  CloudBackend,
+  CreatedKeyPair,
+  CreateInstanceSpec,
+  HealthReport,
+  Instance,
+  InstancePage,
+  InstanceRef,
+  KeyPair,
+  ListInstancesQuery,
+  PriceQuote,
+  Region,
+  StopRequest,
+} from "../../shared/provider";
+import { isInstanceStatus } from "../../shared/status";
+import { PveClient } from "./client";
+import {
+  addressesFromAgent,
+  configuredMacs,
+  isPveTag,
+  normalizedStatus,
+  parseDescription,
+  rawStatusOf,
+  renderDescription,
+  toInstance,
+  type AgentInterface,
+  type GuestDetails,
+  type PveConfig,
+  type PveResource,
+  type PveStatusCurrent,
+} from "./guests";
+import { formatInstanceId, parseInstanceId, type GuestKind } from "./ids";
+import type { KeyPairStore } from "./keystore";
+import type { SizeCatalog } from "./sizes";
+import { TaskFailedError, waitForTask, type TaskPolling } from "./tasks";
+
+/** The region that means "every node of the cluster" (the default). */
+export const CLUSTER_REGION = "cluster";
+
+export interface ProxmoxBackendOptions {
+  client: PveClient;
+  log: Logger;
+  sizes: SizeCatalog;
+  keyStore: KeyPairStore;
+  rateCard?: RateCard;
+  /** CLUSTER_REGION or a node name. */
+  defaultRegion: string;
+  cloneMode: "linked" | "full";
+  /** Target storage for full clones (PVE default: the template's storage). */
+  storage?: string;
+  /** cloud-init ipconfig0 when the request names no subnet, e.g. "ip=dhcp". */
+  ipConfig?: string;
+  /** cloud-init user set on every clone, when given. */
+  ciUser?: string;
+  taskPolling: TaskPolling;
+  /** How long one guest-agent query may take before its answer is skipped. */
+  agentTimeoutMs: number;
+  /** Whole-operation retries when a clone task fails on a lock or a taken vmid. */
+  cloneRetries: number;
+  tlsMode: string;
+  endpoint: string;
+}
+
+type Ctx = CallContext;
+
+const PORTABLE_FILTERS = new Set(["status", "name", "type"]);
+const CLOUD_FILTERS = new Set(["node", "kind", "template", "pool"]);
+const DNS_NAME = /^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+const CONCURRENCY = 8;
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+const guestPath = (node: string, kind: GuestKind, vmid: number) => `/nodes/${encodeURIComponent(node)}/${kind}/${vmid}`;
+
+export class ProxmoxBackend implements CloudBackend {
+  readonly provider = "proxmox";
+  readonly mode = "cloud" as const;
+  readonly defaultRegion: string;
+  private readonly client: PveClient;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: ProxmoxBackendOptions) {
+    this.client = opts.client;
+    this.log = opts.log;
+    this.defaultRegion = opts.defaultRegion;
+  }
+
+  capabilities(): Record<string, string> {
+    return {
+      endpoint: this.opts.endpoint,
+      auth: this.client.authKind === "token" ? "api-token" : "ticket",
+      tls: this.opts.tlsMode,
+      regions: "cluster nodes; region \"cluster\" (the default) means every node",
+      instance_kinds: "qemu,lxc",
+      instance_id_format: "NODE/KIND/VMID",
+      create: `clone from a template (${this.opts.cloneMode} clone)`,
+      sizes: this.opts.sizes.sizes.map((s) => s.name).join(","),
+      key_pairs: "local file store",
+      pricing: this.opts.rateCard ? "operator rate card" : "none configured",
+      guest_agent_ips: "true",
+    };
+  }
+
+  // ---- reads -------------------------------------------------------------
+
+  private resources(ctx: Ctx): Promise<PveResource[]> {
+    return this.client.get<PveResource[]>("/cluster/resources", { type: "vm" }, ctx.signal).then((all) => (all ?? []).filter((r) => r.type === "qemu" || r.type === "lxc"));
+  }
+
+  async listRegions(ctx: Ctx): Promise<Region[]> {
+    const nodes = await this.client.get<{ node: string; status: string }[]>("/nodes", {}, ctx.signal);
+    return (nodes ?? [])
+      .map((n) => ({
+        id: n.node,
+        name: n.node,
+        displayName: `Proxmox node ${n.node}`,
+        status: n.status === "online" ? "available" : n.status === "offline" ? "unavailable" : n.status,
+        zones: [n.node],
+      }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  private async checkNode(ctx: Ctx, node: string, field: string): Promise<void> {
+    const regions = await this.listRegions(ctx);
+    const region = regions.find((r) => r.id === node);
+    if (!region) throw notFound(`${field} "${node}" is not a node of this Proxmox cluster (nodes: ${regions.map((r) => r.id).join(", ")}; "${CLUSTER_REGION}" means all)`);
+    if (region.status !== "available") throw failedPrecondition(`node ${node} is ${region.status}`);
+  }
+
+  /** Live status, config and agent addresses; parts that fail are left out. */
+  private async details(ctx: Ctx, r: PveResource, live = false): Promise<GuestDetails> {
+    const kind = r.type as GuestKind;
+    const path = guestPath(r.node, kind, r.vmid);
+    const soft = <T>(p: Promise<T>): Promise<T | undefined> =>
+      p.catch((err) => {
+        if (ctx.signal.aborted) throw abortError(ctx.signal);
+        this.log.debug("proxmox detail skipped", { vmid: r.vmid, path, error: err instanceof Error ? err.message : String(err) });
+        return undefined;
+      });
+    const [config, current] = await Promise.all([
+      soft(this.client.get<PveConfig>(`${path}/config`, {}, ctx.signal)),
+      live ? this.client.get<PveStatusCurrent>(`${path}/status/current`, {}, ctx.signal) : Promise.resolve(undefined),
+    ]);
+    const running = (current?.status ?? r.status) === "running";
+    let addresses: GuestDetails["addresses"];
+    if (kind === "qemu" && running && config?.agent !== undefined && !/^0(,|$)|enabled=0/.test(String(config.agent))) {
+      // The agent answers only when it runs inside the guest: its absence
+      // (or slowness) costs this instance its IPs, not the call.
+      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.opts.agentTimeoutMs)]);
+      const agent = await soft(this.client.get<{ result: AgentInterface[] }>(`${path}/agent/network-get-interfaces`, {}, signal));
+      if (agent?.result) addresses = addressesFromAgent(agent.result, configuredMacs(config));
+    }
+    return { config, live: current, addresses };
+  }
+
+  async listInstances(ctx: Ctx, query: ListInstancesQuery): Promise<InstancePage> {
+    const { filters } = query;
+    for (const key of Object.keys(filters)) {
+      if (!PORTABLE_FILTERS.has(key) && !CLOUD_FILTERS.has(key) && !key.startsWith("tag:")) {
+        throw invalidArgument(`filters[${key}]`, `unknown filter; use status, name, type, tag:KEY, node, kind (qemu|lxc), template (false|true|any) or pool`);
+      }
+    }
+    if (filters.status !== undefined && !isInstanceStatus(filters.status)) throw invalidArgument("filters[status]", `"${filters.status}" is not a status of the common vocabulary`);
+    if (filters.kind !== undefined && filters.kind !== "qemu" && filters.kind !== "lxc") throw invalidArgument("filters[kind]", "must be qemu or lxc");
+    const templates = filters.template ?? "false";
+    if (!["false", "true", "any"].includes(templates)) throw invalidArgument("filters[template]", "must be false (default), true or any");
+    let after = 0;
+    if (query.cursor !== undefined) {
+      const m = /^after:(\d+)$/.exec(query.cursor);
+      if (!m) throw invalidArgument("page_token", "not a Proxmox listing token");
+      after = Number(m[1]);
+    }
+
+    let items = await this.resources(ctx);
+    if (query.region !== CLUSTER_REGION) {
+      items = items.filter((r) => r.node === query.region);
+      if (items.length === 0) await this.checkNode(ctx, query.region, "region");
+    }
+    items = items.filter((r) => {
+      const isTemplate = Boolean(r.template);
+      if (templates === "false" && isTemplate) return false;
+      if (templates === "true" && !isTemplate) return false;
+      if (filters.node !== undefined && r.node !== filters.node) return false;
+      if (filters.kind !== undefined && r.type !== filters.kind) return false;
+      if (filters.pool !== undefined && r.pool !== filters.pool) return false;
+      if (filters.name !== undefined && r.name !== filters.name) return false;
+      if (filters.status !== undefined && normalizedStatus(r.status, r.lock) !== filters.status) return false;
+      if (filters.type !== undefined && this.opts.sizes.nameFor(r.maxcpu ?? 0, r.maxmem ?? 0) !== filters.type) return false;
+      return true;
+    });
+    items.sort((a, b) => a.vmid - b.vmid);
+
+    const tagFilters = Object.entries(filters).filter(([k]) => k.startsWith("tag:")).map(([k, v]) => [k.slice(4), v] as const);
+    let described: Instance[] | undefined;
+    if (tagFilters.length > 0) {
+      // Tags with values live in the description, so every candidate's
+      // config is needed before the page can be cut.
+      const all = await mapLimit(items, CONCURRENCY, async (r) => toInstance(r, this.opts.sizes, await this.details(ctx, r)));
+      described = all.filter((i) => tagFilters.every(([k, v]) => i.tags[k] === v));
+      items = described.map((i) => items.find((r) => r.vmid === Number(i.extra!.vmid))!);
+    }
+    const total = items.length;
+    const rest = items.filter((r) => r.vmid > after);
+    const page = rest.slice(0, query.pageSize);
+    const instances = described
+      ? page.map((r) => described!.find((i) => Number(i.extra!.vmid) === r.vmid)!)
+      : await mapLimit(page, CONCURRENCY, async (r) => toInstance(r, this.opts.sizes, await this.details(ctx, r)));
+    return {
+      instances,
+      nextCursor: rest.length > page.length ? `after:${page.at(-1)!.vmid}` : undefined,
+      totalCount: total,
+    };
+  }
+
+  /** The cluster resource an id names, or NOT_FOUND. */
+  private async locate(ctx: Ctx, instanceId: string): Promise<PveResource> {
+    const ref = parseInstanceId(instanceId);
+    const found = (await this.resources(ctx)).find((r) => r.vmid === ref.vmid && (!ref.kind || r.type === ref.kind));
+    if (!found) throw notFound(`instance ${instanceId} not found in the Proxmox cluster`);
+    return found;
+  }
+
+  async getInstance(ctx: Ctx, ref: InstanceRef): Promise<Instance> {
+    const r = await this.locate(ctx, ref.instanceId);
+    return toInstance(r, this.opts.sizes, await this.details(ctx, r, true));
+  }
+
+  private async live(ctx: Ctx, r: PveResource): Promise<PveStatusCurrent> {
+    return this.client.get<PveStatusCurrent>(`${guestPath(r.node, r.type as GuestKind, r.vmid)}/status/current`, {}, ctx.signal);
+  }
+
+  // ---- writes ------------------------------------------------------------
+
+  /** Runs a write that answers with a UPID and waits for its task to finish OK. */
+  private async task(ctx: Ctx, method: "POST" | "PUT" | "DELETE", path: string, params: Record<string, string | number | boolean | undefined>, node: string): Promise<string> {
+    const upid = await this.client.call<string | null>(method, path, params, ctx.signal);
+    if (typeof upid === "string" && upid.startsWith("UPID:")) {
+      await waitForTask(this.client, upid, ctx.signal, this.opts.taskPolling, node);
+      return upid;
+    }
+    return "";
+  }
+
+  private async power(ctx: Ctx, r: PveResource, action: "start" | "stop" | "shutdown" | "reboot"): Promise<string> {
+    return this.task(ctx, "POST", `${guestPath(r.node, r.type as GuestKind, r.vmid)}/status/${action}`, {}, r.node);
+  }
+
+  private describe(r: PveResource): string {
+    return formatInstanceId(r.node, r.type as GuestKind, r.vmid);
+  }
+
+  async startInstance(ctx: Ctx, ref: InstanceRef): Promise<ActionResult> {
+    const r = await this.locate(ctx, ref.instanceId);
+    if (r.template) throw failedPrecondition(`${this.describe(r)} is a template; clone it with CreateInstance`);
+    const live = await this.live(ctx, r);
+    if (live.status === "running" && (!live.qmpstatus || live.qmpstatus === "running")) return { message: `${this.describe(r)} is already running` };
+    // A paused or suspended QEMU guest resumes instead of starting.
+    const action = live.status === "running" ? "resume" : "start";
+    const upid = await this.task(ctx, "POST", `${guestPath(r.node, r.type as GuestKind, r.vmid)}/status/${action}`, {}, r.node);
+    return { message: `${action === "resume" ? "resumed" : "started"} ${this.describe(r)}${upid ? ` (task ${upid})` : ""}` };
+  }
+
+  async stopInstance(ctx: Ctx, req: StopRequest): Promise<ActionResult> {
+    const r = await this.locate(ctx, req.instanceId);
+    const live = await this.live(ctx, r);
+    if (live.status === "stopped") return { message: `${this.describe(r)} is already stopped` };
+    const upid = await this.power(ctx, r, req.force ? "stop" : "shutdown");
+    return { message: `${req.force ? "powered off" : "shut down"} ${this.describe(r)} (task ${upid})` };
+  }
+
+  async restartInstance(ctx: Ctx, ref: InstanceRef): Promise<ActionResult> {
+    const r = await this.locate(ctx, ref.instanceId);
+    const live = await this.live(ctx, r);
+    if (live.status !== "running") throw failedPrecondition(`${this.describe(r)} is ${rawStatusOf(live.status, live.qmpstatus)}; start it instead of restarting`);
+    const upid = await this.power(ctx, r, "reboot");
+    return { message: `rebooted ${this.describe(r)} (task ${upid})` };
+  }
+
+  async deleteInstance(ctx: Ctx, ref: InstanceRef): Promise<ActionResult> {
+    const r = await this.locate(ctx, ref.instanceId);
+    if (r.template) throw failedPrecondition(`${this.describe(r)} is a template; this provider does not delete templates`);
+    await this.destroy(ctx, r);
+    return { message: `deleted ${this.describe(r)} and its disks` };
+  }
+
+  private async destroy(ctx: Ctx, r: PveResource): Promise<void> {
+    const live = await this.live(ctx, r);
+    if (live.status !== "stopped") await this.power(ctx, r, "stop");
+    await this.task(ctx, "DELETE", guestPath(r.node, r.type as GuestKind, r.vmid), { purge: 1, "destroy-unreferenced-disks": 1 }, r.node);
+  }
+
+  // ---- create ------------------------------------------------------------
+
+  private findTemplate(all: PveResource[], imageId: string, node: string | undefined): PveResource {
+    let vmid: number | undefined;
+    if (/^\d+$/.test(imageId)) vmid = Number(imageId);
+    else if (/\/(qemu|lxc)\/\d+$/.test(imageId) || /^(qemu|lxc)\/\d+$/.test(imageId)) vmid = parseInstanceId(imageId, "image_id").vmid;
+    const candidates = all.filter((r) => r.template && (vmid !== undefined ? r.vmid === vmid : r.name === imageId));
+    if (candidates.length === 0) throw notFound(`image_id: no Proxmox template ${vmid !== undefined ? "with vmid" : "named"} "${imageId}"`);
+    // The same template name often exists once per node: prefer the target's.
+    return candidates.find((r) => r.node === node) ?? candidates.sort((a, b) => a.vmid - b.vmid)[0]!;
+  }
+
+  private async findByIdempotencyKey(ctx: Ctx, all: PveResource[], name: string, key: string): Promise<PveResource | undefined> {
+    for (const r of all.filter((x) => x.name === name && !x.template)) {
+      const config = await this.client.get<PveConfig>(`${guestPath(r.node, r.type as GuestKind, r.vmid)}/config`, {}, ctx.signal).catch(() => undefined);
+      if (parseDescription(typeof config?.description === "string" ? config.description : "").idempotencyKey === key) return r;
+    }
+    return undefined;
+  }
+
+  async createInstance(ctx: Ctx, spec: CreateInstanceSpec): Promise<Instance> {
+    if (!DNS_NAME.test(spec.name)) throw invalidArgument("name", "Proxmox guest names must be DNS names: letters, digits, '-' and '.', at most 63 characters");
+    if (!spec.imageId) throw invalidArgument("image_id", "name the template to clone, by vmid (\"9000\") or by name");
+    if (spec.securityGroups.length > 0) throw invalidArgument("security_groups", "Proxmox firewall security groups are not supported by this provider");
+    const size = this.opts.sizes.resolve(spec.type);
+    let cicustom: string | undefined;
+    if (spec.userData !== undefined) {
+      const m = /^cicustom:(.+)$/s.exec(spec.userData.trim());
+      if (!m) throw invalidArgument("user_data", 'Proxmox cannot receive cloud-init user data through its API; upload a snippet to a storage and pass "cicustom:user=STORAGE:snippets/FILE.yaml"');
+      cicustom = m[1]!.trim();
+    }
+    const tagWrites = Object.entries(spec.tags);
+    for (const [k] of tagWrites) if (k.startsWith("skyclust")) throw invalidArgument(`tags[${k}]`, "keys starting with skyclust are reserved");
+
+    const all = await this.resources(ctx);
+    const regionNode = spec.region !== CLUSTER_REGION ? spec.region : spec.zone;
+    if (spec.region !== CLUSTER_REGION && spec.zone && spec.zone !== spec.region) throw invalidArgument("zone", `a Proxmox node is both region and zone; zone "${spec.zone}" differs from region "${spec.region}"`);
+    const template = this.findTemplate(all, spec.imageId, regionNode);
+    const kind = template.type as GuestKind;
+    const node = regionNode ?? template.node;
+    if (regionNode) await this.checkNode(ctx, regionNode, spec.region !== CLUSTER_REGION ? "region" : "zone");
+
+    let publicKey: string | undefined;
+    let keyPairName: string | undefined;
+    if (spec.keyPairName || spec.keyPairId) {
+      const kp = await this.opts.keyStore.find({ name: spec.keyPairName, id: spec.keyPairName ? undefined : spec.keyPairId });
+      if (!kp) throw notFound(`key pair ${spec.keyPairName ?? spec.keyPairId} not found`);
+      if (kind === "lxc") throw invalidArgument(spec.keyPairName ? "key_pair_name" : "key_pair_id", "SSH keys cannot be added to a container cloned from an LXC template through the API");
+      publicKey = kp.publicKey;
+      keyPairName = kp.name;
+    }
+    if (kind === "lxc" && (spec.vpcId || spec.subnetId || cicustom)) throw invalidArgument(spec.vpcId ? "vpc_id" : spec.subnetId ? "subnet_id" : "user_data", "cloud-init settings apply to QEMU templates only");
+
+    if (spec.idempotencyKey) {
+      const existing = await this.findByIdempotencyKey(ctx, all, spec.name, spec.idempotencyKey);
+      if (existing) {
+        this.log.info("proxmox create: idempotency key matched an existing guest", { vmid: existing.vmid });
+        return toInstance(existing, this.opts.sizes, await this.details(ctx, existing, true));
+      }
+    }
+
+    const pveTags = tagWrites.filter(([k, v]) => isPveTag(k, v)).map(([k]) => k);
+    const descriptionTags = Object.fromEntries(tagWrites.filter(([k, v]) => !isPveTag(k, v)));
+    const description = renderDescription({ idempotencyKey: spec.idempotencyKey, image: String(template.vmid), keyPair: keyPairName, tags: descriptionTags });
+    const created = await this.cloneWithRetries(ctx, template, node, spec.name, description);
+    try {
+      const path = guestPath(node, kind, created.vmid);
+      const config: Record<string, string | number | undefined> = { cores: size.vcpus, memory: size.memoryMiB, tags: pveTags.length ? pveTags.join(";") : undefined };
+      if (kind === "qemu") {
+        const current = await this.client.get<PveConfig>(`${path}/config`, {}, ctx.signal);
+        config.sockets = 1;
+        if (this.opts.ciUser) config.ciuser = this.opts.ciUser;
+        // PVE wants sshkeys URL-encoded inside the form value (a documented quirk).
+        if (publicKey) config.sshkeys = encodeURIComponent(publicKey).replace(/'/g, "%27");
+        config.ipconfig0 = spec.subnetId ?? this.opts.ipConfig;
+        if (cicustom) config.cicustom = cicustom;
+        if (spec.vpcId && typeof current.net0 === "string") config.net0 = current.net0.replace(/(^|,)bridge=[^,]*/, `$1bridge=${spec.vpcId}`);
+        await this.client.put<null>(`${path}/config`, config, ctx.signal);
+        await this.growRootDisk(ctx, node, kind, created.vmid, current, spec.rootVolumeSizeGb ?? size.diskGiB);
+      } else {
+        await this.client.put<null>(`${path}/config`, config, ctx.signal);
+        if (spec.rootVolumeSizeGb ?? size.diskGiB) await this.growRootDisk(ctx, node, kind, created.vmid, await this.client.get<PveConfig>(`${path}/config`, {}, ctx.signal), spec.rootVolumeSizeGb ?? size.diskGiB);
+      }
+      await this.task(ctx, "POST", `${path}/status/start`, {}, node);
+    } catch (err) {
+      await this.cleanupFailedCreate(created, err);
+      throw err;
+    }
+    return this.getInstance(ctx, { instanceId: formatInstanceId(node, kind, created.vmid), region: spec.region });
+  }
+
+  private async growRootDisk(ctx: Ctx, node: string, kind: GuestKind, vmid: number, config: PveConfig, wantGiB: number | undefined): Promise<void> {
+    if (!wantGiB) return;
+    let disk = "rootfs";
+    if (kind === "qemu") {
+      const order = /order=([^,]+)/.exec(String(config.boot ?? ""))?.[1]?.split(";") ?? [];
+      disk = order.find((d) => typeof config[d] === "string" && !/media=cdrom/.test(String(config[d]))) ?? ["scsi0", "virtio0", "sata0", "ide0"].find((d) => config[d] !== undefined) ?? "scsi0";
+    }
+    const m = /(?:^|,)size=(\d+(?:\.\d+)?)([KMGT])?/.exec(String(config[disk] ?? ""));
+    const unit = { K: 1 / 1024 / 1024, M: 1 / 1024, G: 1, T: 1024 }[(m?.[2] ?? "G") as "K" | "M" | "G" | "T"];
+    const currentGiB = m ? Number(m[1]) * unit : 0;
+    if (wantGiB <= currentGiB) return;
+    await this.task(ctx, "PUT", `${guestPath(node, kind, vmid)}/resize`, { disk, size: `${wantGiB}G` }, node);
+  }
+
+  /** Clones with a fresh vmid; retries when the vmid was taken or a lock blocked the clone. */
+  private async cloneWithRetries(ctx: Ctx, template: PveResource, node: string, name: string, description: string): Promise<{ vmid: number }> {
+    const kind = template.type as GuestKind;
+    for (let attempt = 0; ; attempt++) {
+      const vmid = Number(await this.client.get<string | number>("/cluster/nextid", {}, ctx.signal));
+      const params: Record<string, string | number | undefined> = {
+        newid: vmid,
+        [kind === "qemu" ? "name" : "hostname"]: name,
+        description,
+        full: this.opts.cloneMode === "full" ? 1 : 0,
+        target: node !== template.node ? node : undefined,
+        storage: this.opts.cloneMode === "full" ? this.opts.storage : undefined,
+      };
+      try {
+        await this.task(ctx, "POST", `${guestPath(template.node, kind, template.vmid)}/clone`, params, template.node);
+        this.log.info("proxmox clone done", { template: template.vmid, vmid, node });
+        return { vmid };
+      } catch (err) {
+        const retriable = (err instanceof TaskFailedError && err.lockConflict) || (err instanceof ProviderError && /already exists|can't lock file/i.test(err.message) && err.code !== "NOT_FOUND");
+        if (!retriable || attempt >= this.opts.cloneRetries || ctx.signal.aborted) throw err;
+        this.log.warn("proxmox clone retried", { attempt: attempt + 1, vmid, reason: (err as Error).message });
+      }
+    }
+  }
+
+  private async cleanupFailedCreate(created: { vmid: number }, cause: unknown): Promise<void> {
+    // The caller's deadline may be what failed: clean up on a budget of our own.
+    const signal = AbortSignal.timeout(120_000);
+    const ctx = { signal } as Ctx;
+    try {
+      const r = (await this.resources(ctx)).find((x) => x.vmid === created.vmid);
+      if (r) await this.destroy(ctx, r);
+      this.log.warn("proxmox create failed; the half-made guest was removed", { vmid: created.vmid, reason: cause instanceof Error ? cause.message : String(cause) });
+    } catch (err) {
+      this.log.error("proxmox create failed and the half-made guest could not be removed", { vmid: created.vmid, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  // ---- pricing, health ---------------------------------------------------
+
+  async priceQuote(_ctx: Ctx, req: { instanceType: string; region: string }): Promise<PriceQuote> {
+    const size = this.opts.sizes.resolve(req.instanceType, "instance_type");
+    return rateCardQuote(this.opts.rateCard, { name: size.name, vcpus: size.vcpus, memoryGiB: size.memoryMiB / 1024, diskGiB: size.diskGiB });
+  }
+
+  async healthCheck(ctx: Ctx): Promise<HealthReport> {
+    const started = performance.now();
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(5000)]);
+    try {
+      const v = await this.client.get<{ version?: string; release?: string }>("/version", {}, signal);
+      const ms = Math.round(performance.now() - started);
+      return { healthy: true, message: `Proxmox VE ${v?.version ?? "?"} reachable`, checks: { cloud_api: `ok (${ms} ms)`, auth: this.client.authKind, tls: this.opts.tlsMode } };
+    } catch (err) {
+      const why = err instanceof ProviderError ? `${err.code}: ${err.message}` : "unexpected error";
+      return { healthy: false, message: `Proxmox API check failed: ${why}`, checks: { cloud_api: why, auth: this.client.authKind, tls: this.opts.tlsMode } };
+    }
+  }
+
+  // ---- key pairs (local store) --------------------------------------------
+
+  createKeyPair(_ctx: Ctx, req: { name: string; region: string; tags: Record<string, string>; keyType: "ed25519" | "rsa" }): Promise<CreatedKeyPair> {
+    return this.opts.keyStore.create(req.name, req.keyType, req.tags);
+  }
+  importKeyPair(_ctx: Ctx, req: { name: string; region: string; publicKey: string; tags: Record<string, string> }): Promise<KeyPair> {
+    return this.opts.keyStore.import(req.name, req.publicKey, req.tags);
+  }
+  listKeyPairs(_ctx: Ctx, req: { region: string; filters: Record<string, string> }): Promise<KeyPair[]> {
+    return this.opts.keyStore.list(req.filters);
+  }
+  async deleteKeyPair(_ctx: Ctx, req: { name: string; region: string }): Promise<ActionResult> {
+    await this.opts.keyStore.delete(req.name);
+    return { message: `key pair ${req.name} deleted` };
+  }
+
+  sshUserHint(instance: Instance): string | undefined {
+    return instance.extra?.ciuser || this.opts.ciUser;
+  }
+}
+
