@@ -13,6 +13,7 @@ import type { BunPlugin } from "bun";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
+import { ssh2PureJsPlugin } from "../shared/ssh/bundle-plugin";
 
 const root = resolve(import.meta.dir, "..");
 export const PROVIDERS = ["aws", "gcp", "openstack", "proxmox"] as const;
@@ -55,7 +56,7 @@ export async function buildProviders(opts: BuildOptions = {}): Promise<string[]>
       compile: opts.target ? { target: opts.target as never, outfile } : { outfile },
       minify: opts.minify ?? true,
       sourcemap: "none",
-      plugins: [embeddedProtoLoader],
+      plugins: [embeddedProtoLoader, ssh2PureJsPlugin],
       define: { SKYCLUST_BUILD_VERSION: JSON.stringify(opts.version ?? pkg.version) },
     });
     if (!result.success) {
