@@ -1,0 +1,165 @@
+// The bundled catalog: known published prices, the documented corrections,
+// GCE machine shapes (shared-core and custom included) and NOT_FOUND errors.
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ProviderError } from "../errors";
+import { awsPriceQuote, gceMachineShape, gcpPriceQuote, PRICE_CATALOG } from ".";
+import { renderCatalogModule } from "./catalog-writer";
+import { AWS_PRICE_FIXES, truncateRate } from "./corrections";
+import { buildCatalogFromSnapshot, type SnapshotFiles } from "./snapshot";
+
+const SNAPSHOT_DIR = process.env.SKYCLUST_PRICING_SNAPSHOT ?? resolve(import.meta.dir, "../../../shared/pricing");
+
+function thrown(f: () => unknown): ProviderError {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ProviderError);
+    return err as ProviderError;
+  }
+  throw new Error("expected an error");
+}
+
+describe("AWS catalog", () => {
+  test("published on-demand Linux prices", () => {
+    expect(awsPriceQuote("t3.micro", "us-east-1").hourlyRate).toBe(0.0104);
+    expect(awsPriceQuote("m5.large", "us-east-1").hourlyRate).toBe(0.096); // the snapshot reads 0.102
+    expect(awsPriceQuote("m5.xlarge", "us-west-2").hourlyRate).toBe(0.192); // the snapshot reads 0.204
+    expect(awsPriceQuote("t3.micro", "eu-west-1").hourlyRate).toBe(0.0122); // uncorrected snapshot value
+  });
+
+  test("every quote names its source and date; corrected entries say so", () => {
+    const q = awsPriceQuote("m5.large", "us-east-1");
+    expect(q.currency).toBe("USD");
+    expect(q.date).toBe("2023-08-06");
+    expect(q.source).toStartWith("aws-price-list-snapshot");
+    expect(q.source).toContain("Libcloud");
+    expect(q.breakdown).toEqual([{ name: "compute", hourlyRate: 0.096, detail: expect.stringContaining("snapshot read 0.102; corrected") }]);
+    expect(awsPriceQuote("t3.micro", "us-east-1").breakdown[0]!.detail).not.toContain("corrected");
+  });
+
+  test("NOT_FOUND names the unknown type, the unknown region, or the missing pair", () => {
+    const type = thrown(() => awsPriceQuote("t9.enormous", "us-east-1"));
+    expect(type.code).toBe("NOT_FOUND");
+    expect(type.message).toContain("instance type t9.enormous");
+    const region = thrown(() => awsPriceQuote("t3.micro", "mars-north-1"));
+    expect(region.code).toBe("NOT_FOUND");
+    expect(region.message).toContain("region mars-north-1");
+    const pair = thrown(() => awsPriceQuote("t3.micro", "eu-central-1")); // a gap in the snapshot
+    expect(pair.message).toContain("t3.micro in region eu-central-1");
+  });
+});
+
+describe("GCE machine shapes", () => {
+  test.each([
+    ["e2-standard-2", 2, 2, 8],
+    ["e2-highmem-4", 4, 4, 32],
+    ["e2-highcpu-8", 8, 8, 8],
+    ["n1-standard-1", 1, 1, 3.75],
+    ["n1-highmem-2", 2, 2, 13],
+    ["n1-highcpu-96", 96, 96, 86.4],
+    ["n2-standard-4", 4, 4, 16],
+    ["n2d-highcpu-16", 16, 16, 16],
+    ["c2-standard-4", 4, 4, 16],
+    ["c3-highcpu-22", 22, 22, 44],
+    ["t2d-standard-1", 1, 1, 4],
+    ["e2-micro", 2, 0.25, 1],
+    ["e2-small", 2, 0.5, 2],
+    ["e2-medium", 2, 1, 4],
+    ["f1-micro", 1, 0.2, 0.6],
+    ["g1-small", 1, 0.5, 1.7],
+    ["e2-custom-4-8192", 4, 4, 8],
+    ["n2-custom-2-10240", 2, 2, 10],
+    ["custom-2-7680", 2, 2, 7.5],
+    ["e2-custom-small-2048", 2, 0.5, 2],
+    ["zones/us-central1-a/machineTypes/e2-standard-2", 2, 2, 8],
+  ])("%s: %d vCPUs (%d billed), %d GiB", (name, vcpus, billed, gib) => {
+    const shape = gceMachineShape(name)!;
+    expect(shape).toBeDefined();
+    expect([shape.vcpus, shape.billedVcpus, shape.memoryGiB]).toEqual([vcpus, billed, gib]);
+  });
+
+  test.each(["e2-standard-3", "n1-standard-0", "x9-standard-2", "e2-mega-2", "c2-highmem-4", "n2-custom-small-2048", "m5.large", "custom-0-1024"])(
+    "%s is not a machine type",
+    (name) => expect(gceMachineShape(name)).toBeUndefined(),
+  );
+});
+
+describe("GCE catalog", () => {
+  const hourly = (type: string, region = "us-central1") => gcpPriceQuote(type, region).hourlyRate;
+
+  test("e2-standard-2 in us-central1 is Google's published 0.067006 USD/h", () => {
+    expect(hourly("e2-standard-2")).toBeCloseTo(0.067006, 12);
+    const q = gcpPriceQuote("e2-standard-2", "us-central1");
+    expect(q.breakdown.map((c) => c.name)).toEqual(["vcpu", "memory"]);
+    expect(q.date).toBe("2023-08-06");
+    expect(q.source).toStartWith("gce-price-list-snapshot");
+  });
+
+  test("shared-core types: e2 bills a fraction of a vCPU, f1/g1 a flat price", () => {
+    expect(hourly("e2-micro")).toBeCloseTo(0.25 * 0.021811 + 1 * 0.002923, 12); // 0.008376 published
+    expect(hourly("e2-small")).toBeCloseTo(0.5 * 0.021811 + 2 * 0.002923, 12); // 0.016751
+    expect(hourly("e2-medium")).toBeCloseTo(0.021811 + 4 * 0.002923, 12); // 0.033503
+    expect(hourly("f1-micro")).toBe(0.0076);
+    expect(hourly("g1-small")).toBe(0.0257);
+    expect(gcpPriceQuote("e2-micro", "us-central1").breakdown[0]!.detail).toContain("shared-core");
+  });
+
+  test("predefined and custom types use their series' rates", () => {
+    expect(hourly("n1-standard-1")).toBeCloseTo(0.031611 + 3.75 * 0.004237, 12); // 0.0475 published
+    expect(hourly("c2-standard-4")).toBeCloseTo(4 * 0.033982 + 16 * 0.004555, 12);
+    expect(hourly("e2-custom-4-8192")).toBeCloseTo(4 * 0.021811 + 8 * 0.002923, 12);
+    expect(hourly("n2-custom-2-10240")).toBeCloseTo(2 * 0.033174 + 10 * 0.004446, 12);
+    // Memory beyond 8 GiB per vCPU ("-ext") bills at the extended-memory rate.
+    const ext = gcpPriceQuote("n2-custom-2-20480-ext", "us-central1");
+    expect(ext.breakdown.map((c) => [c.name, c.detail])).toEqual([
+      ["vcpu", "2 vCPU x 0.033174/vCPU-hour"],
+      ["memory", "16 GiB x 0.004446/GiB-hour"],
+      ["extended_memory", "4 GiB x 0.00955/GiB-hour"],
+    ]);
+    expect(ext.hourlyRate).toBeCloseTo(2 * 0.033174 + 16 * 0.004446 + 4 * 0.00955, 12);
+    expect(hourly("e2-standard-2", "europe-west1")).toBeCloseTo(2 * 0.023993 + 8 * 0.003216, 12);
+  });
+
+  test("NOT_FOUND for unknown machine types, regions, and series the snapshot has no rates for", () => {
+    expect(thrown(() => gcpPriceQuote("e2-standard-3", "us-central1")).message).toContain("machine type e2-standard-3");
+    const region = thrown(() => gcpPriceQuote("e2-standard-2", "moon-central1"));
+    expect(region.code).toBe("NOT_FOUND");
+    expect(region.message).toContain("region moon-central1");
+    expect(thrown(() => gcpPriceQuote("c3-standard-4", "us-central1")).message).toContain("series c3");
+    // The snapshot has on-demand extended memory for n1/n2 custom types, not for n2d.
+    expect(thrown(() => gcpPriceQuote("n2d-custom-2-20480-ext", "us-central1")).message).toContain("extended-memory");
+  });
+});
+
+describe("catalog build", () => {
+  test("the bundled module is exactly what scripts/build-price-catalog.ts makes from the snapshot", async () => {
+    if (!existsSync(SNAPSHOT_DIR)) throw new Error(`price snapshot not found at ${SNAPSHOT_DIR} (set SKYCLUST_PRICING_SNAPSHOT)`);
+    const files: SnapshotFiles = {
+      aws: await Bun.file(join(SNAPSHOT_DIR, "aws-ec2-linux-ondemand.json")).json(),
+      gce: await Bun.file(join(SNAPSHOT_DIR, "gce-family-rates.json")).json(),
+    };
+    const built = buildCatalogFromSnapshot(files);
+    expect(built).toEqual(PRICE_CATALOG);
+    const onDisk = await Bun.file(join(import.meta.dir, "catalog.generated.ts")).text();
+    expect(onDisk).toBe(renderCatalogModule(built, "scripts/build-price-catalog.ts from the 2023-08-06 snapshot"));
+    // Every correction changed a value the snapshot really had.
+    for (const fix of AWS_PRICE_FIXES) expect(files.aws.aws_ec2_linux[fix.instanceType]![fix.region]).toBe(fix.expected);
+  });
+
+  test("a correction whose expected value is not in the snapshot stops the build", () => {
+    const files: SnapshotFiles = {
+      aws: { aws_ec2_linux: { "m5.large": { "us-east-1": 0.096 } }, meta: { source: "x", source_updated: "2023-08-06" } },
+      gce: { gce_families: {}, meta: { source: "x", source_updated: "2023-08-06" } },
+    };
+    expect(() => buildCatalogFromSnapshot(files)).toThrow("expected the snapshot to read 0.102");
+  });
+
+  test("GCE rates keep 6 decimals without binary drift", () => {
+    expect(truncateRate(0.02181159)).toBe(0.021811);
+    expect(truncateRate(0.00292353)).toBe(0.002923);
+    expect(truncateRate(0.0348)).toBe(0.0348);
+    expect(truncateRate(0.031611)).toBe(0.031611);
+  });
+});
