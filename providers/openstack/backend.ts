@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../shared/config";
 import {
+  abortError,
   alreadyExists,
   failedPrecondition,
   invalidArgument,
@@ -60,6 +61,8 @@ export class OpenStackBackend implements CloudBackend {
   private readonly images: Images;
   private readonly pollMs: number;
   private readonly maxRequestsPerPage: number;
+  /** Creates in flight per idempotency key: retries wait for the first and then find its server. */
+  private readonly creating = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly config: OpenStackConfig,
@@ -215,6 +218,23 @@ export class OpenStackBackend implements CloudBackend {
   }
 
   async createInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance> {
+    if (!spec.idempotencyKey) return this.createOnce(ctx, spec);
+    // Nova has no idempotent create. Retries reaching this process while the
+    // first call still runs wait for it, so their lookup sees its server.
+    const lockKey = `${spec.region}\0${spec.idempotencyKey}`;
+    for (let previous = this.creating.get(lockKey); previous; previous = this.creating.get(lockKey)) {
+      await untilSettledOrAborted(previous, ctx.signal);
+    }
+    const attempt = this.createOnce(ctx, spec);
+    this.creating.set(lockKey, attempt);
+    try {
+      return await attempt;
+    } finally {
+      if (this.creating.get(lockKey) === attempt) this.creating.delete(lockKey);
+    }
+  }
+
+  private async createOnce(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance> {
     const { region } = spec;
     const signal = ctx.signal;
     if (spec.publicIp) throw unimplemented("public_ip: this provider does not allocate floating IPs yet; attach one with Neutron after creating");
@@ -274,8 +294,9 @@ export class OpenStackBackend implements CloudBackend {
       throw blameCreateField(err);
     }
     if (spec.idempotencyKey) {
-      // Two retries racing past the lookup both create; the oldest server
-      // wins and the younger one is removed, so one key means one server.
+      // Another provider process (a second replica) racing past the lookup
+      // may have created a twin: the oldest server wins and the younger one
+      // is removed. (Best effort: a twin not yet visible cannot be seen.)
       const twins = await this.findByIdempotencyKey(region, spec.idempotencyKey, signal);
       const winner = twins[0];
       if (winner && winner.id !== created.id) {
@@ -477,6 +498,19 @@ export class OpenStackBackend implements CloudBackend {
     }
     return { message: `key pair ${req.name} deleted` };
   }
+}
+
+/** Waits for `p` to settle (either way), or throws when the call's signal fires first. */
+function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      () => resolve(),
+      () => resolve(),
+    ).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function sha256Of(publicKey: string | undefined): string | undefined {
