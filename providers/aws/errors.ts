@@ -108,6 +108,8 @@ interface AwsLikeError {
   message?: string;
   $fault?: "client" | "server";
   $metadata?: { requestId?: string; httpStatusCode?: number };
+  RequestID?: string;
+  RequestId?: string;
 }
 
 function fieldFor(awsCode: string, ctx: MapContext): string {
@@ -126,7 +128,7 @@ export function mapAwsError(err: unknown, ctx: MapContext): ProviderError {
   if (name === "AbortError") return abortError(ctx.signal ?? AbortSignal.abort());
 
   const awsCode = e.Code ?? (e.$metadata && name && name !== "Error" ? name : "") ?? "";
-  const requestId = e.$metadata?.requestId;
+  const requestId = e.$metadata?.requestId ?? e.RequestID ?? e.RequestId;
   const awsMessage = (e.message ?? "").trim();
   const suffix = awsCode ? ` (EC2 ${awsCode}${requestId ? `, request id ${requestId}` : ""})` : requestId ? ` (request id ${requestId})` : "";
   const details = { cloudCode: awsCode || undefined, cloudRequestId: requestId, cause: err };

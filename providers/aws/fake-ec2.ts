@@ -1,0 +1,81 @@
+// Test support: a scriptable EC2 Query-protocol endpoint on loopback for the
+// behaviours moto cannot produce (throttling, AuthFailure, capacity errors,
+// IncorrectInstanceState, hanging endpoints) and for checking what the SDK
+// actually sent (ClientToken). Responses use EC2's real XML shapes, so the
+// real SDK deserializers and retry logic run against it.
+
+export interface RecordedRequest {
+  action: string;
+  params: URLSearchParams;
+}
+
+export type FakeAnswer =
+  | { error: string; message?: string; status?: number; requestId?: string }
+  | { xml: string }
+  | { html: string; status: number }
+  | { hang: true };
+
+export interface FakeEc2 {
+  url: string;
+  requests: RecordedRequest[];
+  /** Answer per Action; unlisted actions get an InternalError. */
+  answers: Map<string, (req: RecordedRequest) => FakeAnswer>;
+  stop(): Promise<void>;
+}
+
+const NS = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+export function ec2ErrorXml(code: string, message: string, requestId: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`;
+}
+
+export function instanceXml(id: string, state: string, extra = ""): string {
+  const code = { pending: 0, running: 16, "shutting-down": 32, terminated: 48, stopping: 64, stopped: 80 }[state] ?? 0;
+  return `<item><instanceId>${id}</instanceId><imageId>ami-0abcdef1234567890</imageId><instanceState><code>${code}</code><name>${state}</name></instanceState><instanceType>t3.micro</instanceType><placement><availabilityZone>us-east-1a</availabilityZone></placement><launchTime>2026-01-01T00:00:00.000Z</launchTime>${extra}</item>`;
+}
+
+export function describeInstancesXml(instances: string[]): string {
+  const reservations = instances.map((i, n) => `<item><reservationId>r-${n}</reservationId><ownerId>123456789012</ownerId><instancesSet>${i}</instancesSet></item>`).join("");
+  return `<DescribeInstancesResponse xmlns="${NS}"><requestId>req-describe</requestId><reservationSet>${reservations}</reservationSet></DescribeInstancesResponse>`;
+}
+
+export function runInstancesXml(instance: string): string {
+  return `<RunInstancesResponse xmlns="${NS}"><requestId>req-run</requestId><reservationId>r-1</reservationId><ownerId>123456789012</ownerId><instancesSet>${instance}</instancesSet></RunInstancesResponse>`;
+}
+
+export function startFakeEc2(): FakeEc2 {
+  const requests: RecordedRequest[] = [];
+  const answers = new Map<string, (req: RecordedRequest) => FakeAnswer>();
+  const hanging = new Set<() => void>();
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const params = new URLSearchParams(await request.text());
+      const rec = { action: params.get("Action") ?? "", params };
+      requests.push(rec);
+      const answer = answers.get(rec.action)?.(rec) ?? { error: "InternalError", status: 500 };
+      if ("hang" in answer) {
+        await new Promise<void>((resolve) => hanging.add(resolve));
+        return new Response("", { status: 503 });
+      }
+      if ("html" in answer) return new Response(answer.html, { status: answer.status, headers: { "content-type": "text/html" } });
+      if ("xml" in answer) return new Response(answer.xml, { headers: { "content-type": "text/xml;charset=UTF-8" } });
+      const requestId = answer.requestId ?? `req-${requests.length}`;
+      // EC2 sends the request id both in the body and in this header (the SDK reads the header).
+      return new Response(ec2ErrorXml(answer.error, answer.message ?? `${answer.error} from the fake`, requestId), {
+        status: answer.status ?? 400,
+        headers: { "content-type": "text/xml;charset=UTF-8", "x-amzn-requestid": requestId },
+      });
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    requests,
+    answers,
+    async stop() {
+      for (const release of hanging) release();
+      await server.stop(true);
+    },
+  };
+}
