@@ -45,6 +45,10 @@ function resolveTarget(opts: SshOptions, instance: Instance, req: { keyPairName?
 
 export function createSshService(settings: Settings, log: Logger): SshService {
   const opts = sshOptionsFromSettings(settings);
+  if (!/^(127\.|::1$|localhost$)/.test(opts.tunnelBindAddress)) {
+    log.warn("ssh tunnels listen on a non-loopback address: anyone who can reach it reaches the instance port", { bind_address: opts.tunnelBindAddress });
+  }
+  if (opts.exposePrivateKeys) log.warn("GetInstanceSSHConfig returns private keys to callers (--ssh-expose-private-keys)");
   const keys = new KeyStore({ dir: opts.keyDir });
   const hostKeys: HostKeyPolicy = {
     knownHosts: opts.knownHostsFile ? new KnownHostsFile(opts.knownHostsFile) : undefined,
