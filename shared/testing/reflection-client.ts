@@ -27,7 +27,7 @@ interface MessageDescriptor {
 type Version = "v1" | "v1alpha";
 
 export class ReflectionClient {
-  private readonly client: grpc.Client & Record<string, Function>;
+  private readonly client: grpc.Client & { ServerReflectionInfo: Function };
   constructor(
     address: string,
     private readonly version: Version = "v1",
