@@ -278,6 +278,43 @@ describe("connections", () => {
   });
 });
 
+describe("end to end", () => {
+  test("a kept CreateKeyPair key logs in to an instance created with it, as the user its ssh-user tag names", async () => {
+    // No --ssh-user: the tag must win over the image's ec2-user.
+    const p = await extraProvider(["--sandbox", "--sandbox-ssh-target", sshd.target, "--ssh-key-dir", sshd.keyDir, "--ssh-known-hosts", knownHosts, "--ssh-keep-created-keys", "--sandbox-transition-ms", "50"]);
+    const kp = await p.client.call("CreateKeyPair", { key_pair_name: "flow-key" });
+    expect(kp.key_pair.public_key).toStartWith("ssh-ed25519 ");
+    sshd.authorize(kp.key_pair.public_key);
+    const created = await p.client.call("CreateInstance", {
+      name: "ssh-flow",
+      type: "t3.micro",
+      image_id: "ami-0abcdef1234567890",
+      key_pair_name: "flow-key",
+      tags: { "ssh-user": sshd.user },
+      wait_until_running: true,
+    });
+    const res = await p.client.call("ExecuteInstanceCommand", { instance_id: created.instance.id, command: "id -un" });
+    expect(res.stdout).toBe(`${sshd.user}\n`);
+    expect(res.success).toBe(true);
+  });
+
+  test("the call deadline ends a running command and its SSH connection (DEADLINE_EXCEEDED)", async () => {
+    const disconnects = () => sshd.logs.join("").split("Disconnected from").length;
+    const before = disconnects();
+    const err = await grpcError(
+      provider.client.call(
+        "ExecuteInstanceCommand",
+        { instance_id: instanceId, command: "while true; do echo tick; sleep 0.2; done", timeout_seconds: 300, key_pair_name: sshd.keyName },
+        { deadlineMs: 1500 },
+      ),
+    );
+    expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+    // The provider hung up rather than waiting out the 300 s timeout.
+    for (let i = 0; i < 100 && disconnects() === before; i++) await Bun.sleep(100);
+    expect(disconnects()).toBeGreaterThan(before);
+  }, 30_000);
+});
+
 describe("tunnels", () => {
   test("a tunnel carries real bytes to a loopback echo service and stops on close", async () => {
     const res = await provider.client.call("CreateInstanceSSHTunnel", { instance_id: instanceId, local_port: 0, remote_port: echo.port, key_pair_name: sshd.keyName });

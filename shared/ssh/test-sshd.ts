@@ -3,7 +3,7 @@
 // authorized_keys file holding a client key generated here. It runs as the
 // current user's sshd (root in CI; root logins with keys only).
 import { spawn, type Subprocess } from "bun";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
 import { userInfo } from "node:os";
 import { join } from "node:path";
@@ -23,6 +23,8 @@ export interface TestSshd {
   /** The server's host key as a known_hosts line for [127.0.0.1]:PORT. */
   knownHostsLine: string;
   logs: string[];
+  /** Adds a public key line to the authorized_keys file (read at every login). */
+  authorize(publicKey: string): void;
   stop(): Promise<void>;
 }
 
@@ -134,6 +136,9 @@ export async function startTestSshd(): Promise<TestSshd> {
       dir,
       knownHostsLine: `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}`,
       logs,
+      authorize(publicKey: string) {
+        appendFileSync(authorized, `${publicKey.trim()}\n`);
+      },
       async stop() {
         proc.kill("SIGTERM");
         await proc.exited;
