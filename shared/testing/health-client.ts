@@ -4,7 +4,7 @@ import { packageDefinition } from "../grpc/descriptors";
 
 export function healthClient(address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}) {
   const Health = grpc.makeClientConstructor(packageDefinition()["grpc.health.v1.Health"] as grpc.ServiceDefinition, "Health");
-  return new Health(address, credentials, options) as grpc.Client & { Check: Function; Watch: Function };
+  return new Health(address, credentials, options) as unknown as grpc.Client & { Check: Function; Watch: Function };
 }
 
 export function healthStatus(address: string, timeoutMs = 2000, service = ""): Promise<string> {
