@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { ProviderError } from "../errors";
 import { parseDuration } from "./duration";
+import { roundToDecimals } from "./rounding";
 
 function rejects(raw: string): ProviderError {
   try {
@@ -79,4 +80,17 @@ describe("parseDuration", () => {
     })();
     expect(err?.details.field).toBe("estimate.duration");
   });
+});
+
+describe("roundToDecimals (the response rounding)", () => {
+  test.each([
+    [0.00837575 * 730, 6.114298], // binary 6.114297499999999: half-up on the decimal value
+    [0.0104 * 730, 7.592],
+    [0.067006, 0.067006],
+    [0.00837575, 0.008376],
+    [2.5e-7, 0],
+    [5e-7, 0.000001],
+    [123456.78, 123456.78],
+    [0, 0],
+  ])("%p -> %p", (n, want) => expect(roundToDecimals(n)).toBe(want));
 });

@@ -16,3 +16,4 @@ export {
 export { parseDuration, HOURS_PER_UNIT, type Duration } from "./duration";
 export { PRICE_CATALOG } from "./catalog.generated";
 export type { PriceCatalog } from "./catalog-types";
+export { roundToDecimals } from "./rounding";
