@@ -4,6 +4,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { invalidArgument } from "../errors";
 import { parseDuration } from "../pricing/duration";
+import { roundToDecimals } from "../pricing/rounding";
 import type { CallContext, CloudBackend, InstancePage, ListInstancesQuery } from "../provider";
 import type { SshService } from "../ssh/types";
 import { defaultLoginUser } from "../ssh/users";
@@ -154,7 +155,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
       const regionName = region(checkRegion("region", req.region, false));
       const duration = parseDuration(req.duration ?? "");
       const quote = await backend.priceQuote(ctx, { instanceType, region: regionName });
-      const round = (n: number) => Math.round(n * 1e6) / 1e6;
+      const round = (n: number) => roundToDecimals(n, 6);
       return {
         instance_type: instanceType,
         region: regionName,
