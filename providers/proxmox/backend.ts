@@ -108,8 +108,9 @@ export class ProxmoxBackend implements CloudBackend {
   capabilities(): Record<string, string> {
     return {
       endpoint: this.opts.endpoint,
-      auth: this.client.authKind === "token" ? "api-token" : "ticket",
-      tls: this.opts.tlsMode,
+      // "tls" is the gRPC server's own key; these describe the PVE API side.
+      pve_auth: this.client.authKind === "token" ? "api-token" : "ticket",
+      pve_tls: this.opts.tlsMode,
       regions: "cluster nodes; region \"cluster\" (the default) means every node",
       instance_kinds: "qemu,lxc",
       instance_id_format: "NODE/KIND/VMID",
@@ -191,6 +192,8 @@ export class ProxmoxBackend implements CloudBackend {
       after = Number(m[1]);
     }
 
+    // "medium" and "2c4g" name the same shape, so compare shapes, not names.
+    const wantShape = filters.type !== undefined ? this.opts.sizes.resolve(filters.type, "filters[type]") : undefined;
     let items = await this.resources(ctx);
     if (query.region !== CLUSTER_REGION) {
       items = items.filter((r) => r.node === query.region);
@@ -205,7 +208,7 @@ export class ProxmoxBackend implements CloudBackend {
       if (filters.pool !== undefined && r.pool !== filters.pool) return false;
       if (filters.name !== undefined && r.name !== filters.name) return false;
       if (filters.status !== undefined && normalizedStatus(r.status, r.lock) !== filters.status) return false;
-      if (filters.type !== undefined && this.opts.sizes.nameFor(r.maxcpu ?? 0, r.maxmem ?? 0) !== filters.type) return false;
+      if (wantShape && (r.maxcpu !== wantShape.vcpus || Math.round((r.maxmem ?? 0) / 1048576) !== wantShape.memoryMiB)) return false;
       return true;
     });
     items.sort((a, b) => a.vmid - b.vmid);

@@ -112,23 +112,28 @@ export class PveClient {
   }
 
   private async callOnce<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal): Promise<T> {
-    let res = await this.send(method, path, params, signal, false);
+    let { res, ticket } = await this.send(method, path, params, signal);
     if (res.status === 401 && this.opts.auth.kind === "ticket") {
       // The ticket expired early or the cluster restarted: log in again once.
-      this.opts.log.info("proxmox ticket rejected, logging in again", { path });
-      this.ticket = undefined;
-      res = await this.send(method, path, params, signal, true);
+      // Calls that fail together share one login: only the first one drops
+      // the ticket they all used.
+      if (this.ticket === ticket) {
+        this.opts.log.info("proxmox ticket rejected, logging in again", { path });
+        this.ticket = undefined;
+      }
+      ({ res } = await this.send(method, path, params, signal));
     }
     return unwrap<T>(res.status, res.statusText, res.body);
   }
 
-  private async send(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal, fresh: boolean) {
+  private async send(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal) {
     const headers: Record<string, string> = { accept: "application/json" };
     const auth = this.opts.auth;
+    let ticket: Ticket | undefined;
     if (auth.kind === "token") {
       headers.authorization = `PVEAPIToken=${auth.tokenId}=${auth.secret}`;
     } else {
-      const ticket = await this.currentTicket(signal, fresh);
+      ticket = await this.currentTicket(signal);
       headers.cookie = `PVEAuthCookie=${encodeURIComponent(ticket.ticket)}`;
       if (method !== "GET") headers.csrfpreventiontoken = ticket.csrf;
     }
@@ -136,7 +141,7 @@ export class PveClient {
     const inBody = method === "POST" || method === "PUT";
     const url = `${this.opts.baseUrl}${path}${!inBody && form ? `?${form}` : ""}`;
     if (inBody) headers["content-type"] = "application/x-www-form-urlencoded";
-    return this.transport(method, url, headers, inBody ? form : undefined, signal);
+    return { res: await this.transport(method, url, headers, inBody ? form : undefined, signal), ticket };
   }
 
   private async transport(method: "GET" | "POST" | "PUT" | "DELETE", url: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal) {
@@ -152,8 +157,8 @@ export class PveClient {
     }
   }
 
-  private async currentTicket(signal: AbortSignal, fresh: boolean): Promise<Ticket> {
-    if (!fresh && this.ticket && this.now() - this.ticket.obtainedAt < TICKET_RENEW_MS) return this.ticket;
+  private async currentTicket(signal: AbortSignal): Promise<Ticket> {
+    if (this.ticket && this.now() - this.ticket.obtainedAt < TICKET_RENEW_MS) return this.ticket;
     if (!this.login) {
       this.login = this.doLogin(signal).finally(() => (this.login = undefined));
     }

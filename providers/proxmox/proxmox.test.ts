@@ -1,0 +1,390 @@
+// The Proxmox backend through a real gRPC client against a local HTTPS
+// server speaking the PVE API from recorded responses (testing/fake-pve.ts).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as grpc from "@grpc/grpc-js";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { badRequestFields, grpcError } from "../../shared/testing/client";
+import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { generateKeyPair } from "../../shared/keys";
+import { proxmoxProvider } from "./definition";
+import { makeTestPki, type TestPki } from "./testing/certs";
+import { FakePve } from "./testing/fake-pve";
+
+const TOKEN_ID = "PROXMOX_USERNAME@pam!skyclust";
+const TOKEN_SECRET = "5f8a1c2e-0000-4000-8000-a1b2c3d4e5f6";
+
+let pki: TestPki;
+let pve: FakePve;
+let stateDir: string;
+let provider: TestProvider;
+const started: TestProvider[] = [];
+
+function baseEnv(): Record<string, string> {
+  return {
+    PROXMOX_HOST: pve.host,
+    PROXMOX_CA_FILE: pki.caFile,
+    PROXMOX_STATE_DIR: stateDir,
+    PROXMOX_TASK_POLL_MS: "10",
+    PROXMOX_LOCK_RETRY_MS: "10",
+    SKYCLUST_RATE_VCPU_HOUR: "0.01",
+    SKYCLUST_RATE_GIB_HOUR: "0.005",
+  };
+}
+const ticketEnv = () => ({ ...baseEnv(), PROXMOX_USER: "PROXMOX_USERNAME", PROXMOX_REALM: "pam", PROXMOX_PASSWORD: "PROXMOX_PASSWORD" });
+
+async function start(env: Record<string, string>): Promise<TestProvider> {
+  const p = await startTestProvider(proxmoxProvider, [], env);
+  started.push(p);
+  return p;
+}
+
+beforeAll(async () => {
+  pki = makeTestPki();
+  pve = await new FakePve({ cert: pki.cert, key: pki.key, tokens: { [TOKEN_ID]: TOKEN_SECRET }, taskPolls: 2 }).start();
+  stateDir = mkdtempSync(join(tmpdir(), "skyclust-pve-state-"));
+  provider = await start(ticketEnv());
+});
+
+afterAll(async () => {
+  for (const p of started) await p.close().catch(() => {});
+  await pve?.stop();
+  pki?.cleanup();
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+});
+
+const call = <T = any>(method: string, req: object = {}) => provider.client.call<T>(method, req, { deadlineMs: 20_000 });
+
+describe("regions and listing", () => {
+  test("regions are the cluster's nodes", async () => {
+    const res = await call("ListRegions");
+    expect(res.regions.map((r: any) => [r.id, r.status])).toEqual([
+      ["vmpvetest", "available"],
+      ["vmpvetest2", "available"],
+    ]);
+    const info = await call("GetProviderInfo");
+    expect(info.name).toBe("proxmox");
+    expect(info.capabilities.mode).toBe("cloud");
+    expect(info.capabilities.default_region).toBe("cluster");
+    expect(info.capabilities.pve_tls).toBe("ca-file");
+    expect(info.capabilities.pve_auth).toBe("ticket");
+    expect(JSON.stringify(info)).not.toContain("PROXMOX_PASSWORD");
+  });
+
+  test("the whole cluster by default: QEMU VMs and LXC containers, templates hidden", async () => {
+    const res = await call("ListInstances", {});
+    const ids = res.instances.map((i: any) => i.id);
+    expect(ids).toEqual(["vmpvetest/qemu/100", "vmpvetest2/qemu/101", "vmpvetest/qemu/104", "vmpvetest2/qemu/105", "vmpvetest2/qemu/106", "vmpvetest/qemu/110", "vmpvetest/lxc/913"]);
+    expect(res.total_count).toBe(7);
+    const vm = res.instances[0];
+    expect(vm).toMatchObject({ name: "vmpvevm1", status: "running", raw_status: "running", region: "vmpvetest", zone: "vmpvetest", provider: "proxmox", type: "4c2g" });
+    // From the recorded guest-agent answer: ens18 carries the configured MAC.
+    expect(vm.private_ip).toBe("192.0.2.253");
+    expect(vm.public_ip).toBe("");
+    expect(vm.extra).toMatchObject({ vmid: "100", kind: "qemu", node: "vmpvetest", vcpus: "4", memory_mb: "2048" });
+    expect(Number(vm.created_at.seconds)).toBe(1763409034);
+    const ct = res.instances.find((i: any) => i.id === "vmpvetest/lxc/913");
+    expect(ct).toMatchObject({ name: "cttest1", status: "stopped", type: "1c512m" });
+    expect(ct.extra.kind).toBe("lxc");
+  });
+
+  test("templates only when the filter asks; node, kind, status and type filters", async () => {
+    const templates = await call("ListInstances", { filters: { template: "true" }, page_size: 500 });
+    expect(templates.instances.length).toBe(14);
+    expect(templates.instances.every((i: any) => i.extra.template === "true")).toBe(true);
+    const node2 = await call("ListInstances", { region: "vmpvetest2" });
+    expect(node2.instances.map((i: any) => i.extra.vmid)).toEqual(["101", "105", "106"]);
+    const lxc = await call("ListInstances", { filters: { kind: "lxc" } });
+    expect(lxc.instances.map((i: any) => i.id)).toEqual(["vmpvetest/lxc/913"]);
+    const running = await call("ListInstances", { filters: { status: "running" } });
+    expect(running.instances.map((i: any) => i.extra.vmid)).toEqual(["100", "104"]);
+    const typed = await call("ListInstances", { filters: { type: "2c4g" } });
+    expect(typed.instances.map((i: any) => i.extra.vmid)).toEqual(["104", "105", "106"]);
+    expect(typed.instances.map((i: any) => i.type)).toEqual(["medium", "medium", "medium"]);
+    expect((await call("ListInstances", { filters: { type: "medium" } })).instances.length).toBe(3);
+    const bad = await grpcError(call("ListInstances", { filters: { colour: "blue" } }));
+    expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badRequestFields(bad)).toEqual(["filters[colour]"]);
+    const noNode = await grpcError(call("ListInstances", { region: "nosuchnode" }));
+    expect(noNode.code).toBe(grpc.status.NOT_FOUND);
+  });
+
+  test("pages never exceed page_size and walk the listing exactly once", async () => {
+    const seen: string[] = [];
+    let token = "";
+    let pages = 0;
+    do {
+      const res = await call("ListInstances", { page_size: 3, page_token: token });
+      expect(res.instances.length).toBeLessThanOrEqual(3);
+      seen.push(...res.instances.map((i: any) => i.id));
+      token = res.next_page_token;
+      if (token) expect(res.total_count).toBe(7);
+      else expect(res.total_count).toBe(7);
+      pages++;
+    } while (token && pages < 10);
+    expect(pages).toBe(3);
+    expect(new Set(seen).size).toBe(7);
+  });
+
+  test('region "*" lists every online node once', async () => {
+    const res = await call("ListInstances", { region: "*", page_size: 500 });
+    expect(res.instances.length).toBe(7);
+    expect(res.unreachable).toEqual([]);
+  });
+});
+
+describe("ids and status", () => {
+  test("status via /status/current for qemu and lxc, and short id forms", async () => {
+    const vm = await call("GetInstanceStatus", { instance_id: "vmpvetest/qemu/100" });
+    expect(vm).toMatchObject({ instance_id: "vmpvetest/qemu/100", status: "running", raw_status: "running" });
+    const ct = await call("GetInstanceStatus", { instance_id: "vmpvetest/lxc/913" });
+    expect(ct).toMatchObject({ status: "stopped", raw_status: "stopped" });
+    expect((await call("GetInstanceStatus", { instance_id: "qemu/104" })).instance_id).toBe("vmpvetest/qemu/104");
+    expect((await call("GetInstanceStatus", { instance_id: "101" })).instance_id).toBe("vmpvetest2/qemu/101");
+    expect(pve.requestsTo("GET", /^\/nodes\/vmpvetest\/lxc\/913\/status\/current$/).length).toBeGreaterThan(0);
+  });
+
+  test("an id that does not parse is INVALID_ARGUMENT naming instance_id; an unknown vmid is NOT_FOUND", async () => {
+    for (const id of ["garbage", "vmpvetest/vm/100", "node/qemu/abc", "qemu/7"]) {
+      const err = await grpcError(call("GetInstanceStatus", { instance_id: id }));
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(badRequestFields(err)).toEqual(["instance_id"]);
+    }
+    const err = await grpcError(call("StartInstance", { instance_id: "vmpvetest/qemu/4242" }));
+    expect(err.code).toBe(grpc.status.NOT_FOUND);
+  });
+});
+
+describe("power actions", () => {
+  test("stop = shutdown, force = stop, start, reboot, each followed to the end of its task", async () => {
+    const id = "vmpvetest/qemu/104";
+    const before = pve.requests.length;
+    const shut = await call("StopInstance", { instance_id: id });
+    expect(shut.success).toBe(true);
+    expect(shut.message).toContain("shut down");
+    expect(pve.requestsTo("POST", /\/qemu\/104\/status\/shutdown$/).length).toBe(1);
+    expect(pve.requestsTo("POST", /\/qemu\/104\/status\/stop$/).length).toBe(0);
+    // The task was polled until it stopped (2 "running" answers, then stopped).
+    const polls = pve.requests.slice(before).filter((r) => r.method === "GET" && /\/tasks\/UPID.*qmshutdown.*\/status$/.test(decodeURIComponent(r.path)));
+    expect(polls.length).toBe(3);
+    expect((await call("GetInstanceStatus", { instance_id: id })).status).toBe("stopped");
+
+    const again = await call("StopInstance", { instance_id: id, force: true });
+    expect(again.message).toContain("already stopped");
+
+    await call("StartInstance", { instance_id: id });
+    expect(pve.requestsTo("POST", /\/qemu\/104\/status\/start$/).length).toBe(1);
+    expect((await call("GetInstanceStatus", { instance_id: id })).status).toBe("running");
+
+    await call("RestartInstance", { instance_id: id });
+    expect(pve.requestsTo("POST", /\/qemu\/104\/status\/reboot$/).length).toBe(1);
+
+    const forced = await call("StopInstance", { instance_id: id, force: true });
+    expect(forced.message).toContain("powered off");
+    expect(pve.requestsTo("POST", /\/qemu\/104\/status\/stop$/).length).toBe(1);
+    const reboot = await grpcError(call("RestartInstance", { instance_id: id }));
+    expect(reboot.code).toBe(grpc.status.FAILED_PRECONDITION);
+  });
+
+  test("LXC containers start and stop through the lxc endpoints", async () => {
+    await call("StartInstance", { instance_id: "vmpvetest/lxc/913" });
+    expect(pve.requestsTo("POST", /^\/nodes\/vmpvetest\/lxc\/913\/status\/start$/).length).toBe(1);
+    expect((await call("GetInstanceStatus", { instance_id: "vmpvetest/lxc/913" })).status).toBe("running");
+    await call("StopInstance", { instance_id: "vmpvetest/lxc/913" });
+    expect(pve.requestsTo("POST", /^\/nodes\/vmpvetest\/lxc\/913\/status\/shutdown$/).length).toBe(1);
+  });
+
+  test('"can\'t lock file" answers are retried a bounded number of times', async () => {
+    pve.lockNextWrites(2);
+    const before = pve.requestsTo("POST", /\/qemu\/110\/status\/start$/).length;
+    await call("StartInstance", { instance_id: "vmpvetest/qemu/110" });
+    expect(pve.requestsTo("POST", /\/qemu\/110\/status\/start$/).length - before).toBe(3);
+    pve.lockNextWrites(50);
+    const err = await grpcError(call("StopInstance", { instance_id: "vmpvetest/qemu/110", force: true }));
+    expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    expect(err.details).toContain("can't lock file");
+    pve.lockNextWrites(0);
+    await call("StopInstance", { instance_id: "vmpvetest/qemu/110", force: true });
+  });
+});
+
+describe("create by clone", () => {
+  test("clones a template by name, sizes it, sets cloud-init and tags, starts it", async () => {
+    const key = generateKeyPair("ed25519", "ops");
+    await call("ImportKeyPair", { key_pair_name: "ops", public_key: key.publicKey });
+    const res = await call("CreateInstance", {
+      name: "web-1",
+      type: "medium",
+      region: "vmpvetest",
+      image_id: "debian-12-2025-11-17T19-50-19Z-00000000",
+      key_pair_name: "ops",
+      tags: { web: "", env: "test" },
+      idempotency_key: "create-web-1",
+    });
+    const inst = res.instance;
+    expect(inst.id).toMatch(/^vmpvetest\/qemu\/\d+$/);
+    expect(inst).toMatchObject({ name: "web-1", status: "running", type: "medium", image_id: "901", key_pair_name: "ops", region: "vmpvetest" });
+    expect(inst.tags).toEqual({ web: "", env: "test" });
+    const vmid = Number(inst.extra.vmid);
+    const clone = pve.requestsTo("POST", /^\/nodes\/vmpvetest\/qemu\/901\/clone$/).at(-1)!;
+    expect(clone.params).toMatchObject({ newid: String(vmid), name: "web-1", full: "0" });
+    expect(clone.csrf).toBe(true);
+    const config = pve.guest(vmid)!.config;
+    expect(config).toMatchObject({ cores: 2, memory: "4096", tags: "web", ipconfig0: "ip=dhcp" });
+    expect(decodeURIComponent(config.sshkeys)).toBe(key.publicKey.split(" ").slice(0, 2).join(" ") + " ops");
+    expect(config.description).toContain("skyclust.tag.env=test");
+    expect(pve.guest(vmid)!.resource.status).toBe("running");
+    // Every write's task was polled to completion.
+    expect(pve.requestsTo("GET", /\/tasks\/.*qmclone.*\/status$/).length).toBeGreaterThanOrEqual(3);
+
+    const again = await call("CreateInstance", { name: "web-1", type: "medium", region: "vmpvetest", image_id: "901", idempotency_key: "create-web-1" });
+    expect(again.instance.id).toBe(inst.id);
+    expect(pve.requestsTo("POST", /\/clone$/).length).toBe(1);
+
+    const tagged = await call("ListInstances", { filters: { "tag:env": "test" } });
+    expect(tagged.instances.map((i: any) => i.id)).toEqual([inst.id]);
+  });
+
+  test("a clone task that ends in error surfaces its exit status and log tail, and nothing is left behind", async () => {
+    const before = pve.requestsTo("POST", /\/clone$/).length;
+    pve.failNextTask("qmclone", "storage 'local-lvm' does not have enough free space", ["create full clone of drive scsi0 (local-lvm:base-900-disk-1)", "Logical volume \"vm-120-disk-0\" created."]);
+    const err = await grpcError(call("CreateInstance", { name: "db-1", type: "small", region: "vmpvetest", image_id: "900" }));
+    expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(err.details).toContain("storage 'local-lvm' does not have enough free space");
+    expect(err.details).toContain("vm-120-disk-0");
+    expect(pve.requestsTo("POST", /\/clone$/).length - before).toBe(1);
+    const list = await call("ListInstances", { filters: { name: "db-1" } });
+    expect(list.instances).toEqual([]);
+  });
+
+  test("a failed start after the clone removes the half-made guest", async () => {
+    pve.failNextTask("qmstart", "start failed: QEMU exited with code 1", ["kvm: cannot allocate memory"]);
+    const err = await grpcError(call("CreateInstance", { name: "db-2", type: "small", region: "vmpvetest", image_id: "900" }));
+    expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(err.details).toContain("QEMU exited with code 1");
+    expect((await call("ListInstances", { filters: { name: "db-2" } })).instances).toEqual([]);
+  });
+
+  test("bad create input is INVALID_ARGUMENT naming the field", async () => {
+    const cases: [object, string][] = [
+      [{ name: "x1", type: "huge", image_id: "900" }, "type"],
+      [{ name: "x1", type: "small" }, "image_id"],
+      [{ name: "bad_name!", type: "small", image_id: "900" }, "name"],
+      [{ name: "x1", type: "small", image_id: "900", user_data: "#cloud-config\n" }, "user_data"],
+    ];
+    for (const [req, field] of cases) {
+      const err = await grpcError(call("CreateInstance", req));
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(badRequestFields(err)).toEqual([field]);
+    }
+    expect((await grpcError(call("CreateInstance", { name: "x1", type: "small", image_id: "no-such-template" }))).code).toBe(grpc.status.NOT_FOUND);
+  });
+
+  test("delete stops a running guest, then destroys it with purge", async () => {
+    const list = await call("ListInstances", { filters: { name: "web-1" } });
+    const id = list.instances[0].id;
+    const vmid = list.instances[0].extra.vmid;
+    const res = await call("DeleteInstance", { instance_id: id });
+    expect(res.success).toBe(true);
+    expect(pve.requestsTo("POST", new RegExp(`/qemu/${vmid}/status/stop$`)).length).toBe(1);
+    const del = pve.requestsTo("DELETE", new RegExp(`/qemu/${vmid}$`));
+    expect(del.length).toBe(1);
+    expect(del[0]!.params.purge).toBe("1");
+    expect((await grpcError(call("GetInstanceStatus", { instance_id: id }))).code).toBe(grpc.status.NOT_FOUND);
+    expect((await grpcError(call("DeleteInstance", { instance_id: "vmpvetest/qemu/900" }))).code).toBe(grpc.status.FAILED_PRECONDITION);
+  });
+});
+
+describe("authentication", () => {
+  test("ticket login once, cookie on reads, CSRF token on writes", () => {
+    const authed = pve.requests.filter((r) => r.path !== "/access/ticket");
+    expect(authed.every((r) => r.auth === "ticket")).toBe(true);
+    expect(pve.requests.filter((r) => r.method !== "GET" && r.path !== "/access/ticket").every((r) => r.csrf)).toBe(true);
+    expect(pve.loginCount).toBe(1);
+  });
+
+  test("a 401 mid-session causes exactly one new login", async () => {
+    const logins = pve.loginCount;
+    pve.expireTickets();
+    const res = await call("ListInstances", {});
+    expect(res.instances.length).toBe(7);
+    expect(pve.loginCount).toBe(logins + 1);
+    await call("GetInstanceStatus", { instance_id: "vmpvetest/qemu/100" });
+    expect(pve.loginCount).toBe(logins + 1);
+    // Calls rejected together (region "*" lists both nodes at once) share one login.
+    pve.expireTickets();
+    const all = await call("ListInstances", { region: "*" });
+    expect(all.instances.length).toBe(7);
+    expect(pve.loginCount).toBe(logins + 2);
+  });
+
+  test("API token auth sends PVEAPIToken and never logs in", async () => {
+    const logins = pve.loginCount;
+    const before = pve.requests.length;
+    const p = await start({ ...baseEnv(), PROXMOX_TOKEN_ID: TOKEN_ID, PROXMOX_TOKEN_SECRET: TOKEN_SECRET });
+    const res = await p.client.call("ListInstances", { region: "vmpvetest2" });
+    expect(res.instances.length).toBe(3);
+    await p.client.call("StartInstance", { instance_id: "vmpvetest2/qemu/101" });
+    const mine = pve.requests.slice(before);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.every((r) => r.auth === "token")).toBe(true);
+    expect(pve.loginCount).toBe(logins);
+    expect((await p.client.call("GetProviderInfo")).capabilities.pve_auth).toBe("api-token");
+    expect(p.logs.join("\n")).not.toContain(TOKEN_SECRET);
+  });
+
+  test("wrong password and wrong token are UNAUTHENTICATED and never logged", async () => {
+    const bad = await start({ ...ticketEnv(), PROXMOX_PASSWORD: "not-the-password-123" });
+    const err = await grpcError(bad.client.call("ListRegions"));
+    expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(err.details).not.toContain("not-the-password-123");
+    expect(bad.logs.join("\n")).not.toContain("not-the-password-123");
+    const badToken = await start({ ...baseEnv(), PROXMOX_TOKEN_ID: TOKEN_ID, PROXMOX_TOKEN_SECRET: "wrong-secret-456" });
+    const err2 = await grpcError(badToken.client.call("ListRegions"));
+    expect(err2.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(badToken.logs.join("\n")).not.toContain("wrong-secret-456");
+  });
+});
+
+describe("key pairs and pricing", () => {
+  test("key pairs live in the state dir and survive a provider restart", async () => {
+    const created = await call("CreateKeyPair", { key_pair_name: "deploy", tags: { team: "infra" } });
+    expect(created.private_key).toContain("BEGIN OPENSSH PRIVATE KEY");
+    expect(created.key_pair.fingerprint).toMatch(/^SHA256:/);
+    const file = readFileSync(join(stateDir, "keypairs.json"), "utf8");
+    expect(file).toContain("deploy");
+    expect(file).not.toContain("PRIVATE KEY");
+    expect((await grpcError(call("CreateKeyPair", { key_pair_name: "deploy" }))).code).toBe(grpc.status.ALREADY_EXISTS);
+
+    await provider.close();
+    started.splice(started.indexOf(provider), 1);
+    provider = await start(ticketEnv());
+    const listed = await call("ListKeyPairs", {});
+    expect(listed.key_pairs.map((k: any) => k.key_pair_name)).toEqual(["deploy", "ops"]);
+    const deploy = listed.key_pairs.find((k: any) => k.key_pair_name === "deploy");
+    expect(deploy).toMatchObject({ key_pair_id: created.key_pair.key_pair_id, fingerprint: created.key_pair.fingerprint, tags: { team: "infra" } });
+    expect((await call("ListKeyPairs", { filters: { "tag:team": "infra" } })).key_pairs.length).toBe(1);
+    await call("DeleteKeyPair", { key_pair_name: "deploy" });
+    expect((await grpcError(call("DeleteKeyPair", { key_pair_name: "deploy" }))).code).toBe(grpc.status.NOT_FOUND);
+    expect((await grpcError(call("ImportKeyPair", { key_pair_name: "junk", public_key: "ssh-rsa nope" }))).code).toBe(grpc.status.INVALID_ARGUMENT);
+  });
+
+  test("cost estimates price the size catalog with the operator rate card", async () => {
+    const res = await call("GetCostEstimate", { instance_type: "medium", duration: "10h" });
+    expect(res.hourly_rate).toBeCloseTo(2 * 0.01 + 4 * 0.005, 6);
+    expect(res.cost).toBeCloseTo(10 * (2 * 0.01 + 4 * 0.005), 6);
+    expect(res.breakdown.map((b: any) => b.name)).toEqual(["vcpu", "memory"]);
+    const generic = await call("GetCostEstimate", { instance_type: "1c512m" });
+    expect(generic.hourly_rate).toBeCloseTo(0.01 + 0.5 * 0.005, 6);
+    const err = await grpcError(call("GetCostEstimate", { instance_type: "gigantic" }));
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badRequestFields(err)).toEqual(["instance_type"]);
+  });
+
+  test("health check reaches the API", async () => {
+    const res = await call("HealthCheck");
+    expect(res.healthy).toBe(true);
+    expect(res.message).toContain("9.1.5");
+  });
+});
