@@ -9,17 +9,23 @@ export const gcpProvider: ProviderDefinition = {
   defaultPort: 50052,
   flags: [
     { name: "project", kind: "string", env: "GCP_PROJECT_ID", help: "project id (default: the key file's project_id)" },
-    { name: "region", kind: "string", env: "GCP_REGION", default: "us-central1", help: "default region" },
-    { name: "credentials-file", kind: "string", env: "GOOGLE_APPLICATION_CREDENTIALS", help: "service-account key file (JSON)" },
+    { name: "region", kind: "string", env: "GCP_REGION", default: "us-central1", help: "default region (a region means all its zones; a zone name means that zone)" },
+    { name: "credentials-file", kind: "string", env: "GOOGLE_APPLICATION_CREDENTIALS", help: "service-account key file (JSON); without it and without a token, Application Default Credentials" },
+    { name: "access-token", kind: "string", env: "GOOGLE_OAUTH_ACCESS_TOKEN", secret: true, help: "a ready OAuth2 access token (wins over the key file)" },
+    { name: "endpoint", kind: "string", env: "GCP_ENDPOINT", help: "Compute Engine API endpoint, e.g. http://127.0.0.1:8080 for a local server (default https://compute.googleapis.com)" },
   ],
-  missingCredentials(settings: Settings, env) {
-    const missing: string[] = [];
-    if (!str(settings, "credentials-file") && !env.GOOGLE_OAUTH_ACCESS_TOKEN) missing.push("GOOGLE_APPLICATION_CREDENTIALS (or GOOGLE_OAUTH_ACCESS_TOKEN)");
-    if (!str(settings, "project") && !str(settings, "credentials-file")) missing.push("GCP_PROJECT_ID");
-    return missing;
+  helpFooter:
+    "GCP credentials: GOOGLE_OAUTH_ACCESS_TOKEN, else the service-account key in GOOGLE_APPLICATION_CREDENTIALS (signs self-signed JWTs),\n" +
+    "else Application Default Credentials (gcloud auth application-default login, or the metadata server on Google Cloud).",
+  missingCredentials(settings: Settings) {
+    // Credentials may come from Application Default Credentials, which cannot
+    // be checked without a network call; the project cannot.
+    if (!str(settings, "project") && !str(settings, "credentials-file")) return ["GCP_PROJECT_ID (or GOOGLE_APPLICATION_CREDENTIALS with a service-account key naming project_id)"];
+    return [];
   },
   sandboxProfile: (settings) => gcpSandboxProfile(str(settings, "region") ?? "us-central1"),
-  async createCloudBackend() {
-    throw new Error("the real Compute Engine backend is not part of this build yet; use --sandbox");
+  async createCloudBackend(settings, log) {
+    const { createGcpBackend } = await import("./cloud");
+    return createGcpBackend(settings, log);
   },
 };

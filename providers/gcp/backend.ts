@@ -1,0 +1,416 @@
+// The real Compute Engine backend: translates CloudBackend calls into
+// Compute Engine v1 REST calls (@google-cloud/compute, REST transport) and
+// nothing else. See README.md for the behaviour users rely on.
+import { createHash, randomUUID } from "node:crypto";
+import type { google } from "@google-cloud/compute/build/protos/protos";
+import { ProviderError, alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, abortError } from "../../shared/errors";
+import { generateKeyPair, parsePublicKey } from "../../shared/keys";
+import type { Logger } from "../../shared/log";
+import type {
+  ActionResult,
+  CallContext,
+  CloudBackend,
+  CreateInstanceSpec,
+  CreatedKeyPair,
+  HealthReport,
+  Instance,
+  InstancePage,
+  InstanceRef,
+  KeyPair,
+  ListInstancesQuery,
+  PriceQuote,
+  Region,
+  StopRequest,
+} from "../../shared/provider";
+import { httpStatusOf } from "./errors";
+import { reLiteral } from "./filters";
+import { abortableSleep, gceCall, type GceClients } from "./gce-api";
+import { IDEMPOTENCY_METADATA_KEY, lastSegment, metadataItems, toInstance, type GceInstance } from "./instances";
+import { fetchGcePage, listInstancePage } from "./listing";
+import { unwrapOperation, waitForOperation, type GceOperation } from "./operations";
+import { gcpPriceQuote } from "../../shared/pricing";
+import { checkInstanceName, checkNetworkTags, checkSshUser, parseLocation, regionOfZone, tagsToLabels, type Location } from "./rules";
+import { SSH_KEYS_ITEM, formatSshKeys, managedLines, parseSshKeys, sshKeyLine, toKeyPair, type SshKeyLine } from "./ssh-keys";
+
+export const DEFAULT_IMAGE = "projects/debian-cloud/global/images/family/debian-12";
+const METADATA_UPDATE_ATTEMPTS = 6;
+
+export interface GcpBackendOptions {
+  project: string;
+  defaultRegion: string;
+  clients: GceClients;
+  /** "service-account-key", "access-token", "application-default" (for capabilities). */
+  authKind: string;
+  /** Set when an endpoint override is in use (shown in capabilities). */
+  endpoint?: string;
+  log: Logger;
+}
+
+type Metadata = google.cloud.compute.v1.IMetadata;
+
+/** A UUID derived from the idempotency key: GCE dedups inserts by requestId. */
+export function requestIdFor(...parts: string[]): string {
+  const h = createHash("sha256").update(parts.join("\u0000")).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50; // version 5 layout (name-based)
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const hex = h.subarray(0, 16).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+export class GcpBackend implements CloudBackend {
+  readonly provider = "gcp";
+  readonly mode = "cloud" as const;
+  readonly defaultRegion: string;
+  private readonly project: string;
+  private readonly clients: GceClients;
+
+  constructor(private readonly opts: GcpBackendOptions) {
+    this.project = opts.project;
+    this.defaultRegion = opts.defaultRegion;
+    this.clients = opts.clients;
+  }
+
+  capabilities(): Record<string, string> {
+    return {
+      cloud: "gce",
+      project: this.project,
+      auth: this.opts.authKind,
+      ...(this.opts.endpoint ? { endpoint: this.opts.endpoint } : {}),
+      region_or_zone: "region name = all its zones; zone name = that zone",
+      idempotent_create: "true",
+      key_pairs: "project-metadata ssh-keys",
+      key_pair_tags: "false",
+      stop_force: "false",
+      raw_filter_key: "filter",
+    };
+  }
+
+  // ---- regions --------------------------------------------------------
+
+  async listRegions(ctx: CallContext): Promise<Region[]> {
+    const [regions] = await gceCall(ctx, "regions.list", { safe: true }, (o) => this.clients.regions.list({ project: this.project }, o));
+    return regions.map((r) => ({
+      id: r.name ?? "",
+      name: r.name ?? "",
+      displayName: r.description || r.name || "",
+      status: r.status === "UP" ? "available" : r.status === "DOWN" ? "unavailable" : (r.status ?? "unknown").toLowerCase(),
+      zones: (r.zones ?? []).map(lastSegment).sort(),
+    }));
+  }
+
+  // ---- instances ------------------------------------------------------
+
+  listInstances(ctx: CallContext, query: ListInstancesQuery): Promise<InstancePage> {
+    return listInstancePage(ctx, this.clients, this.project, parseLocation(query.region), query);
+  }
+
+  async getInstance(ctx: CallContext, ref: InstanceRef): Promise<Instance> {
+    return toInstance((await this.locate(ctx, ref)).raw);
+  }
+
+  /**
+   * Finds an instance from instance_id = numeric id, name, "ZONE/NAME" or a
+   * zones/ZONE/instances/NAME path, inside the request's region or zone.
+   */
+  private async locate(ctx: CallContext, ref: InstanceRef): Promise<{ zone: string; name: string; raw: GceInstance }> {
+    const location = parseLocation(ref.region);
+    const id = ref.instanceId;
+    const explicit = /^(?:.*\/)?zones\/([^/]+)\/instances\/([^/]+)$/.exec(id) ?? /^([a-z]+-[a-z]+\d+-[a-z])\/([^/]+)$/.exec(id);
+    if (explicit) {
+      const [, zone, name] = explicit as unknown as [string, string, string];
+      const inScope = location.kind === "zone" ? zone === location.zone : regionOfZone(zone) === location.region;
+      if (!inScope) throw notFound(`instance ${id} is not in ${ref.region}`);
+      return { zone, name, raw: await this.getByName(ctx, zone, name) };
+    }
+    const numeric = /^\d{1,20}$/.test(id);
+    if (!numeric && !/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(id)) {
+      throw invalidArgument("instance_id", "expected a GCE instance id (digits), name, ZONE/NAME or zones/ZONE/instances/NAME");
+    }
+    if (!numeric && location.kind === "zone") return { zone: location.zone, name: id, raw: await this.getByName(ctx, location.zone, id) };
+    const term = numeric ? `(id eq "${id}")` : `(name eq "${reLiteral(id)}")`;
+    const filter = location.kind === "region" ? `(zone eq ".*/zones/${reLiteral(location.region)}-[a-z]+") ${term}` : term;
+    const found: GceInstance[] = [];
+    let token: string | null = null;
+    for (let i = 0; i < 20; i++) {
+      const page = await fetchGcePage(ctx, this.clients, this.project, location, filter, token, 500);
+      found.push(...page.items.filter((x) => (numeric ? String(x.id) === id : x.name === id)));
+      if (!page.nextPageToken) break;
+      token = page.nextPageToken;
+    }
+    if (found.length === 0) throw notFound(`instance ${id} not found in ${ref.region}`);
+    if (found.length > 1) {
+      throw invalidArgument("instance_id", `"${id}" names instances in several zones (${found.map((f) => lastSegment(f.zone)).join(", ")}); pass ZONE/NAME or the numeric id`);
+    }
+    const raw = found[0]!;
+    return { zone: lastSegment(raw.zone), name: raw.name ?? id, raw };
+  }
+
+  private async getByName(ctx: CallContext, zone: string, name: string): Promise<GceInstance> {
+    const [raw] = await gceCall(ctx, "instances.get", { safe: true }, (o) => this.clients.instances.get({ project: this.project, zone, instance: name }, o));
+    return raw;
+  }
+
+  private async chooseZone(ctx: CallContext, spec: CreateInstanceSpec, location: Location): Promise<string> {
+    if (location.kind === "zone") {
+      if (spec.zone && spec.zone !== location.zone) throw invalidArgument("zone", `"${spec.zone}" contradicts region "${location.zone}"`);
+      return location.zone;
+    }
+    if (spec.zone) {
+      const z = parseLocation(spec.zone, "zone");
+      if (z.kind !== "zone" || z.region !== location.region) throw invalidArgument("zone", `"${spec.zone}" is not a zone of region ${location.region}`);
+      return spec.zone;
+    }
+    // Deterministic, so a retried create picks the same zone (and requestId).
+    const [region] = await gceCall(ctx, "regions.get", { safe: true, field: "region" }, (o) => this.clients.regions.get({ project: this.project, region: location.region }, o));
+    const zones = (region.zones ?? []).map(lastSegment).sort();
+    if (!zones[0]) throw failedPrecondition(`region ${location.region} lists no zones`);
+    return zones[0];
+  }
+
+  private imageUrl(image: string | undefined): string {
+    if (!image) return DEFAULT_IMAGE;
+    if (image.startsWith("https://") || image.startsWith("projects/") || image.startsWith("global/")) return image;
+    if (image.startsWith("family/")) return `projects/${this.project}/global/images/${image}`;
+    return `projects/${this.project}/global/images/${image}`;
+  }
+
+  async createInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance> {
+    const name = checkInstanceName(spec.name);
+    const labels = tagsToLabels(spec.tags);
+    const networkTags = checkNetworkTags(spec.securityGroups);
+    const location = parseLocation(spec.region);
+    if (!/^[a-z0-9][-a-z0-9]{0,62}$/.test(spec.type)) throw invalidArgument("type", `"${spec.type}" is not a GCE machine type name (e.g. e2-medium)`);
+    if (spec.rootVolumeType && !/^[a-z0-9][-a-z0-9]{0,62}$/.test(spec.rootVolumeType)) throw invalidArgument("root_volume_type", "expected a GCE disk type such as pd-balanced or pd-ssd");
+    const zone = await this.chooseZone(ctx, spec, location);
+
+    const items: { key: string; value: string }[] = [];
+    if (spec.userData) items.push({ key: "startup-script", value: spec.userData });
+    const sshKey = spec.keyPairName || spec.keyPairId ? await this.findKeyForInstance(ctx, spec) : undefined;
+    if (sshKey) items.push({ key: SSH_KEYS_ITEM, value: sshKey.raw });
+    if (spec.idempotencyKey) items.push({ key: IDEMPOTENCY_METADATA_KEY, value: spec.idempotencyKey });
+
+    const subnet = spec.subnetId && (spec.subnetId.includes("/") ? spec.subnetId : `regions/${regionOfZone(zone)}/subnetworks/${spec.subnetId}`);
+    const network = spec.vpcId ? (spec.vpcId.includes("/") ? spec.vpcId : `global/networks/${spec.vpcId}`) : subnet ? undefined : "global/networks/default";
+    const instanceResource: google.cloud.compute.v1.IInstance = {
+      name,
+      machineType: `zones/${zone}/machineTypes/${spec.type}`,
+      labels,
+      disks: [
+        {
+          boot: true,
+          autoDelete: true,
+          type: "PERSISTENT",
+          initializeParams: {
+            sourceImage: this.imageUrl(spec.imageId),
+            ...(spec.rootVolumeSizeGb ? { diskSizeGb: spec.rootVolumeSizeGb } : {}),
+            ...(spec.rootVolumeType ? { diskType: `zones/${zone}/diskTypes/${spec.rootVolumeType}` } : {}),
+          },
+        },
+      ],
+      networkInterfaces: [
+        {
+          ...(network ? { network } : {}),
+          ...(subnet ? { subnetwork: subnet } : {}),
+          ...(spec.publicIp ? { accessConfigs: [{ name: "External NAT", type: "ONE_TO_ONE_NAT" }] } : {}),
+        },
+      ],
+      ...(networkTags.length ? { tags: { items: networkTags } } : {}),
+      ...(items.length ? { metadata: { items } } : {}),
+    };
+    // Same idempotency key => same requestId => GCE returns the first
+    // insert's operation instead of creating a second VM. Without a key the
+    // id is still fixed for this call, which makes repeating it safe.
+    const requestId = spec.idempotencyKey ? requestIdFor("insert", this.project, zone, name, spec.idempotencyKey) : randomUUID();
+    let op: GceOperation;
+    try {
+      const [started] = await gceCall(ctx, "instances.insert", { safe: true, field: "request" }, (o) =>
+        this.clients.instances.insert({ project: this.project, zone, requestId, instanceResource }, o),
+      );
+      op = await waitForOperation(ctx, this.clients, { project: this.project, zone }, unwrapOperation(started));
+    } catch (err) {
+      if (err instanceof ProviderError && err.code === "ALREADY_EXISTS" && spec.idempotencyKey) {
+        // Past GCE's requestId window: the instance our first call made carries the key.
+        const existing = await this.getByName(ctx, zone, name);
+        if (metadataItems(existing.metadata).get(IDEMPOTENCY_METADATA_KEY) === spec.idempotencyKey) return toInstance(existing);
+      }
+      throw err;
+    }
+    let raw = await this.getByName(ctx, zone, name);
+    if (spec.waitUntilRunning) raw = await this.waitWhilePending(ctx, zone, name, raw);
+    return toInstance(raw);
+  }
+
+  private async waitWhilePending(ctx: CallContext, zone: string, name: string, raw: GceInstance): Promise<GceInstance> {
+    for (let i = 0; raw.status === "PROVISIONING" || raw.status === "STAGING"; i++) {
+      try {
+        await abortableSleep(Math.min(5000, 250 * 2 ** Math.min(i, 5)), ctx.signal);
+      } catch {
+        throw abortError(ctx.signal);
+      }
+      raw = await this.getByName(ctx, zone, name);
+    }
+    return raw;
+  }
+
+  private async action(ctx: CallContext, ref: InstanceRef, verb: "start" | "stop" | "reset" | "delete"): Promise<{ zone: string; name: string }> {
+    const { zone, name } = await this.locate(ctx, ref);
+    // One requestId for this call: a repeated attempt is deduplicated by GCE.
+    const request = { project: this.project, zone, instance: name, requestId: randomUUID() };
+    const [started] = await gceCall(ctx, `instances.${verb}`, { safe: true }, (o) => this.clients.instances[verb](request, o));
+    await waitForOperation(ctx, this.clients, { project: this.project, zone }, unwrapOperation(started));
+    return { zone, name };
+  }
+
+  async deleteInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult> {
+    const { zone, name } = await this.action(ctx, ref, "delete");
+    return { message: `instance ${name} in ${zone} deleted` };
+  }
+
+  async startInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult> {
+    const { zone, name } = await this.action(ctx, ref, "start");
+    return { message: `instance ${name} in ${zone} started` };
+  }
+
+  async stopInstance(ctx: CallContext, req: StopRequest): Promise<ActionResult> {
+    const { zone, name } = await this.action(ctx, req, "stop");
+    // GCE has no forced stop: instances.stop always runs the guest's shutdown.
+    return { message: `instance ${name} in ${zone} stopped${req.force ? " (GCE has no forced stop; a normal stop was done)" : ""}` };
+  }
+
+  async restartInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult> {
+    const { zone, name } = await this.action(ctx, ref, "reset");
+    return { message: `instance ${name} in ${zone} reset` };
+  }
+
+  // ---- prices, health -------------------------------------------------
+
+  async priceQuote(_ctx: CallContext, req: { instanceType: string; region: string }): Promise<PriceQuote> {
+    return gcpPriceQuote(req.instanceType, regionOfZone(req.region));
+  }
+
+  async healthCheck(ctx: CallContext): Promise<HealthReport> {
+    const started = Date.now();
+    const probe = new AbortController();
+    const timer = setTimeout(() => probe.abort(unavailable("health probe timed out")), 5000);
+    const onAbort = () => probe.abort(ctx.signal.reason);
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await gceCall({ ...ctx, signal: probe.signal, deadline: new Date(Date.now() + 5000) }, "regions.get", { safe: false }, (o) =>
+        this.clients.regions.get({ project: this.project, region: this.defaultRegion }, o),
+      );
+      return { healthy: true, message: "Compute Engine API reachable", checks: { cloud_api: `ok (${Date.now() - started} ms)` } };
+    } catch (err) {
+      const e = err as ProviderError;
+      return { healthy: false, message: "Compute Engine API check failed", checks: { cloud_api: `${e.code ?? "error"}: ${e.message}` } };
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  // ---- key pairs (project metadata "ssh-keys") ------------------------
+
+  private async readProjectMetadata(ctx: CallContext): Promise<Metadata> {
+    const [project] = await gceCall(ctx, "projects.get", { safe: true }, (o) => this.clients.projects.get({ project: this.project }, o));
+    return project.commonInstanceMetadata ?? {};
+  }
+
+  private async projectKeys(ctx: CallContext): Promise<SshKeyLine[]> {
+    return parseSshKeys(metadataItems(await this.readProjectMetadata(ctx)).get(SSH_KEYS_ITEM));
+  }
+
+  /**
+   * Read-modify-write of the project's ssh-keys. The write carries the
+   * fingerprint read, so a concurrent writer makes GCE answer 412; then the
+   * metadata is read again and the change re-applied.
+   */
+  private async updateSshKeys<T>(ctx: CallContext, change: (lines: SshKeyLine[]) => { lines: SshKeyLine[]; result: T }): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const metadata = await this.readProjectMetadata(ctx);
+      const items = metadata.items ?? [];
+      const { lines, result } = change(parseSshKeys(items.find((i) => i.key === SSH_KEYS_ITEM)?.value ?? undefined));
+      const others = items.filter((i) => i.key !== SSH_KEYS_ITEM).map((i) => ({ key: i.key, value: i.value }));
+      const newItems = lines.length ? [...others, { key: SSH_KEYS_ITEM, value: formatSshKeys(lines) }] : others;
+      try {
+        const [started] = await gceCall(ctx, "projects.setCommonInstanceMetadata", { safe: false }, (o) =>
+          this.clients.projects.setCommonInstanceMetadata(
+            { project: this.project, requestId: randomUUID(), metadataResource: { fingerprint: metadata.fingerprint, items: newItems } },
+            o,
+          ),
+        );
+        await waitForOperation(ctx, this.clients, { project: this.project }, unwrapOperation(started));
+        return result;
+      } catch (err) {
+        const conflict = err instanceof ProviderError && err.code === "FAILED_PRECONDITION" && (err.details.cloudCode === "412" || err.details.cloudCode === "conditionNotMet" || httpStatusOf(err.details.cause) === 412);
+        if (!conflict) throw err;
+        if (attempt >= METADATA_UPDATE_ATTEMPTS) throw unavailable(`project metadata kept changing under ${attempt} attempts to update ssh-keys; try again`);
+        ctx.log.info("project metadata changed concurrently; re-reading", { attempt });
+        try {
+          await abortableSleep(50 * attempt * (0.5 + Math.random()), ctx.signal);
+        } catch {
+          throw abortError(ctx.signal);
+        }
+      }
+    }
+  }
+
+  private async addKey(ctx: CallContext, name: string, publicKey: string, field: string): Promise<KeyPair> {
+    checkSshUser(name);
+    const key = parsePublicKey(publicKey, field);
+    return this.updateSshKeys(ctx, (lines) => {
+      if (managedLines(lines).some((l) => l.user === name)) throw alreadyExists(`key pair ${name} already exists in project ${this.project}`);
+      const line = sshKeyLine(name, key);
+      return { lines: [...lines, line], result: toKeyPair(line) };
+    });
+  }
+
+  async createKeyPair(ctx: CallContext, req: { name: string; region: string; tags: Record<string, string>; keyType: "ed25519" | "rsa" }): Promise<CreatedKeyPair> {
+    this.refuseTags(req.tags);
+    checkSshUser(req.name);
+    const generated = generateKeyPair(req.keyType, req.name);
+    const keyPair = await this.addKey(ctx, req.name, generated.publicKey, "key_pair_name");
+    return { keyPair, privateKey: generated.privateKey };
+  }
+
+  async importKeyPair(ctx: CallContext, req: { name: string; region: string; publicKey: string; tags: Record<string, string> }): Promise<KeyPair> {
+    this.refuseTags(req.tags);
+    return this.addKey(ctx, req.name, req.publicKey, "public_key");
+  }
+
+  async listKeyPairs(ctx: CallContext, req: { region: string; filters: Record<string, string> }): Promise<KeyPair[]> {
+    for (const key of Object.keys(req.filters)) {
+      if (key !== "name" && key !== "fingerprint") throw invalidArgument(`filters[${key}]`, "GCE key pairs can be filtered by name or fingerprint only");
+    }
+    return managedLines(await this.projectKeys(ctx))
+      .map(toKeyPair)
+      .filter((k) => (req.filters.name === undefined || k.name === req.filters.name) && (req.filters.fingerprint === undefined || k.fingerprint === req.filters.fingerprint));
+  }
+
+  async deleteKeyPair(ctx: CallContext, req: { name: string; region: string }): Promise<ActionResult> {
+    await this.updateSshKeys(ctx, (lines) => {
+      const keep = lines.filter((l) => !(l.user === req.name && l.key));
+      if (keep.length === lines.length) throw notFound(`key pair ${req.name} not found in project ${this.project}`);
+      return { lines: keep, result: undefined };
+    });
+    return { message: `key pair ${req.name} removed from project metadata ssh-keys` };
+  }
+
+  private refuseTags(tags: Record<string, string>): void {
+    // Project ssh-keys lines have nowhere to keep tags; dropping them silently would lie.
+    if (Object.keys(tags).length > 0) throw invalidArgument("tags", "GCE key pairs (project metadata ssh-keys) cannot carry tags");
+  }
+
+  private async findKeyForInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<SshKeyLine> {
+    const lines = managedLines(await this.projectKeys(ctx));
+    const line = spec.keyPairId ? lines.find((l) => l.key!.sha256Fingerprint === spec.keyPairId) : lines.find((l) => l.user === spec.keyPairName);
+    if (!line) {
+      const field = spec.keyPairId ? "key_pair_id" : "key_pair_name";
+      throw notFound(`${field}: no key pair ${spec.keyPairId ?? spec.keyPairName} in project ${this.project} metadata ssh-keys`);
+    }
+    return line;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(Object.values(this.clients).map((c) => c.close()));
+  }
+}

@@ -1,0 +1,36 @@
+// Builds the real backend from settings. Imported lazily by definition.ts so
+// sandbox mode and --help never load the Compute Engine SDK.
+import { ConfigError, str, type Settings } from "../../shared/config";
+import type { Logger } from "../../shared/log";
+import { GcpBackend } from "./backend";
+import { buildAuth, describeAuth, parseEndpoint, readCredentialsFile, type AuthSource } from "./connection";
+import { createClients } from "./gce-api";
+
+export function authSourceFrom(settings: Settings): AuthSource {
+  const token = str(settings, "access-token");
+  if (token) return { kind: "access-token", token };
+  const file = str(settings, "credentials-file");
+  if (file) return { kind: "key-file", path: file, key: readCredentialsFile(file) };
+  return { kind: "application-default" };
+}
+
+export async function createGcpBackend(settings: Settings, log: Logger): Promise<GcpBackend> {
+  const source = authSourceFrom(settings);
+  const keyFile = str(settings, "credentials-file");
+  const keyProject = source.kind === "key-file" ? source.key.project_id : keyFile ? readCredentialsFile(keyFile).project_id : undefined;
+  const project = str(settings, "project") ?? keyProject;
+  if (!project) throw new ConfigError("GCP_PROJECT_ID (--project) is required: the key file names no project_id");
+  const endpointText = str(settings, "endpoint");
+  const endpoint = endpointText ? parseEndpoint(endpointText) : undefined;
+  const clients = createClients(buildAuth(source), endpoint);
+  const authKind = describeAuth(source);
+  log.info("Compute Engine backend ready", { project, auth: authKind, endpoint: endpointText ?? "https://compute.googleapis.com" });
+  return new GcpBackend({
+    project,
+    defaultRegion: str(settings, "region") ?? "us-central1",
+    clients,
+    authKind,
+    endpoint: endpointText,
+    log,
+  });
+}

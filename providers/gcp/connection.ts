@@ -1,0 +1,102 @@
+// How the Compute Engine clients reach the API: which endpoint (Google's, or
+// an override such as http://127.0.0.1:PORT for a local server) and which
+// credentials. Every client shares one GoogleAuth built from a real
+// google-auth-library client, so what runs in tests is what runs in
+// production.
+import { readFileSync } from "node:fs";
+import { GoogleAuth, JWT, OAuth2Client } from "google-auth-library";
+import { ConfigError } from "../../shared/config";
+
+export const COMPUTE_SCOPES = ["https://www.googleapis.com/auth/compute"];
+
+export interface Endpoint {
+  /** Host name only; gax appends ":port" itself. */
+  host: string;
+  port: number;
+  protocol: "http" | "https";
+}
+
+/** Parses GCP_ENDPOINT / --endpoint: "https://compute.example:443" or "http://127.0.0.1:PORT". */
+export function parseEndpoint(value: string): Endpoint {
+  let url: URL;
+  try {
+    url = new URL(value.includes("://") ? value : `https://${value}`);
+  } catch {
+    throw new ConfigError(`--endpoint / GCP_ENDPOINT: "${value}" is not a URL such as https://compute.googleapis.com or http://127.0.0.1:8080`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`--endpoint / GCP_ENDPOINT: only http:// and https:// are supported`);
+  // The client library builds "<protocol>://<host>:<port>/compute/v1/...",
+  // so a path prefix on the endpoint cannot be honoured: refuse it loudly.
+  if (url.pathname !== "/" && url.pathname !== "") throw new ConfigError(`--endpoint / GCP_ENDPOINT: must not have a path ("${url.pathname}")`);
+  const protocol = url.protocol === "http:" ? "http" : "https";
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const port = url.port ? Number(url.port) : protocol === "http" ? 80 : 443;
+  return { host, port, protocol };
+}
+
+export interface ServiceAccountKey {
+  type?: string;
+  project_id?: string;
+  private_key_id?: string;
+  private_key?: string;
+  client_email?: string;
+}
+
+export function readCredentialsFile(path: string): ServiceAccountKey {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`GOOGLE_APPLICATION_CREDENTIALS: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+  try {
+    return JSON.parse(text) as ServiceAccountKey;
+  } catch {
+    // Never echo the file content: it holds a private key.
+    throw new ConfigError(`GOOGLE_APPLICATION_CREDENTIALS: ${path} is not a JSON key file`);
+  }
+}
+
+export type AuthSource =
+  | { kind: "access-token"; token: string }
+  | { kind: "key-file"; path: string; key: ServiceAccountKey }
+  | { kind: "application-default" };
+
+/** What the capabilities and logs may say about the credentials (never the secret). */
+export function describeAuth(source: AuthSource): string {
+  if (source.kind === "access-token") return "access-token";
+  if (source.kind === "key-file") return source.key.type === "service_account" ? "service-account-key" : `key-file:${source.key.type ?? "unknown"}`;
+  return "application-default";
+}
+
+/**
+ * Builds the GoogleAuth all clients share.
+ * - A service-account key signs self-signed JWTs carrying the compute scope
+ *   (useJWTAccessWithScope): no token exchange, so it also works against an
+ *   endpoint override, and it is what Google's own client libraries do.
+ * - A ready access token is sent as is (GOOGLE_OAUTH_ACCESS_TOKEN).
+ * - Anything else goes through Application Default Credentials.
+ */
+export function buildAuth(source: AuthSource): GoogleAuth {
+  if (source.kind === "access-token") {
+    const client = new OAuth2Client();
+    client.setCredentials({ access_token: source.token });
+    return new GoogleAuth({ authClient: client });
+  }
+  if (source.kind === "key-file") {
+    const key = source.key;
+    if (key.type === "service_account") {
+      if (!key.client_email || !key.private_key) throw new ConfigError("GOOGLE_APPLICATION_CREDENTIALS: the service-account key lacks client_email or private_key");
+      const jwt = new JWT({ email: key.client_email, key: key.private_key, keyId: key.private_key_id, scopes: COMPUTE_SCOPES });
+      jwt.useJWTAccessWithScope = true;
+      return new GoogleAuth({ authClient: jwt });
+    }
+    // authorized_user, external_account, ...: the library knows these.
+    const loader = new GoogleAuth({ scopes: COMPUTE_SCOPES });
+    const client = loader.fromJSON(key as Record<string, unknown> as never);
+    return new GoogleAuth({ authClient: client });
+  }
+  const auth = new GoogleAuth({ scopes: COMPUTE_SCOPES });
+  auth.useJWTAccessWithScope = true;
+  return auth;
+}

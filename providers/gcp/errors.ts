@@ -1,0 +1,160 @@
+// Compute Engine failures -> the boundary's error vocabulary. Two sources:
+// HTTP errors of an API call (GoogleError from the REST transport, with the
+// HTTP status and the legacy `errors[].reason`), and errors inside a DONE
+// operation (`error.errors[].code`, e.g. ZONE_RESOURCE_POOL_EXHAUSTED).
+// The cloud's reason travels on as cloudCode and in the message.
+import {
+  ProviderError,
+  abortError,
+  alreadyExists,
+  deadlineExceeded,
+  failedPrecondition,
+  internal,
+  notFound,
+  permissionDenied,
+  resourceExhausted,
+  unauthenticated,
+  unavailable,
+  type ErrorCode,
+} from "../../shared/errors";
+
+interface GoogleLikeError extends Error {
+  code?: number | string;
+  httpStatusCode?: number;
+  reason?: string;
+}
+
+const THROTTLE_REASONS = new Set(["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded", "RATE_LIMIT_EXCEEDED"]);
+
+/** The legacy `error.errors[0].reason` (GCE still sends it) or the ErrorInfo reason. */
+export function googleReason(err: unknown): string | undefined {
+  const e = err as GoogleLikeError;
+  // gax keeps the HTTP body on the error under this registered symbol.
+  const raw = (e as unknown as Record<symbol, unknown>)?.[Symbol.for("google-gax.rawHttpResponsePayload")];
+  let body: any = raw;
+  if (typeof raw === "string") {
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      body = undefined;
+    }
+  }
+  const legacy = body?.error?.errors?.[0]?.reason;
+  if (typeof legacy === "string" && legacy) return legacy;
+  return typeof e?.reason === "string" && e.reason ? e.reason : undefined;
+}
+
+export function httpStatusOf(err: unknown): number | undefined {
+  const s = (err as GoogleLikeError)?.httpStatusCode;
+  return typeof s === "number" ? s : undefined;
+}
+
+// Which request field a 400 about `resource.<x>` is about, so INVALID_ARGUMENT
+// names a field the caller sent.
+const FIELD_HINTS: [RegExp, string][] = [
+  [/resource\.machineType|machineTypes\//, "type"],
+  [/resource\.disks|sourceImage|images\//, "image_id"],
+  [/diskType|diskTypes\//, "root_volume_type"],
+  [/diskSizeGb/, "root_volume_size"],
+  [/resource\.labels/, "tags"],
+  [/subnetwork/, "subnet_id"],
+  [/network/, "vpc_id"],
+  [/resource\.tags/, "security_groups"],
+  [/resource\.name/, "name"],
+  [/filter/, "filters"],
+];
+
+function fieldFor(message: string, fallback: string): string {
+  for (const [re, field] of FIELD_HINTS) if (re.test(message)) return field;
+  return fallback;
+}
+
+function byHttpStatus(status: number, reason: string | undefined, message: string, field: string): ProviderError {
+  const details = { cloudCode: reason ?? String(status) };
+  const text = `Compute Engine: ${message}${reason ? ` (${reason})` : ""}`;
+  if (status === 400) {
+    if (reason === "resourceNotReady") return failedPrecondition(text, details);
+    return new ProviderError("INVALID_ARGUMENT", text, { ...details, field: fieldFor(message, field) });
+  }
+  if (status === 401) return unauthenticated(`Compute Engine rejected the credentials (${reason ?? "401"})`, details);
+  if (status === 403) return reason && THROTTLE_REASONS.has(reason) ? resourceExhausted(text, details) : permissionDenied(text, details);
+  if (status === 404) return notFound(text, details);
+  if (status === 409) return reason === "alreadyExists" || !reason ? alreadyExists(text, details) : failedPrecondition(text, details);
+  if (status === 412) return failedPrecondition(text, details);
+  if (status === 429) return resourceExhausted(text, details);
+  if (status >= 500) return unavailable(text, details);
+  return internal(text, details);
+}
+
+/**
+ * Maps anything a client call threw. `signal` tells a caller's deadline or
+ * cancellation apart from the cloud being slow; `field` is the request field
+ * a 400 is blamed on when the message names none.
+ */
+export function mapGoogleError(err: unknown, signal: AbortSignal, field = "request"): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (signal.aborted) return abortError(signal);
+  const e = err as GoogleLikeError;
+  const status = httpStatusOf(err);
+  const message = String(e?.message ?? "request failed").slice(0, 500);
+  if (status !== undefined) return byHttpStatus(status, googleReason(err), message, field);
+  // No HTTP response: gax uses gRPC codes (4 deadline, 1 cancelled, 14 unavailable).
+  if (e?.code === 4) return deadlineExceeded("Compute Engine did not answer within the call's deadline");
+  if (e?.code === 1) return abortError(signal);
+  return unavailable(`Compute Engine API unreachable: ${message}`, { cloudCode: "UNREACHABLE", cause: err });
+}
+
+/** True for failures worth repeating a safe call for: outages and rate limiting (not quota). */
+export function isTransient(err: ProviderError): boolean {
+  if (err.code === "UNAVAILABLE") return true;
+  const reason = err.details.cloudCode ?? "";
+  return err.code === "RESOURCE_EXHAUSTED" && (reason === "429" || reason === "rateLimitExceeded" || reason === "userRateLimitExceeded" || reason === "RATE_LIMIT_EXCEEDED");
+}
+
+// Operation error codes (upper case) -> boundary codes.
+const OPERATION_CODES: Record<string, ErrorCode> = {
+  QUOTA_EXCEEDED: "RESOURCE_EXHAUSTED",
+  ZONE_RESOURCE_POOL_EXHAUSTED: "RESOURCE_EXHAUSTED",
+  ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS: "RESOURCE_EXHAUSTED",
+  RESOURCE_EXHAUSTED: "RESOURCE_EXHAUSTED",
+  RATE_LIMIT_EXCEEDED: "RESOURCE_EXHAUSTED",
+  RESOURCE_NOT_FOUND: "NOT_FOUND",
+  NOT_FOUND: "NOT_FOUND",
+  RESOURCE_ALREADY_EXISTS: "ALREADY_EXISTS",
+  ALREADY_EXISTS: "ALREADY_EXISTS",
+  INVALID_FIELD_VALUE: "INVALID_ARGUMENT",
+  INVALID_USAGE: "INVALID_ARGUMENT",
+  BAD_REQUEST: "INVALID_ARGUMENT",
+  PERMISSIONS_ERROR: "PERMISSION_DENIED",
+  PERMISSION_DENIED: "PERMISSION_DENIED",
+  RESOURCE_NOT_READY: "FAILED_PRECONDITION",
+  RESOURCE_IN_USE_BY_ANOTHER_RESOURCE: "FAILED_PRECONDITION",
+  UNSUPPORTED_OPERATION: "FAILED_PRECONDITION",
+  CONDITION_NOT_MET: "FAILED_PRECONDITION",
+  SERVICE_UNAVAILABLE: "UNAVAILABLE",
+};
+
+export interface OperationLike {
+  name?: string | null;
+  operationType?: string | null;
+  httpErrorStatusCode?: number | null;
+  httpErrorMessage?: string | null;
+  error?: { errors?: { code?: string | null; message?: string | null }[] | null } | null;
+}
+
+/** The error a DONE operation carries, or undefined when it succeeded. */
+export function operationError(op: OperationLike, field = "request"): ProviderError | undefined {
+  const first = op.error?.errors?.[0];
+  if (!first) return undefined;
+  const reason = first.code ?? "UNKNOWN";
+  const message = `Compute Engine ${op.operationType ?? "operation"} failed: ${first.message ?? reason} (${reason})`;
+  const code = OPERATION_CODES[reason];
+  const details = { cloudCode: reason };
+  if (code === "INVALID_ARGUMENT") return new ProviderError(code, message, { ...details, field: fieldFor(first.message ?? "", field) });
+  if (code === "RESOURCE_EXHAUSTED" && reason.startsWith("ZONE_RESOURCE_POOL")) {
+    return resourceExhausted(`${message}; the zone has no capacity for this machine type now: retry later or pick another zone`, details);
+  }
+  if (code) return new ProviderError(code, message, details);
+  if (op.httpErrorStatusCode) return byHttpStatus(op.httpErrorStatusCode, reason, message, field);
+  return internal(message, details);
+}

@@ -1,0 +1,125 @@
+// The Compute Engine clients (REST transport) and the one way this backend
+// calls them: with the caller's deadline as the gax timeout, cancelled when
+// ctx.signal fires, errors mapped, and safe calls (reads, and writes that
+// carry a requestId) repeated on outages and rate limiting with backoff.
+import {
+  GlobalOperationsClient,
+  InstancesClient,
+  ProjectsClient,
+  RegionsClient,
+  ZoneOperationsClient,
+} from "@google-cloud/compute";
+import type { GoogleAuth } from "google-auth-library";
+import { throwIfAborted, type ProviderError } from "../../shared/errors";
+import type { CallContext } from "../../shared/provider";
+import type { Endpoint } from "./connection";
+import { isTransient, mapGoogleError } from "./errors";
+
+/** Per-call ceiling when the caller set no deadline (an operation wait can take ~2 min server-side). */
+const DEFAULT_TIMEOUT_MS = 60_000;
+export const WAIT_TIMEOUT_MS = 150_000;
+const ATTEMPTS = 3;
+
+export interface GceClients {
+  instances: InstancesClient;
+  zoneOperations: ZoneOperationsClient;
+  globalOperations: GlobalOperationsClient;
+  regions: RegionsClient;
+  projects: ProjectsClient;
+}
+
+export function createClients(auth: GoogleAuth, endpoint?: Endpoint): GceClients {
+  // `protocol` is read by gax's REST transport (http for a local endpoint);
+  // the generated ClientOptions type does not list it.
+  const opts = { auth, fallback: true } as ConstructorParameters<typeof InstancesClient>[0] & Record<string, unknown>;
+  if (endpoint) Object.assign(opts, { apiEndpoint: endpoint.host, port: endpoint.port, protocol: endpoint.protocol });
+  return {
+    instances: new InstancesClient({ ...opts }),
+    zoneOperations: new ZoneOperationsClient({ ...opts }),
+    globalOperations: new GlobalOperationsClient({ ...opts }),
+    regions: new RegionsClient({ ...opts }),
+    projects: new ProjectsClient({ ...opts }),
+  };
+}
+
+export interface GaxCallOptions {
+  timeout: number;
+  /** null: gax's own retries are off; gceCall decides what is safe to repeat. */
+  retry: null;
+  autoPaginate?: boolean;
+}
+
+type Cancellable<T> = Promise<T> & { cancel?: () => void };
+
+export interface CallSpec {
+  /** Safe to repeat: a read, or a write carrying a requestId. */
+  safe: boolean;
+  /** Request field a 400 is blamed on. */
+  field?: string;
+  /** Per-attempt ceiling without a caller deadline. */
+  timeoutMs?: number;
+}
+
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function remainingMs(ctx: CallContext, ceiling: number): number {
+  if (!ctx.deadline) return ceiling;
+  return Math.max(1, Math.min(ceiling, ctx.deadline.getTime() - Date.now()));
+}
+
+async function attempt<T>(ctx: CallContext, spec: CallSpec, run: (o: GaxCallOptions) => Cancellable<T>): Promise<T> {
+  throwIfAborted(ctx.signal);
+  const promise = run({ timeout: remainingMs(ctx, spec.timeoutMs ?? DEFAULT_TIMEOUT_MS), retry: null });
+  promise.catch(() => {}); // settled below or abandoned on abort; never unhandled
+  let onAbort = () => {};
+  // Race the abort: once ctx.signal fires nothing here keeps waiting, and the
+  // HTTP request is cancelled.
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      promise.cancel?.();
+      reject(ctx.signal.reason);
+    };
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    ctx.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Calls the API once, or up to three times with backoff when `spec.safe`. */
+export async function gceCall<T>(ctx: CallContext, what: string, spec: CallSpec, run: (o: GaxCallOptions) => Cancellable<T>): Promise<T> {
+  let last: ProviderError | undefined;
+  for (let i = 0; i < (spec.safe ? ATTEMPTS : 1); i++) {
+    if (i > 0) {
+      const delay = 250 * 2 ** (i - 1) * (0.5 + Math.random());
+      ctx.log.debug("retrying Compute Engine call", { call: what, attempt: i + 1, reason: last?.details.cloudCode });
+      try {
+        await abortableSleep(delay, ctx.signal);
+      } catch {
+        throw mapGoogleError(last, ctx.signal);
+      }
+    }
+    try {
+      return await attempt(ctx, spec, run);
+    } catch (err) {
+      last = mapGoogleError(err, ctx.signal, spec.field);
+      if (ctx.signal.aborted || !isTransient(last)) throw last;
+    }
+  }
+  throw last!;
+}
