@@ -163,7 +163,7 @@ export class OpenStackBackend implements CloudBackend {
         if (plan.matches(instance)) out.push(instance);
         marker = s.id;
       }
-      if (!page.next || page.servers.length === 0) return { instances: out };
+      if (!page.nextMarker) return { instances: out };
       if (out.length >= q.pageSize) break;
     }
     return { instances: out, nextCursor: marker };
@@ -190,12 +190,12 @@ export class OpenStackBackend implements CloudBackend {
   private async findByIdempotencyKey(region: string, key: string, signal: AbortSignal): Promise<NovaServer[]> {
     const tagged = await this.compute.supports(region, "serverTags", signal);
     const found: NovaServer[] = [];
-    let next: string | undefined;
+    let marker: string | undefined;
     do {
-      const page = await this.compute.listServers(region, tagged ? { tags: idempotencyTag(key) } : {}, signal, next);
+      const page = await this.compute.listServers(region, { ...(tagged ? { tags: idempotencyTag(key) } : {}), marker }, signal);
       found.push(...page.servers.filter((s) => s.metadata?.[IDEMPOTENCY_METADATA] === key));
-      next = page.next;
-    } while (next);
+      marker = page.nextMarker;
+    } while (marker);
     return found.sort((a, b) => (a.created ?? "").localeCompare(b.created ?? "") || a.id.localeCompare(b.id));
   }
 

@@ -115,8 +115,12 @@ export interface NovaKeypair {
 
 export interface ServerPage {
   servers: NovaServer[];
-  /** The servers_links "next" href, when Nova says more follow. */
-  next?: string;
+  /**
+   * The marker of the next page when Nova's servers_links says more follow.
+   * Only the marker is taken from the link: its host is often an internal
+   * name behind a proxy, so pages are always asked of the catalog endpoint.
+   */
+  nextMarker?: string;
 }
 
 const FLAVOR_CACHE_MS = 5 * 60_000;
@@ -166,11 +170,18 @@ export class Compute {
     return this.session.call<T>("compute", region, path, { ...call, headers }, "nova");
   }
 
-  async listServers(region: string, query: Record<string, string | number | string[] | undefined>, signal: AbortSignal, nextHref?: string): Promise<ServerPage> {
-    const res = nextHref
-      ? await this.call<{ servers: NovaServer[]; servers_links?: { href: string; rel: string }[] }>(region, nextHref, { signal })
-      : await this.call<{ servers: NovaServer[]; servers_links?: { href: string; rel: string }[] }>(region, "/servers/detail", { signal, query });
-    return { servers: res.body?.servers ?? [], next: res.body?.servers_links?.find((l) => l.rel === "next")?.href };
+  async listServers(region: string, query: Record<string, string | number | string[] | undefined>, signal: AbortSignal): Promise<ServerPage> {
+    const res = await this.call<{ servers: NovaServer[]; servers_links?: { href: string; rel: string }[] }>(region, "/servers/detail", { signal, query });
+    const servers = res.body?.servers ?? [];
+    const next = res.body?.servers_links?.find((l) => l.rel === "next")?.href;
+    if (!next || servers.length === 0) return { servers };
+    let marker: string | null = null;
+    try {
+      marker = new URL(next, "http://x").searchParams.get("marker");
+    } catch {
+      // An unparsable link still means "more follow".
+    }
+    return { servers, nextMarker: marker ?? servers[servers.length - 1]!.id };
   }
 
   async getServer(region: string, id: string, signal: AbortSignal): Promise<NovaServer> {

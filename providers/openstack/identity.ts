@@ -27,6 +27,12 @@ export interface Token {
   value: string;
   expiresAt: Date;
   issuedAt?: Date;
+  /**
+   * expires_at on this machine's clock: issue time here plus the lifetime
+   * Keystone granted, so a skewed local clock neither renews on every call
+   * nor uses a dead token.
+   */
+  localExpiresAtMs: number;
   catalog: CatalogService[];
   projectId?: string;
   projectName?: string;
@@ -107,7 +113,7 @@ export class Identity {
   private nearExpiry(token: Token): boolean {
     const lifetime = token.issuedAt ? token.expiresAt.getTime() - token.issuedAt.getTime() : Infinity;
     const margin = Math.min(this.opts.renewBeforeMs ?? 5 * 60_000, lifetime / 2);
-    return this.now() >= token.expiresAt.getTime() - margin;
+    return this.now() >= token.localExpiresAtMs - margin;
   }
 
   private renew(signal: AbortSignal): Promise<Token> {
@@ -155,11 +161,15 @@ export class Identity {
     const value = res.headers.get("x-subject-token");
     const t = res.body?.token;
     if (!value || !t) throw unauthenticated("keystone answered without a token (no X-Subject-Token header)");
-    const expiresAt = new Date(t.expires_at);
+    const requestedAt = this.now();
+    const parsedExpiry = new Date(t.expires_at);
+    const expiresAt = Number.isNaN(parsedExpiry.getTime()) ? new Date(requestedAt + 3600_000) : parsedExpiry;
+    const issuedAt = t.issued_at && !Number.isNaN(new Date(t.issued_at).getTime()) ? new Date(t.issued_at) : undefined;
     const token: Token = {
       value,
-      expiresAt: Number.isNaN(expiresAt.getTime()) ? new Date(this.now() + 3600_000) : expiresAt,
-      issuedAt: t.issued_at ? new Date(t.issued_at) : undefined,
+      expiresAt,
+      issuedAt,
+      localExpiresAtMs: issuedAt ? requestedAt + (expiresAt.getTime() - issuedAt.getTime()) : expiresAt.getTime(),
       catalog: Array.isArray(t.catalog) ? t.catalog : [],
       projectId: t.project?.id,
       projectName: t.project?.name,
