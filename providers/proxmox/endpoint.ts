@@ -25,7 +25,11 @@ export function parsePveHost(value: string): PveEndpoint {
   }
   if (url.protocol !== "https:") throw new ConfigError(`PROXMOX_HOST: only https is supported (got ${url.protocol.replace(":", "")}); the API login sends the password`);
   if (url.username || url.password) throw new ConfigError("PROXMOX_HOST: put credentials in PROXMOX_USER/PROXMOX_PASSWORD or the token variables, not in the URL");
-  const port = url.port ? Number(url.port) : DEFAULT_PVE_PORT;
+  // URL drops a scheme-default port (":443"), so read an explicit port from
+  // the text; without one the port is 8006, even for a URL (documented).
+  const explicitPort = /^[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]+\]|[^/:?#]+):(\d+)/i.exec(withScheme)?.[1];
+  const port = explicitPort ? Number(explicitPort) : DEFAULT_PVE_PORT;
+  if (!(port >= 1 && port <= 65535)) throw new ConfigError(`PROXMOX_HOST: port ${explicitPort} is out of range`);
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
   // A URL may already name the API root; anything else gets it appended.
