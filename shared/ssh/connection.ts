@@ -6,7 +6,7 @@
 //   connect or handshake too slow  -> DEADLINE_EXCEEDED
 //   the key was not accepted       -> PERMISSION_DENIED
 //   unknown or changed host key    -> FAILED_PRECONDITION
-import { Client, type ConnectConfig } from "ssh2";
+import type { Client, ConnectConfig } from "ssh2";
 import type { Duplex } from "node:stream";
 import {
   ProviderError,
@@ -17,6 +17,7 @@ import {
   unavailable,
 } from "../errors";
 import { KnownHostsFile, keyBlobType, knownHostName, knownKeyTypes, verifyHostKey } from "./known-hosts";
+import { loadSsh2 } from "./ssh2-module";
 
 export interface Hop {
   host: string;
@@ -57,8 +58,9 @@ function hostKeyAlgorithms(keyTypes: string[]): string[] {
   return keyTypes.flatMap((t) => (t === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [t]));
 }
 
-function connectOnce(hop: Hop, policy: HostKeyPolicy, timeoutMs: number, signal: AbortSignal, sock?: Duplex): Promise<Client> {
+async function connectOnce(hop: Hop, policy: HostKeyPolicy, timeoutMs: number, signal: AbortSignal, sock?: Duplex): Promise<Client> {
   const where = knownHostName(hop.host, hop.port);
+  const { Client } = await loadSsh2();
   return new Promise((resolve, reject) => {
     const client = new Client();
     let hostKeyProblem: ProviderError | undefined;

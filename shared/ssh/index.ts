@@ -59,20 +59,20 @@ export function createSshService(settings: Settings, log: Logger): SshService {
   const live = new Set<SshConnection>();
   let closing = false;
 
-  const bastionKey = (instanceKey: string): string => {
+  const bastionKey = async (instanceKey: string): Promise<string> => {
     const k = opts.bastion?.key;
     if (!k) return instanceKey;
-    return isAbsolute(k) ? readPrivateKeyFile(k, "the bastion") : keys.resolve(k).pem;
+    return isAbsolute(k) ? readPrivateKeyFile(k, "the bastion") : (await keys.resolve(k)).pem;
   };
 
   async function connect(ctx: CallContext, instance: Instance, req: { keyPairName?: string; userHint?: string }): Promise<{ conn: SshConnection; target: Target }> {
     if (closing) throw unavailable("the server is shutting down");
     if (instance.status !== "running") throw failedPrecondition(`instance ${instance.id} is ${instance.status}; SSH needs it running`);
     const target = resolveTarget(opts, instance, req);
-    const key = keys.resolve(target.keyPairName);
+    const key = await keys.resolve(target.keyPairName);
     const hop: Hop = { host: target.host, port: target.port, username: target.username, privateKey: key.pem, role: "instance" };
     const bastion: Hop | undefined = opts.bastion
-      ? { host: opts.bastion.host, port: opts.bastion.port, username: opts.bastion.username, privateKey: bastionKey(key.pem), role: "bastion" }
+      ? { host: opts.bastion.host, port: opts.bastion.port, username: opts.bastion.username, privateKey: await bastionKey(key.pem), role: "bastion" }
       : undefined;
     const conn = await openConnection({ target: hop, bastion, hostKeys, connectTimeoutMs: opts.connectTimeoutMs, signal: ctx.signal });
     live.add(conn);
@@ -92,8 +92,8 @@ export function createSshService(settings: Settings, log: Logger): SshService {
       if (opts.exposePrivateKeys) {
         // Only keys the operator placed (or let us keep); none is invented.
         const path = target.keyPairName ? keys.find(target.keyPairName) : undefined;
-        if (path) config.privateKey = keys.resolve(target.keyPairName).pem;
-        if (opts.bastion?.key) config.bastionPrivateKey = bastionKey("");
+        if (path) config.privateKey = (await keys.resolve(target.keyPairName)).pem;
+        if (opts.bastion?.key) config.bastionPrivateKey = await bastionKey("");
         else if (opts.bastion && config.privateKey) config.bastionPrivateKey = config.privateKey;
       }
       return config;

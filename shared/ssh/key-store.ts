@@ -6,8 +6,8 @@
 // a private key that other local users can read is not private.
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, writeSync, constants as fsc } from "node:fs";
 import { join } from "node:path";
-import { utils } from "ssh2";
 import { failedPrecondition } from "../errors";
+import { loadSsh2 } from "./ssh2-module";
 
 export interface ResolvedKey {
   /** The key pair name (or, for a path given by the operator, the path). */
@@ -29,7 +29,7 @@ export function isSafeKeyName(name: string): boolean {
 }
 
 /** Reads a private key file, refusing loose permissions and unusable keys. */
-export function readPrivateKeyFile(path: string, label: string): string {
+export async function readPrivateKeyFile(path: string, label: string): Promise<string> {
   let mode: number;
   try {
     mode = statSync(path).mode;
@@ -42,6 +42,7 @@ export function readPrivateKeyFile(path: string, label: string): string {
     );
   }
   const pem = readFileSync(path, "utf8");
+  const { utils } = await loadSsh2();
   const parsed = utils.parseKey(pem);
   if (parsed instanceof Error) {
     // The parser's message names the problem (e.g. an encrypted key) and
@@ -69,7 +70,7 @@ export class KeyStore {
   }
 
   /** The private key for a key pair name; FAILED_PRECONDITION saying how to provide it. */
-  resolve(name: string | undefined): ResolvedKey {
+  async resolve(name: string | undefined): Promise<ResolvedKey> {
     if (!name) {
       throw failedPrecondition("the instance has no key pair and the request named none (key_pair_name); the provider needs a private key to connect");
     }
@@ -78,7 +79,7 @@ export class KeyStore {
     }
     const path = this.find(name);
     if (!path) throw failedPrecondition(`no private key for key pair "${name}" in the SSH key directory (expected ${name} or ${name}.pem)`);
-    return { name, path, pem: readPrivateKeyFile(path, `key pair "${name}"`) };
+    return { name, path, pem: await readPrivateKeyFile(path, `key pair "${name}"`) };
   }
 
   /**
