@@ -1,0 +1,99 @@
+// The compiled proxmox binary, copied alone into a minimal root filesystem
+// (scripts/chroot.ts) and run as the distroless nonroot user against the
+// local HTTPS PVE server: with the cluster CA copied into the root, and with
+// a pinned fingerprint (node:tls inside the compiled binary).
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { buildProviders } from "../../scripts/build";
+import { NONROOT_UID, freePort, makeMinimalRoot, waitForServing, type MinimalRoot } from "../../scripts/chroot";
+import { ProviderClient } from "../../shared/testing/client";
+import { makeTestPki, type TestPki } from "./testing/certs";
+import { FakePve } from "./testing/fake-pve";
+
+let outdir: string;
+let root: MinimalRoot;
+let pki: TestPki;
+let pve: FakePve;
+
+beforeAll(async () => {
+  pki = makeTestPki();
+  pve = await new FakePve({ cert: pki.cert, key: pki.key, taskPolls: 1 }).start();
+  outdir = mkdtempSync("/tmp/skyclust-pve-build-");
+  const [binary] = await buildProviders({ providers: ["proxmox"], outdir });
+  root = makeMinimalRoot(binary!);
+  root.addFile(pki.caFile, "/etc/skyclust/pve-root-ca.pem", 0o644);
+}, 300_000);
+
+afterAll(async () => {
+  await root?.cleanup();
+  await pve?.stop();
+  pki?.cleanup();
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+async function serve(env: Record<string, string>, body: (client: ProviderClient) => Promise<void>): Promise<string> {
+  const port = await freePort();
+  const proc = root.spawn(["--host", "127.0.0.1", "--port", String(port)], {
+    uid: NONROOT_UID,
+    env: {
+      HOME: "/home/nonroot",
+      PROXMOX_HOST: `127.0.0.1:${pve.port}`,
+      PROXMOX_USER: "PROXMOX_USERNAME",
+      PROXMOX_REALM: "pam",
+      PROXMOX_PASSWORD: "PROXMOX_PASSWORD",
+      PROXMOX_STATE_DIR: "/tmp/skyclust-proxmox",
+      ...env,
+    },
+  });
+  let stderr = "";
+  const drain = (async () => {
+    for await (const c of proc.stderr) stderr += new TextDecoder().decode(c);
+  })();
+  const client = new ProviderClient(`127.0.0.1:${port}`);
+  try {
+    await waitForServing(`127.0.0.1:${port}`).catch((e) => {
+      throw new Error(`${e.message}\n${stderr}`);
+    });
+    await body(client);
+  } finally {
+    client.close();
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    await drain;
+  }
+  expect(stderr).not.toContain("PROXMOX_PASSWORD\"");
+  return stderr;
+}
+
+test("lists the cluster through a CA file inside the root, and keeps key pairs in its state dir", async () => {
+  const logs = await serve({ PROXMOX_CA_FILE: "/etc/skyclust/pve-root-ca.pem" }, async (client) => {
+    const info = await client.call("GetProviderInfo");
+    expect(info.capabilities).toMatchObject({ mode: "cloud", pve_tls: "ca-file" });
+    const list = await client.call("ListInstances", {});
+    expect(list.instances.map((i: any) => i.id)).toContain("vmpvetest/lxc/913");
+    expect(list.instances.length).toBe(7);
+    await client.call("CreateKeyPair", { key_pair_name: "from-binary" });
+  });
+  expect(logs).toContain("proxmox backend ready");
+  await serve({ PROXMOX_CA_FILE: "/etc/skyclust/pve-root-ca.pem" }, async (client) => {
+    const keys = await client.call("ListKeyPairs", {});
+    expect(keys.key_pairs.map((k: any) => k.key_pair_name)).toEqual(["from-binary"]);
+  });
+}, 60_000);
+
+test("a pinned fingerprint works inside the compiled binary, and a wrong one is refused", async () => {
+  await serve({ PROXMOX_FINGERPRINT: pki.fingerprint }, async (client) => {
+    expect((await client.call("ListInstances", {})).instances.length).toBe(7);
+  });
+  const before = pve.requests.length;
+  const wrong = pki.fingerprint.replace(/^../, pki.fingerprint.startsWith("AA") ? "BB" : "AA");
+  await serve({ PROXMOX_FINGERPRINT: wrong }, async (client) => {
+    const err = await client.call("ListRegions").then(
+      () => undefined,
+      (e) => e,
+    );
+    expect(err?.code).toBe(14); // UNAVAILABLE
+    expect(String(err?.details)).toContain("does not match PROXMOX_FINGERPRINT");
+  });
+  expect(pve.requests.length).toBe(before);
+}, 60_000);
