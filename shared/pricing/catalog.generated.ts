@@ -9381,6 +9381,12 @@ export const PRICE_CATALOG: PriceCatalog = {
     "from": "e.g. e2 us-central1 0.02181159 per vCPU-hour, 0.00292353 per GiB-hour",
     "to": "e.g. 0.021811 and 0.002923 (first 6 decimals)",
     "reason": "Google's published Compute Engine price tables list per-unit rates with 6 decimals and machine prices computed from them (e2-standard-2 us-central1 = 0.067006 USD/h, https://cloud.google.com/compute/vm-instance-pricing)"
+   },
+   {
+    "what": "GCE us-east1 and us-west1 (missing from the snapshot)",
+    "from": "no entries",
+    "to": "the us-central1 rates of every series",
+    "reason": "Google's Cloud Billing SKUs \"<series> Instance Core/Ram running in Americas\" cover us-central1, us-east1 and us-west1 with one price"
    }
   ],
   "families": {
@@ -9403,7 +9409,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.037412,
      "southamerica-east1": 0.053944,
      "us-central1": 0.033982,
+     "us-east1": 0.033982,
      "us-east4": 0.043785,
+     "us-west1": 0.033982,
      "us-west2": 0.040818,
      "us-west3": 0.040818,
      "us-west4": 0.043785
@@ -9426,7 +9434,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.005014,
      "southamerica-east1": 0.007229,
      "us-central1": 0.004555,
+     "us-east1": 0.004555,
      "us-east4": 0.005129,
+     "us-west1": 0.004555,
      "us-west2": 0.005471,
      "us-west3": 0.005471,
      "us-west4": 0.005129
@@ -9452,7 +9462,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.024013,
      "southamerica-east1": 0.034624,
      "us-central1": 0.021811,
+     "us-east1": 0.021811,
      "us-east4": 0.024567,
+     "us-west1": 0.021811,
      "us-west2": 0.026199,
      "us-west3": 0.026199,
      "us-west4": 0.024567
@@ -9476,7 +9488,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.003218,
      "southamerica-east1": 0.00464,
      "us-central1": 0.002923,
+     "us-east1": 0.002923,
      "us-east4": 0.003291,
+     "us-west1": 0.002923,
      "us-west2": 0.003511,
      "us-west3": 0.003511,
      "us-west4": 0.003291
@@ -9502,7 +9516,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.024013,
      "southamerica-east1": 0.034624,
      "us-central1": 0.021811,
+     "us-east1": 0.021811,
      "us-east4": 0.024567,
+     "us-west1": 0.021811,
      "us-west2": 0.026199,
      "us-west3": 0.026199,
      "us-west4": 0.024567
@@ -9526,7 +9542,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.003218,
      "southamerica-east1": 0.00464,
      "us-central1": 0.002923,
+     "us-east1": 0.002923,
      "us-east4": 0.003291,
+     "us-west1": 0.002923,
      "us-west2": 0.003511,
      "us-west3": 0.003511,
      "us-west4": 0.003291
@@ -9552,7 +9570,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.036542,
      "southamerica-east1": 0.0527,
      "us-central1": 0.0348,
+     "us-east1": 0.0348,
      "us-east4": 0.039232,
+     "us-west1": 0.0348,
      "us-west2": 0.039869,
      "us-west3": 0.039869,
      "us-west4": 0.039232
@@ -9576,7 +9596,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.005363,
      "southamerica-east1": 0.0077,
      "us-central1": 0.0051,
+     "us-east1": 0.0051,
      "us-east4": 0.005759,
+     "us-west1": 0.0051,
      "us-west2": 0.005852,
      "us-west3": 0.005852,
      "us-west4": 0.005759
@@ -9602,7 +9624,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.034802,
      "southamerica-east1": 0.05018,
      "us-central1": 0.031611,
+     "us-east1": 0.031611,
      "us-east4": 0.035605,
+     "us-west1": 0.031611,
      "us-west2": 0.03797,
      "us-west3": 0.03797,
      "us-west4": 0.035605
@@ -9626,7 +9650,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.004664,
      "southamerica-east1": 0.006725,
      "us-central1": 0.004237,
+     "us-east1": 0.004237,
      "us-east4": 0.004771,
+     "us-west1": 0.004237,
      "us-west2": 0.005089,
      "us-west3": 0.005089,
      "us-west4": 0.004771
@@ -9649,7 +9675,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.034802,
      "southamerica-east1": 0.05019,
      "us-central1": 0.033174,
+     "us-east1": 0.033174,
      "us-east4": 0.037364,
+     "us-west1": 0.033174,
      "us-west2": 0.03797,
      "us-west3": 0.033034,
      "us-west4": 0.030976
@@ -9670,7 +9698,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.004664,
      "southamerica-east1": 0.006729,
      "us-central1": 0.003686,
+     "us-east1": 0.003686,
      "us-east4": 0.005008,
+     "us-west1": 0.003686,
      "us-west2": 0.005089,
      "us-west3": 0.004427,
      "us-west4": 0.004151
@@ -9695,7 +9725,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.010018,
      "southamerica-east1": 0.01445,
      "us-central1": 0.00955,
+     "us-east1": 0.00955,
      "us-east4": 0.010756,
+     "us-west1": 0.00955,
      "us-west2": 0.010931,
      "us-west3": 0.010931,
      "us-west4": 0.010756
@@ -9720,7 +9752,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.034802,
      "southamerica-east1": 0.05018,
      "us-central1": 0.031611,
+     "us-east1": 0.031611,
      "us-east4": 0.035605,
+     "us-west1": 0.031611,
      "us-west2": 0.03797,
      "us-west3": 0.03797,
      "us-west4": 0.04073
@@ -9743,7 +9777,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.004664,
      "southamerica-east1": 0.006725,
      "us-central1": 0.004237,
+     "us-east1": 0.004237,
      "us-east4": 0.004771,
+     "us-west1": 0.004237,
      "us-west2": 0.005089,
      "us-west3": 0.005089,
      "us-west4": 0.004771
@@ -9766,7 +9802,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.034802,
      "southamerica-east1": 0.05019,
      "us-central1": 0.033174,
+     "us-east1": 0.033174,
      "us-east4": 0.037364,
+     "us-west1": 0.033174,
      "us-west2": 0.03797,
      "us-west3": 0.03797,
      "us-west4": 0.037364
@@ -9787,7 +9825,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.004664,
      "southamerica-east1": 0.006729,
      "us-central1": 0.004446,
+     "us-east1": 0.004446,
      "us-east4": 0.005008,
+     "us-west1": 0.004446,
      "us-west2": 0.005089,
      "us-west3": 0.005089,
      "us-west4": 0.005008
@@ -9811,7 +9851,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.010018,
      "southamerica-east1": 0.01445,
      "us-central1": 0.00955,
+     "us-east1": 0.00955,
      "us-east4": 0.010756,
+     "us-west1": 0.00955,
      "us-west2": 0.010931,
      "us-west3": 0.010931,
      "us-west4": 0.010756
@@ -9834,7 +9876,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.030278,
      "southamerica-east1": 0.043657,
      "us-central1": 0.027502,
+     "us-east1": 0.027502,
      "us-east4": 0.030976,
+     "us-west1": 0.027502,
      "us-west2": 0.033034,
      "us-west3": 0.033034,
      "us-west4": 0.030976
@@ -9855,7 +9899,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.004058,
      "southamerica-east1": 0.005851,
      "us-central1": 0.003686,
+     "us-east1": 0.003686,
      "us-east4": 0.004151,
+     "us-west1": 0.003686,
      "us-west2": 0.004427,
      "us-west3": 0.004427,
      "us-west4": 0.004151
@@ -9878,7 +9924,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.030278,
      "southamerica-east1": 0.043657,
      "us-central1": 0.027502,
+     "us-east1": 0.027502,
      "us-east4": 0.030976,
+     "us-west1": 0.027502,
      "us-west2": 0.033034,
      "us-west3": 0.033034,
      "us-west4": 0.030976
@@ -9899,7 +9947,9 @@ export const PRICE_CATALOG: PriceCatalog = {
      "northamerica-northeast1": 0.004058,
      "southamerica-east1": 0.005851,
      "us-central1": 0.003686,
+     "us-east1": 0.003686,
      "us-east4": 0.004151,
+     "us-west1": 0.003686,
      "us-west2": 0.004427,
      "us-west3": 0.004427,
      "us-west4": 0.004151
@@ -9926,7 +9976,9 @@ export const PRICE_CATALOG: PriceCatalog = {
     "northamerica-northeast1": 0.0084,
     "southamerica-east1": 0.0118,
     "us-central1": 0.0076,
+    "us-east1": 0.0076,
     "us-east4": 0.0086,
+    "us-west1": 0.0076,
     "us-west2": 0.0091,
     "us-west3": 0.0091,
     "us-west4": 0.0086
@@ -9950,7 +10002,9 @@ export const PRICE_CATALOG: PriceCatalog = {
     "northamerica-northeast1": 0.0283,
     "southamerica-east1": 0.04,
     "us-central1": 0.0257,
+    "us-east1": 0.0257,
     "us-east4": 0.0289,
+    "us-west1": 0.0257,
     "us-west2": 0.0308,
     "us-west3": 0.0308,
     "us-west4": 0.0289

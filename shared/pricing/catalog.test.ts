@@ -119,6 +119,10 @@ describe("GCE catalog", () => {
       ["extended_memory", "4 GiB x 0.00955/GiB-hour"],
     ]);
     expect(ext.hourlyRate).toBeCloseTo(2 * 0.033174 + 16 * 0.004446 + 4 * 0.00955, 12);
+    // us-east1/us-west1 are missing from the snapshot; the build copies the Americas (us-central1) rates.
+    expect(hourly("n2-standard-4", "us-east1")).toBe(hourly("n2-standard-4"));
+    expect(hourly("g1-small", "us-west1")).toBe(0.0257);
+    expect(PRICE_CATALOG.gce.corrections.map((c) => c.what)).toContain("GCE us-east1 and us-west1 (missing from the snapshot)");
     expect(hourly("e2-standard-2", "europe-west1")).toBeCloseTo(2 * 0.023993 + 8 * 0.003216, 12);
   });
 

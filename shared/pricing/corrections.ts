@@ -77,3 +77,19 @@ export const GCE_RATE_CORRECTION: CatalogCorrection = {
   reason:
     "Google's published Compute Engine price tables list per-unit rates with 6 decimals and machine prices computed from them (e2-standard-2 us-central1 = 0.067006 USD/h, https://cloud.google.com/compute/vm-instance-pricing)",
 };
+
+/**
+ * Libcloud's GCE data has no us-east1 or us-west1 entries at all. Google's
+ * "... running in Americas" SKUs bill us-central1, us-east1 and us-west1 at
+ * one rate (Compute Engine's lowest price tier), so the build copies the
+ * us-central1 rates to those two regions, where the snapshot lacks them.
+ */
+export const GCE_REGION_COPIES: { from: string; to: string[] } = { from: "us-central1", to: ["us-east1", "us-west1"] };
+
+export const GCE_REGION_CORRECTION: CatalogCorrection = {
+  what: "GCE us-east1 and us-west1 (missing from the snapshot)",
+  from: "no entries",
+  to: "the us-central1 rates of every series",
+  reason:
+    "Google's Cloud Billing SKUs \"<series> Instance Core/Ram running in Americas\" cover us-central1, us-east1 and us-west1 with one price",
+};

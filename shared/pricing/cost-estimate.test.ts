@@ -15,13 +15,14 @@ import { openstackSandboxProfile } from "../../providers/openstack/sandbox-profi
 import { openstackProvider } from "../../providers/openstack/definition";
 import { proxmoxProvider } from "../../providers/proxmox/definition";
 import { awsSandboxProfile } from "../../providers/aws/sandbox-profile";
+import { gcpSandboxProfile } from "../../providers/gcp/sandbox-profile";
 import { parseArgs } from "../config";
 import type { CallContext, PriceQuote } from "../provider";
 import { SandboxBackend } from "../sandbox/backend";
 import type { SandboxProfile } from "../sandbox/profile";
 import { badRequestFields, grpcError } from "../testing/client";
 import { startTestProvider, startTestServerWithBackend, type TestProvider } from "../testing/harness";
-import { awsPriceQuote, loadRateCard, RATE_CARD_FLAGS, rateCardQuote, type RateCard } from ".";
+import { awsPriceQuote, gcpPriceQuote, loadRateCard, RATE_CARD_FLAGS, rateCardQuote, type RateCard } from ".";
 
 type Estimate = {
   instance_type: string;
@@ -152,11 +153,9 @@ describe("gcp sandbox: bundled Compute Engine catalog", () => {
     expect(res.breakdown[0]!.detail).toContain("shared-core");
   });
 
-  test("a sandbox region the catalog has no rates for is NOT_FOUND naming the region", async () => {
-    // The snapshot's GCE rates do not list us-east1.
-    const err = await grpcError(estimate(p, { instance_type: "e2-standard-2", region: "us-east1" }));
-    expect(err.code).toBe(grpc.status.NOT_FOUND);
-    expect(err.details).toContain("us-east1");
+  test("us-east1 (absent from the snapshot) is priced at the Americas rate of us-central1", async () => {
+    const res = await estimate(p, { instance_type: "e2-standard-2", region: "us-east1" });
+    expect(res.hourly_rate).toBe(0.067006);
   });
 });
 
@@ -249,7 +248,7 @@ describe("operator rate card path (priced like the cloud-mode OpenStack/Proxmox 
   });
 });
 
-describe("catalog lookups as the cloud-mode AWS backend does them", () => {
+describe("catalog lookups as the cloud-mode AWS and GCP backends do them", () => {
   let p: TestProvider;
   beforeAll(async () => {
     p = await startTestServerWithBackend(new PricedSandbox(awsSandboxProfile(), (req) => awsPriceQuote(req.instanceType, req.region)));
@@ -266,6 +265,20 @@ describe("catalog lookups as the cloud-mode AWS backend does them", () => {
     const err = await grpcError(estimate(p, { instance_type: "x9.huge", region: "us-east-1" }));
     expect(err.code).toBe(grpc.status.NOT_FOUND);
     expect(err.details).toContain("instance type x9.huge");
+  });
+
+  test("gcp: an unknown region or machine type is NOT_FOUND naming it", async () => {
+    const gcp = await startTestServerWithBackend(new PricedSandbox(gcpSandboxProfile(), (req) => gcpPriceQuote(req.instanceType, req.region)));
+    try {
+      const region = await grpcError(gcp.client.call("GetCostEstimate", { instance_type: "e2-standard-2", region: "moon-central1" }));
+      expect(region.code).toBe(grpc.status.NOT_FOUND);
+      expect(region.details).toContain("region moon-central1");
+      const type = await grpcError(gcp.client.call("GetCostEstimate", { instance_type: "e2-standard-3", region: "us-central1" }));
+      expect(type.code).toBe(grpc.status.NOT_FOUND);
+      expect(type.details).toContain("machine type e2-standard-3");
+    } finally {
+      await gcp.close();
+    }
   });
 
   test("a region the backend knows but AWS does not price the type in still gets a real number elsewhere", async () => {

@@ -2,7 +2,7 @@
 // PriceCatalog, applying the documented corrections. Pure function, so the
 // build script and the tests run exactly the same code.
 import type { GceFamilyRates, PriceCatalog, RegionPrices } from "./catalog-types";
-import { AWS_PRICE_FIXES, awsFixDescriptions, GCE_RATE_CORRECTION, truncateRate } from "./corrections";
+import { AWS_PRICE_FIXES, awsFixDescriptions, GCE_RATE_CORRECTION, GCE_REGION_COPIES, GCE_REGION_CORRECTION, truncateRate } from "./corrections";
 
 interface SnapshotMeta {
   source: string;
@@ -53,6 +53,17 @@ export function buildCatalogFromSnapshot(files: SnapshotFiles): PriceCatalog {
     families[family] = { vcpuHour, gibHour };
   }
 
+  const copyRegions = (prices: RegionPrices) => {
+    const source = prices[GCE_REGION_COPIES.from];
+    if (source === undefined) return;
+    for (const region of GCE_REGION_COPIES.to) prices[region] ??= source;
+  };
+  for (const rates of Object.values(families)) {
+    copyRegions(rates.vcpuHour);
+    copyRegions(rates.gibHour);
+  }
+  for (const prices of Object.values(perInstance)) copyRegions(prices);
+
   const origin = `${files.aws.meta.source}, updated ${files.aws.meta.source_updated}, with documented corrections`;
   return {
     aws: {
@@ -68,7 +79,7 @@ export function buildCatalogFromSnapshot(files: SnapshotFiles): PriceCatalog {
       origin: `${files.gce.meta.source}, updated ${files.gce.meta.source_updated}, with documented corrections`,
       date: files.gce.meta.source_updated,
       currency: "USD",
-      corrections: [GCE_RATE_CORRECTION],
+      corrections: [GCE_RATE_CORRECTION, GCE_REGION_CORRECTION],
       families,
       perInstance,
     },
