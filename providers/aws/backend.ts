@@ -95,7 +95,6 @@ export class AwsEc2Backend implements CloudBackend {
   private readonly clients = new Map<string, EC2Client>();
   private readonly regions: TtlCache<Region[]>;
   private readonly creating = new Map<string, Promise<Instance>>();
-  private healthClient?: EC2Client;
 
   constructor(private readonly opts: AwsBackendOptions) {
     this.defaultRegion = opts.defaultRegion;
@@ -128,11 +127,19 @@ export class AwsEc2Backend implements CloudBackend {
     });
   }
 
-  private client(region: string): EC2Client {
-    let c = this.clients.get(region);
+  /**
+   * Clients per region. `retries: false` is for writes that carry no
+   * idempotency token (CreateKeyPair, ImportKeyPair): a retry after a lost
+   * answer would report a duplicate and lose the key the first call made.
+   * RunInstances always carries a ClientToken and the instance actions are
+   * idempotent, so they keep the SDK's retries.
+   */
+  private client(region: string, retries = true): EC2Client {
+    const key = retries ? region : `${region} once`;
+    let c = this.clients.get(key);
     if (!c) {
-      c = this.newClient(region);
-      this.clients.set(region, c);
+      c = this.newClient(region, retries ? this.opts.maxAttempts : 1);
+      this.clients.set(key, c);
     }
     return c;
   }
@@ -433,9 +440,6 @@ export class AwsEc2Backend implements CloudBackend {
   }
 
   async healthCheck(ctx: CallContext): Promise<HealthReport> {
-    // A dedicated client without retries: a health probe reports the state
-    // of the endpoint now, it does not wait out a backoff.
-    this.healthClient ??= this.newClient(this.defaultRegion, 1);
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.opts.healthTimeoutMs)]);
     const started = performance.now();
     const where = this.opts.regionEndpoints[this.defaultRegion] ?? this.opts.endpoint ?? `EC2 ${this.defaultRegion}`;
@@ -446,7 +450,8 @@ export class AwsEc2Backend implements CloudBackend {
         "DescribeRegions",
         new DescribeRegionsCommand({ RegionNames: [this.defaultRegion] }),
         {},
-        this.healthClient,
+        // No retries: a health probe reports the endpoint's state now, it does not wait out a backoff.
+        this.client(this.defaultRegion, false),
       );
       const ms = Math.round(performance.now() - started);
       return { healthy: true, message: `EC2 API reachable (${this.defaultRegion})`, checks: { cloud_api: `ok (${ms} ms)`, endpoint: where } };
@@ -487,6 +492,7 @@ export class AwsEc2Backend implements CloudBackend {
         TagSpecifications: Object.keys(req.tags).length > 0 ? [{ ResourceType: "key-pair", Tags: recordToTags(req.tags) }] : undefined,
       }),
       { fields: KEY_FIELDS, defaultField: "key_pair_name" },
+      this.client(region, false),
     );
     // The private key exists only in this answer: EC2 keeps no copy.
     return {
@@ -523,6 +529,7 @@ export class AwsEc2Backend implements CloudBackend {
         TagSpecifications: Object.keys(req.tags).length > 0 ? [{ ResourceType: "key-pair", Tags: recordToTags(req.tags) }] : undefined,
       }),
       { fields: KEY_FIELDS, defaultField: "public_key" },
+      this.client(region, false),
     );
     return {
       id: out.KeyPairId ?? "",
@@ -570,7 +577,6 @@ export class AwsEc2Backend implements CloudBackend {
   async close(): Promise<void> {
     for (const c of this.clients.values()) c.destroy();
     this.clients.clear();
-    this.healthClient?.destroy();
   }
 }
 

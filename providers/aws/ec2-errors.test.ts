@@ -31,6 +31,7 @@ afterAll(async () => {
 afterEach(() => {
   fake.answers.clear();
   fake.requests.length = 0;
+  fake.aborted.length = 0;
 });
 
 describe("EC2 error codes become gRPC codes, with the request id", () => {
@@ -147,5 +148,8 @@ describe("health and deadlines", () => {
     fake.answers.set("DescribeInstances", () => ({ hang: true }));
     const err = await grpcError(call("ListInstances", {}, 500));
     expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    // The deadline reached EC2's side too: the SDK dropped the request.
+    for (let i = 0; i < 100 && fake.aborted.length === 0; i++) await Bun.sleep(50);
+    expect(fake.aborted).toEqual(["DescribeInstances"]);
   });
 });

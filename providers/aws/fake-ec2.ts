@@ -18,6 +18,8 @@ export type FakeAnswer =
 export interface FakeEc2 {
   url: string;
   requests: RecordedRequest[];
+  /** Hanging requests the client gave up on (closed the connection). */
+  aborted: string[];
   /** Answer per Action; unlisted actions get an InternalError. */
   answers: Map<string, (req: RecordedRequest) => FakeAnswer>;
   stop(): Promise<void>;
@@ -47,6 +49,7 @@ export function startFakeEc2(): FakeEc2 {
   const requests: RecordedRequest[] = [];
   const answers = new Map<string, (req: RecordedRequest) => FakeAnswer>();
   const hanging = new Set<() => void>();
+  const aborted: string[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -56,7 +59,13 @@ export function startFakeEc2(): FakeEc2 {
       requests.push(rec);
       const answer = answers.get(rec.action)?.(rec) ?? { error: "InternalError", status: 500 };
       if ("hang" in answer) {
-        await new Promise<void>((resolve) => hanging.add(resolve));
+        await new Promise<void>((resolve) => {
+          hanging.add(resolve);
+          request.signal.addEventListener("abort", () => {
+            aborted.push(rec.action);
+            resolve();
+          });
+        });
         return new Response("", { status: 503 });
       }
       if ("html" in answer) return new Response(answer.html, { status: answer.status, headers: { "content-type": "text/html" } });
@@ -72,6 +81,7 @@ export function startFakeEc2(): FakeEc2 {
   return {
     url: `http://127.0.0.1:${server.port}`,
     requests,
+    aborted,
     answers,
     async stop() {
       for (const release of hanging) release();
