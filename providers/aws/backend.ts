@@ -64,7 +64,7 @@ export interface AwsBackendOptions {
 }
 
 const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
-const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
 // Polls start quick (most launches leave pending within seconds) and back off.
 const WAIT_FIRST_POLL_MS = 500;
 const WAIT_POLL_MS = 4000;

@@ -127,7 +127,9 @@ export function mapAwsError(err: unknown, ctx: MapContext): ProviderError {
   const name = e.name ?? "";
   if (name === "AbortError") return abortError(ctx.signal ?? AbortSignal.abort());
 
-  const awsCode = e.Code ?? (e.$metadata && name && name !== "Error" ? name : "") ?? "";
+  // Only service exceptions (they carry $fault) have an EC2 error code; the
+  // SDK also attaches $metadata to network errors such as TimeoutError.
+  const awsCode = e.Code ?? (e.$fault && name && name !== "Error" ? name : "");
   const requestId = e.$metadata?.requestId ?? e.RequestID ?? e.RequestId;
   const awsMessage = (e.message ?? "").trim();
   const suffix = awsCode ? ` (EC2 ${awsCode}${requestId ? `, request id ${requestId}` : ""})` : requestId ? ` (request id ${requestId})` : "";

@@ -215,6 +215,9 @@ describe("error table corners", () => {
     const ctrl = new AbortController();
     ctrl.abort();
     expect(mapAwsError(Object.assign(new Error("aborted"), { name: "AbortError" }), { ...op, signal: ctrl.signal }).code).toBe("DEADLINE_EXCEEDED");
+    // The SDK attaches $metadata to network errors too; they are not EC2 codes.
+    const timeout = Object.assign(new Error("Connection timed out after 5000 ms"), { name: "TimeoutError", $metadata: { attempts: 3 } });
+    expect(mapAwsError(timeout, op).code).toBe("UNAVAILABLE");
     const cred = Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" });
     expect(mapAwsError(cred, op).code).toBe("UNAUTHENTICATED");
   });
