@@ -212,6 +212,17 @@ describe("CreateInstance", () => {
     expect(inserts[1]!.query.requestId).toBe(inserts[0]!.query.requestId);
   });
 
+  test("a retry after GCE forgot the requestId still returns the first VM; another key gets ALREADY_EXISTS", async () => {
+    const req = { name: "idem-late", type: "n1-standard-1", region: "us-central1-a", idempotency_key: "late-retry" };
+    const first = await call("CreateInstance", req);
+    fake.forgetRequestIds();
+    const again = await call("CreateInstance", req);
+    expect(again.instance.id).toBe(first.instance.id);
+    const other = await grpcError(call("CreateInstance", { ...req, idempotency_key: "someone-else" }));
+    expect(other.code).toBe(status.ALREADY_EXISTS);
+    expect(fake.allInstances().filter((i) => i.name === "idem-late").length).toBe(1);
+  });
+
   test("a transient failure while waiting never re-sends the insert", async () => {
     fake.failures = [{ method: "POST", path: /operations\/[^/]+\/wait$/, status: 503, reason: "backendError", times: 2 }];
     const res = await call("CreateInstance", { name: "flaky-wait", type: "g1-small", region: "us-central1-a" });
@@ -338,7 +349,32 @@ describe("key pairs in project metadata ssh-keys", () => {
   });
 });
 
-describe("credentials", () => {
+describe("credentials and settings", () => {
+  test("without a project or key file the provider refuses to start and points at --sandbox", async () => {
+    const err = await startTestProvider(gcpProvider, [], {}).then(
+      (p) => (p.close(), new Error("started")),
+      (e: Error) => e,
+    );
+    expect(err.message).toContain("GCP_PROJECT_ID");
+    expect(err.message).toContain("--sandbox");
+  });
+
+  test("GCP_ENDPOINT must be an http(s) URL without a path", async () => {
+    const { parseEndpoint } = await import("./connection");
+    expect(parseEndpoint("http://127.0.0.1:8080")).toEqual({ host: "127.0.0.1", port: 8080, protocol: "http" });
+    expect(parseEndpoint("compute.googleapis.com")).toEqual({ host: "compute.googleapis.com", port: 443, protocol: "https" });
+    expect(() => parseEndpoint("http://127.0.0.1:8080/compute/v1")).toThrow("path");
+    expect(() => parseEndpoint("ftp://x")).toThrow("http");
+  });
+
+  test("HealthCheck probes the API and reports a failure without throwing", async () => {
+    expect(await call("HealthCheck")).toMatchObject({ healthy: true });
+    fake.failures = [{ method: "GET", path: /regions\/us-central1$/, status: 503, reason: "backendError", times: 1 }];
+    const sick = await call("HealthCheck");
+    expect(sick.healthy).toBe(false);
+    expect(sick.checks.cloud_api).toContain("UNAVAILABLE");
+  });
+
   test("GOOGLE_OAUTH_ACCESS_TOKEN is sent as a bearer token", async () => {
     const p = await startProvider([], { GOOGLE_OAUTH_ACCESS_TOKEN: "ya29.static-test-token", GCP_PROJECT_ID: PROJECT });
     try {

@@ -152,6 +152,11 @@ export class FakeGce {
     return this.projectResource.commonInstanceMetadata.items?.find((i: any) => i.key === "ssh-keys")?.value;
   }
 
+  /** GCE keeps requestIds for a limited time; this ends that window now. */
+  forgetRequestIds(): void {
+    this.requestIds.clear();
+  }
+
   /** Writes project metadata as another client would (new fingerprint). */
   writeMetadataItem(key: string, value: string): void {
     const md = this.projectResource.commonInstanceMetadata;
