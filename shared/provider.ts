@@ -106,6 +106,11 @@ export interface StopRequest extends InstanceRef {
   force: boolean;
 }
 
+export interface RestartRequest extends InstanceRef {
+  /** Hard reset instead of a guest reboot, where the cloud tells them apart. */
+  force?: boolean;
+}
+
 export interface KeyPair {
   id: string;
   name: string;
@@ -169,7 +174,7 @@ export interface CloudBackend {
   deleteInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult>;
   startInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult>;
   stopInstance(ctx: CallContext, req: StopRequest): Promise<ActionResult>;
-  restartInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult>;
+  restartInstance(ctx: CallContext, req: RestartRequest): Promise<ActionResult>;
 
   /** Hourly price of one instance type in one region. */
   priceQuote(ctx: CallContext, req: { instanceType: string; region: string }): Promise<PriceQuote>;

@@ -85,7 +85,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
     };
   }
 
-  const action = (verb: "deleteInstance" | "startInstance" | "restartInstance") => async (req: Req, ctx: CallContext) => {
+  const action = (verb: "deleteInstance" | "startInstance") => async (req: Req, ctx: CallContext) => {
     const result = await backend[verb](ctx, instanceRef(req));
     return { success: true, message: result.message };
   };
@@ -137,7 +137,10 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
 
     DeleteInstance: rpc("DeleteInstance", action("deleteInstance")),
     StartInstance: rpc("StartInstance", action("startInstance")),
-    RestartInstance: rpc("RestartInstance", action("restartInstance")),
+    RestartInstance: rpc("RestartInstance", async (req, ctx) => {
+      const result = await backend.restartInstance(ctx, { ...instanceRef(req), force: Boolean(req.force) });
+      return { success: true, message: result.message };
+    }),
     StopInstance: rpc("StopInstance", async (req, ctx) => {
       const result = await backend.stopInstance(ctx, { ...instanceRef(req), force: Boolean(req.force) });
       return { success: true, message: result.message };
