@@ -28,6 +28,7 @@ import type {
   ListInstancesQuery,
   PriceQuote,
   Region,
+  RestartRequest,
   StopRequest,
 } from "../../shared/provider";
 import type { OpenStackConfig } from "./cloud-config";
@@ -47,9 +48,6 @@ export interface OpenStackBackendOptions {
   /** Nova requests one ListInstances page may make while client-side filters drop servers. */
   maxRequestsPerPage?: number;
 }
-
-/** Restart with force asks Nova for a HARD reboot (the request type carries it when the contract does). */
-type RestartRequest = InstanceRef & { force?: boolean };
 
 export class OpenStackBackend implements CloudBackend {
   readonly provider = "openstack";

@@ -141,6 +141,21 @@ describe("microversions", () => {
   });
 });
 
+describe("server actions", () => {
+  test("restart is a SOFT reboot, HARD with force; stop and start use os-stop/os-start", async () => {
+    const s = await setup();
+    const id = "f5dc173b-6804-445a-a6d8-c705dad5b5eb";
+    const soft = await s.provider.client.call("RestartInstance", { instance_id: id, region: "regionOne" });
+    const hard = await s.provider.client.call("RestartInstance", { instance_id: id, region: "regionOne", force: true });
+    await s.provider.client.call("StopInstance", { instance_id: id, region: "regionOne" });
+    await s.provider.client.call("StartInstance", { instance_id: id, region: "regionOne" });
+    expect(soft.message).toContain("SOFT");
+    expect(hard.message).toContain("HARD");
+    const bodies = s.fake.requests.filter((r) => r.path.endsWith(`/servers/${id}/action`)).map((r) => r.body);
+    expect(bodies).toEqual([{ reboot: { type: "SOFT" } }, { reboot: { type: "HARD" } }, { "os-stop": null }, { "os-start": null }]);
+  });
+});
+
 describe("tokens", () => {
   test("a 401 from Nova renews the token once and repeats the call", async () => {
     const s = await setup();

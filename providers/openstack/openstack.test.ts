@@ -194,6 +194,9 @@ describe("openstack provider against the real testbed (member user)", () => {
       const restart = await call("RestartInstance", { instance_id: id, region: REGION });
       expect(restart.message).toContain("SOFT");
       expect((await waitFor(id, "running")).raw_status).toBe("ACTIVE");
+      const hard = await call("RestartInstance", { instance_id: id, region: REGION, force: true });
+      expect(hard.message).toContain("HARD");
+      expect((await waitFor(id, "running")).raw_status).toBe("ACTIVE");
       // Nova recorded the reboot: the call really reached the compute service.
       const actions = await backend.compute.call(REGION, `/servers/${id}/os-instance-actions`, { signal: AbortSignal.timeout(10_000) });
       const names = actions.body.instanceActions.map((a: any) => a.action);

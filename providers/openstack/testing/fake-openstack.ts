@@ -197,6 +197,7 @@ export class FakeOpenStack {
     }
     if (path === "/flavors/detail") return this.json(200, fixture("nova/flavors_flavors-detail-resp.json"));
     if (path === "/servers" && method === "POST") return this.json(202, fixture("nova/servers_v2.100_server-create-resp.json"));
+    if (/^\/servers\/[^/]+\/action$/.test(path) && method === "POST") return new Response(null, { status: 202, headers: { "x-openstack-request-id": `req-fake-${++this.requestCounter}` } });
     if (/^\/servers\/[^/]+$/.test(path) && method === "GET") return this.json(200, fixture("nova/servers_server-get-resp.json"));
     if (path === "/os-keypairs" && method === "GET") return this.json(200, fixture("nova/os-keypairs_keypairs-list-resp.json"));
     if (path === "/os-keypairs" && method === "POST") return this.json(200, fixture(atLeast("2.92") ? "nova/os-keypairs_v2.92_keypairs-import-post-resp.json" : "nova/os-keypairs_keypairs-import-post-resp.json"));
