@@ -141,11 +141,11 @@ export class ProxmoxBackend implements CloudBackend {
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  private async checkNode(ctx: Ctx, node: string, field: string): Promise<void> {
+  private async checkNode(ctx: Ctx, node: string, field: string, mustBeOnline: boolean): Promise<void> {
     const regions = await this.listRegions(ctx);
     const region = regions.find((r) => r.id === node);
     if (!region) throw notFound(`${field} "${node}" is not a node of this Proxmox cluster (nodes: ${regions.map((r) => r.id).join(", ")}; "${CLUSTER_REGION}" means all)`);
-    if (region.status !== "available") throw failedPrecondition(`node ${node} is ${region.status}`);
+    if (mustBeOnline && region.status !== "available") throw failedPrecondition(`node ${node} is ${region.status}`);
   }
 
   /** Live status, config and agent addresses; parts that fail are left out. */
@@ -197,7 +197,7 @@ export class ProxmoxBackend implements CloudBackend {
     let items = await this.resources(ctx);
     if (query.region !== CLUSTER_REGION) {
       items = items.filter((r) => r.node === query.region);
-      if (items.length === 0) await this.checkNode(ctx, query.region, "region");
+      if (items.length === 0) await this.checkNode(ctx, query.region, "region", false);
     }
     items = items.filter((r) => {
       const isTemplate = Boolean(r.template);
@@ -332,7 +332,23 @@ export class ProxmoxBackend implements CloudBackend {
     return undefined;
   }
 
+  /** Creates carrying the same idempotency key run one after another in this process. */
+  private readonly createsByKey = new Map<string, Promise<unknown>>();
+
   async createInstance(ctx: Ctx, spec: CreateInstanceSpec): Promise<Instance> {
+    const key = spec.idempotencyKey;
+    if (!key) return this.create(ctx, spec);
+    const previous = this.createsByKey.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.create(ctx, spec));
+    const settled = run.catch(() => undefined);
+    this.createsByKey.set(key, settled);
+    settled.then(() => {
+      if (this.createsByKey.get(key) === settled) this.createsByKey.delete(key);
+    });
+    return run;
+  }
+
+  private async create(ctx: Ctx, spec: CreateInstanceSpec): Promise<Instance> {
     if (!DNS_NAME.test(spec.name)) throw invalidArgument("name", "Proxmox guest names must be DNS names: letters, digits, '-' and '.', at most 63 characters");
     if (!spec.imageId) throw invalidArgument("image_id", "name the template to clone, by vmid (\"9000\") or by name");
     if (spec.securityGroups.length > 0) throw invalidArgument("security_groups", "Proxmox firewall security groups are not supported by this provider");
@@ -352,7 +368,7 @@ export class ProxmoxBackend implements CloudBackend {
     const template = this.findTemplate(all, spec.imageId, regionNode);
     const kind = template.type as GuestKind;
     const node = regionNode ?? template.node;
-    if (regionNode) await this.checkNode(ctx, regionNode, spec.region !== CLUSTER_REGION ? "region" : "zone");
+    if (regionNode) await this.checkNode(ctx, regionNode, spec.region !== CLUSTER_REGION ? "region" : "zone", true);
 
     let publicKey: string | undefined;
     let keyPairName: string | undefined;

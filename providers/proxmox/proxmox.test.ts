@@ -246,6 +246,15 @@ describe("create by clone", () => {
     expect(tagged.instances.map((i: any) => i.id)).toEqual([inst.id]);
   });
 
+  test("concurrent calls with one idempotency key clone once", async () => {
+    const before = pve.requestsTo("POST", /\/clone$/).length;
+    const req = { name: "api-1", type: "small", region: "vmpvetest", image_id: "900", idempotency_key: "create-api-1" };
+    const [a, b] = await Promise.all([call("CreateInstance", req), call("CreateInstance", req)]);
+    expect(a.instance.id).toBe(b.instance.id);
+    expect(pve.requestsTo("POST", /\/clone$/).length - before).toBe(1);
+    await call("DeleteInstance", { instance_id: a.instance.id });
+  });
+
   test("a clone task that ends in error surfaces its exit status and log tail, and nothing is left behind", async () => {
     const before = pve.requestsTo("POST", /\/clone$/).length;
     pve.failNextTask("qmclone", "storage 'local-lvm' does not have enough free space", ["create full clone of drive scsi0 (local-lvm:base-900-disk-1)", "Logical volume \"vm-120-disk-0\" created."]);

@@ -144,7 +144,22 @@ class PinnedTransport implements HttpTransport {
         const head = `${req.method} ${url.pathname}${url.search} HTTP/1.1\r\n` + Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("") + "\r\n";
         socket.write(body ? Buffer.concat([Buffer.from(head), body]) : head);
       });
-      socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+      socket.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        // Do not depend on the server closing: a complete Content-Length
+        // body is enough.
+        const so = Buffer.concat(chunks);
+        const split = so.indexOf("\r\n\r\n");
+        if (split < 0) return;
+        const length = /\r\ncontent-length:\s*(\d+)/i.exec(so.subarray(0, split).toString("latin1"))?.[1];
+        if (length !== undefined && so.length - split - 4 >= Number(length)) {
+          try {
+            finish(undefined, parseHttpResponse(so));
+          } catch (err) {
+            finish(err);
+          }
+        }
+      });
       socket.once("end", () => {
         try {
           finish(undefined, parseHttpResponse(Buffer.concat(chunks)));
