@@ -108,7 +108,7 @@ export class AwsEc2Backend implements CloudBackend {
       cost_estimates: "true",
       multi_region_listing: "true",
       idempotent_create: "true",
-      idempotency_key: "field idempotency_key or metadata idempotency-key -> EC2 ClientToken + tag " + IDEMPOTENCY_TAG,
+      idempotency: "client-token+tag",
       endpoint: this.opts.endpoint || Object.keys(this.opts.regionEndpoints).length > 0 ? "custom" : "aws",
     };
   }
