@@ -332,7 +332,8 @@ export class GcpBackend implements CloudBackend {
       const others = items.filter((i) => i.key !== SSH_KEYS_ITEM).map((i) => ({ key: i.key, value: i.value }));
       const newItems = lines.length ? [...others, { key: SSH_KEYS_ITEM, value: formatSshKeys(lines) }] : others;
       try {
-        const [started] = await gceCall(ctx, "projects.setCommonInstanceMetadata", { safe: false }, (o) =>
+        // safe: the requestId makes a repeated write of this attempt a no-op.
+        const [started] = await gceCall(ctx, "projects.setCommonInstanceMetadata", { safe: true }, (o) =>
           this.clients.projects.setCommonInstanceMetadata(
             { project: this.project, requestId: randomUUID(), metadataResource: { fingerprint: metadata.fingerprint, items: newItems } },
             o,
@@ -408,6 +409,11 @@ export class GcpBackend implements CloudBackend {
       throw notFound(`${field}: no key pair ${spec.keyPairId ?? spec.keyPairName} in project ${this.project} metadata ssh-keys`);
     }
     return line;
+  }
+
+  /** On GCE the key pair name is the Linux user the guest agent created for the key. */
+  sshUserHint(instance: Instance): string | undefined {
+    return instance.keyPairName;
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
 // is called in a loop. A failed wait call is only ever retried as a wait:
 // the mutation that started the operation is never sent again from here.
 import type { google } from "@google-cloud/compute/build/protos/protos";
-import { abortError, type ProviderError } from "../../shared/errors";
+import { abortError, unavailable, type ProviderError } from "../../shared/errors";
 import type { CallContext } from "../../shared/provider";
 import { operationError } from "./errors";
 import { abortableSleep, gceCall, WAIT_TIMEOUT_MS, type GceClients } from "./gce-api";
@@ -27,9 +27,13 @@ export function unwrapOperation(result: unknown): GceOperation {
  * Waits until `op` is DONE and returns it; throws the operation's own error
  * mapped to a boundary code, or the caller's deadline.
  */
+/** Failed wait calls in a row after which we stop (only matters without a caller deadline). */
+const MAX_FAILED_WAITS = 10;
+
 export async function waitForOperation(ctx: CallContext, clients: GceClients, scope: OperationScope, start: GceOperation, field?: string): Promise<GceOperation> {
   let op = start;
   let rounds = 0;
+  let failedWaits = 0;
   while (op.status !== "DONE") {
     const name = op.name ?? "";
     const began = Date.now();
@@ -42,12 +46,16 @@ export async function waitForOperation(ctx: CallContext, clients: GceClients, sc
             clients.globalOperations.wait({ project: scope.project, operation: name }, o),
           );
       op = next as GceOperation;
+      failedWaits = 0;
     } catch (err) {
       const e = err as ProviderError;
       if (ctx.signal.aborted) throw abortError(ctx.signal);
       // The wait itself failed (outage, throttling) even after gceCall's own
       // retries: keep waiting, never redo the mutation.
       if (e.code !== "UNAVAILABLE" && e.code !== "RESOURCE_EXHAUSTED" && e.code !== "DEADLINE_EXCEEDED") throw e;
+      if (++failedWaits >= MAX_FAILED_WAITS) {
+        throw unavailable(`lost track of Compute Engine operation ${name} (${op.operationType ?? "operation"}); it may still complete: check the resource before retrying`, { cloudCode: e.details.cloudCode });
+      }
       ctx.log.warn("waiting for a Compute Engine operation failed; still waiting", { operation: name, code: e.code });
     }
     rounds++;
