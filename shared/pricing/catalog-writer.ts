@@ -53,7 +53,17 @@ export function renderCatalogModule(catalog: PriceCatalog, generatedBy: string):
     "// source data or the corrections (shared/pricing/corrections.ts) and rebuild.",
     'import type { PriceCatalog } from "./catalog-types";',
     "",
-    `export const PRICE_CATALOG: PriceCatalog = ${JSON.stringify(normalized, null, 1)};`,
+    `export const PRICE_CATALOG: PriceCatalog = ${compactJson(normalized)};`,
     "",
   ].join("\n");
+}
+
+/**
+ * JSON with one line per price table ({"us-east-1": 0.0104, ...}), so a
+ * refresh shows up in review as one changed line per instance type.
+ */
+function compactJson(value: unknown): string {
+  return JSON.stringify(value, null, 1).replace(/\{\n(?:\s*"[^"\n]+": -?[0-9.e+-]+,?\n)+\s*\}/g, (table) =>
+    table.replace(/\n\s*/g, " ").replace("{ ", "{").replace(" }", "}"),
+  );
 }

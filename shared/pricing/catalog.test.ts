@@ -167,3 +167,14 @@ describe("catalog build", () => {
     expect(truncateRate(0.031611)).toBe(0.031611);
   });
 });
+
+describe("bundled, not read at run time", () => {
+  test("the modules that answer quotes never touch the file system (bun build --compile embeds them)", async () => {
+    for (const name of ["aws.ts", "gcp.ts", "gce-shapes.ts", "catalog.generated.ts", "catalog-types.ts", "rounding.ts", "duration.ts"]) {
+      const text = await Bun.file(join(import.meta.dir, name)).text();
+      expect({ name, fs: /node:fs|Bun\.file|readFile|import\.meta\.(dir|url)/.test(text) }).toEqual({ name, fs: false });
+    }
+    const { PRICE_CATALOG: staticImport } = await import("./catalog.generated");
+    expect(staticImport).toBe(PRICE_CATALOG);
+  });
+});
