@@ -6,7 +6,10 @@ import * as grpc from "@grpc/grpc-js";
 import {
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
   DescribeVolumesCommand,
+  DescribeVpcsCommand,
   EC2Client,
   RunInstancesCommand,
 } from "@aws-sdk/client-ec2";
@@ -39,7 +42,7 @@ beforeAll(async () => {
     ["--endpoint", moto.url, "--region", "us-east-1", "--max-attempts", "1", "--region-endpoints", `${BROKEN_REGION}=${deadEndpoint}`],
     { AWS_ACCESS_KEY_ID: KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: KEYS.secretAccessKey },
   );
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   await provider?.close();
@@ -105,7 +108,7 @@ describe("instances", () => {
         }),
       );
     }
-  });
+  }, 60_000);
 
   test("CreateInstance fills the instance from EC2", async () => {
     const [first] = created;
@@ -136,6 +139,25 @@ describe("instances", () => {
     const volumes = await ec2("us-east-1").send(new DescribeVolumesCommand({ Filters: [{ Name: "attachment.instance-id", Values: [inst.id] }] }));
     expect(volumes.Volumes?.map((v) => [v.Size, v.VolumeType])).toEqual([[40, "gp3"]]);
     await call("DeleteInstance", { instance_id: inst.id });
+  });
+
+  test("vpc_id without subnet picks a subnet in the zone; security group ids; key_pair_id is resolved to its name", async () => {
+    const sdk = ec2("us-east-1");
+    const vpc = (await sdk.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }))).Vpcs![0]!.VpcId!;
+    const group = (await sdk.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "vpc-id", Values: [vpc] }, { Name: "group-name", Values: ["default"] }] })))
+      .SecurityGroups![0]!.GroupId!;
+    const key = (await call("ListKeyPairs", { filters: { name: "fleet-key" } })).key_pairs[0];
+    const inst = await create({ name: "placed", vpc_id: vpc, zone: "us-east-1b", security_groups: [group], key_pair_id: key.key_pair_id });
+    expect(inst.zone).toBe("us-east-1b");
+    expect(inst.extra.vpc_id).toBe(vpc);
+    expect(inst.extra.security_group_ids).toBe(group);
+    expect(inst.key_pair_name).toBe("fleet-key");
+    const subnet = (await sdk.send(new DescribeSubnetsCommand({ SubnetIds: [inst.extra.subnet_id] }))).Subnets![0]!;
+    expect(subnet).toMatchObject({ VpcId: vpc, AvailabilityZone: "us-east-1b" });
+    await call("DeleteInstance", { instance_id: inst.id });
+
+    const noSubnet = await grpcError(call("CreateInstance", { name: "x", type: "t3.micro", image_id: AMI, vpc_id: "vpc-0123456789abcdef0" }));
+    expect(badRequestFields(noSubnet)).toEqual(["vpc_id"]);
   });
 
   test("a missing image_id is INVALID_ARGUMENT naming the field", async () => {
@@ -230,7 +252,7 @@ describe("paging", () => {
       }),
     );
     expected.push(...res.Instances!.map((i) => i.InstanceId!));
-  });
+  }, 60_000);
 
   test("pages of 2 return every instance exactly once", async () => {
     const { pages, ids, totals } = await listAll({ region, page_size: 2 });

@@ -9,7 +9,7 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-export async function startMoto(timeoutMs = 30_000): Promise<MotoServer> {
+export async function startMoto(timeoutMs = 60_000): Promise<MotoServer> {
   const proc: Subprocess<"ignore", "pipe", "pipe"> = spawn(["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"], {
     stdin: "ignore",
     stdout: "pipe",
