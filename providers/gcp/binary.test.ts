@@ -25,6 +25,8 @@ beforeAll(async () => {
   root = makeMinimalRoot(binary!);
   sa = makeServiceAccount(PROJECT);
   root.addFile(sa.keyFile, "/etc/skyclust/gcp-key.json", 0o444);
+  // Where `gcloud auth application-default login` leaves credentials.
+  root.addFile(sa.keyFile, "/home/nonroot/.config/gcloud/application_default_credentials.json", 0o444);
   fake = new FakeGce({ project: PROJECT, serviceAccount: sa }).start();
 }, 300_000);
 
@@ -89,3 +91,32 @@ test("the gcp binary alone serves the real backend against Compute Engine with a
   expect(stderr).not.toContain("ENOENT");
   expect(stderr).not.toContain("PRIVATE KEY");
 }, 120_000);
+
+test("the binary finds Application Default Credentials in the gcloud well-known file", async () => {
+  const port = await freePort();
+  const proc = root.spawn([], {
+    uid: NONROOT_UID,
+    env: { SKYCLUST_HOST: "127.0.0.1", SKYCLUST_PORT: String(port), GCP_ENDPOINT: fake.url, GCP_PROJECT_ID: PROJECT, HOME: "/home/nonroot" },
+  });
+  let stderr = "";
+  const drain = (async () => {
+    for await (const c of proc.stderr) stderr += new TextDecoder().decode(c);
+  })();
+  const address = `127.0.0.1:${port}`;
+  const client = new ProviderClient(address);
+  try {
+    await waitForServing(address).catch((e) => {
+      throw new Error(`${e.message}\n${stderr}`);
+    });
+    const n = fake.requests.length;
+    const info = await client.call("GetProviderInfo", {}, { deadlineMs: 15_000 });
+    expect(info.capabilities.auth).toBe("application-default");
+    expect(fake.requests.length).toBeGreaterThan(n);
+    expect(fake.requests.slice(n).every((r) => r.auth === "jwt")).toBe(true);
+  } finally {
+    client.close();
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    await drain;
+  }
+}, 60_000);
