@@ -2,7 +2,7 @@
 // server speaking the PVE API from recorded responses (testing/fake-pve.ts).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { badRequestFields, grpcError } from "../../shared/testing/client";
@@ -14,6 +14,7 @@ import { FakePve } from "./testing/fake-pve";
 
 const TOKEN_ID = "PROXMOX_USERNAME@pam!skyclust";
 const TOKEN_SECRET = "5f8a1c2e-0000-4000-8000-a1b2c3d4e5f6";
+const PASSWORD = "Correct-Horse-Battery-7";
 
 let pki: TestPki;
 let pve: FakePve;
@@ -32,7 +33,7 @@ function baseEnv(): Record<string, string> {
     SKYCLUST_RATE_GIB_HOUR: "0.005",
   };
 }
-const ticketEnv = () => ({ ...baseEnv(), PROXMOX_USER: "PROXMOX_USERNAME", PROXMOX_REALM: "pam", PROXMOX_PASSWORD: "PROXMOX_PASSWORD" });
+const ticketEnv = () => ({ ...baseEnv(), PROXMOX_USER: "PROXMOX_USERNAME", PROXMOX_REALM: "pam", PROXMOX_PASSWORD: PASSWORD });
 
 async function start(env: Record<string, string>): Promise<TestProvider> {
   const p = await startTestProvider(proxmoxProvider, [], env);
@@ -42,7 +43,7 @@ async function start(env: Record<string, string>): Promise<TestProvider> {
 
 beforeAll(async () => {
   pki = makeTestPki();
-  pve = await new FakePve({ cert: pki.cert, key: pki.key, tokens: { [TOKEN_ID]: TOKEN_SECRET }, taskPolls: 2 }).start();
+  pve = await new FakePve({ cert: pki.cert, key: pki.key, password: PASSWORD, tokens: { [TOKEN_ID]: TOKEN_SECRET }, taskPolls: 2 }).start();
   stateDir = mkdtempSync(join(tmpdir(), "skyclust-pve-state-"));
   provider = await start(ticketEnv());
 });
@@ -69,7 +70,7 @@ describe("regions and listing", () => {
     expect(info.capabilities.default_region).toBe("cluster");
     expect(info.capabilities.pve_tls).toBe("ca-file");
     expect(info.capabilities.pve_auth).toBe("ticket");
-    expect(JSON.stringify(info)).not.toContain("PROXMOX_PASSWORD");
+    expect(JSON.stringify(info)).not.toContain(PASSWORD);
   });
 
   test("the whole cluster by default: QEMU VMs and LXC containers, templates hidden", async () => {
@@ -366,8 +367,7 @@ describe("key pairs and pricing", () => {
     expect(file).not.toContain("PRIVATE KEY");
     expect((await grpcError(call("CreateKeyPair", { key_pair_name: "deploy" }))).code).toBe(grpc.status.ALREADY_EXISTS);
 
-    await provider.close();
-    started.splice(started.indexOf(provider), 1);
+    await provider.close(); // stays in `started` for the log check; a second close is harmless
     provider = await start(ticketEnv());
     const listed = await call("ListKeyPairs", {});
     expect(listed.key_pairs.map((k: any) => k.key_pair_name)).toEqual(["deploy", "ops"]);
@@ -395,5 +395,39 @@ describe("key pairs and pricing", () => {
     const res = await call("HealthCheck");
     expect(res.healthy).toBe(true);
     expect(res.message).toContain("9.1.5");
+  });
+});
+
+describe("the end of the session", () => {
+  test("LXC containers reboot and are deleted through the lxc endpoints", async () => {
+    const id = "vmpvetest/lxc/913";
+    await call("StartInstance", { instance_id: id });
+    await call("RestartInstance", { instance_id: id });
+    expect(pve.requestsTo("POST", /^\/nodes\/vmpvetest\/lxc\/913\/status\/reboot$/).length).toBe(1);
+    await call("DeleteInstance", { instance_id: id });
+    expect(pve.requestsTo("POST", /^\/nodes\/vmpvetest\/lxc\/913\/status\/stop$/).length).toBe(1);
+    expect(pve.requestsTo("DELETE", /^\/nodes\/vmpvetest\/lxc\/913$/)[0]!.params.purge).toBe("1");
+    expect((await grpcError(call("GetInstanceStatus", { instance_id: id }))).code).toBe(grpc.status.NOT_FOUND);
+  });
+
+  test("PROXMOX_KEEP_PRIVATE_KEYS stores private keys; by default they are not", async () => {
+    const keepDir = mkdtempSync(join(tmpdir(), "skyclust-pve-keep-"));
+    try {
+      const p = await start({ ...ticketEnv(), PROXMOX_STATE_DIR: keepDir, PROXMOX_KEEP_PRIVATE_KEYS: "true" });
+      const created = await p.client.call("CreateKeyPair", { key_pair_name: "kept" });
+      const file = readFileSync(join(keepDir, "keypairs.json"), "utf8");
+      expect(JSON.parse(file).keyPairs[0].privateKey).toBe(created.private_key);
+      expect(statSync(join(keepDir, "keypairs.json")).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(keepDir, { recursive: true, force: true });
+    }
+    expect(readFileSync(join(stateDir, "keypairs.json"), "utf8")).not.toContain("PRIVATE KEY");
+  });
+
+  test("no password, token secret, ticket or CSRF token ever reached a log line", () => {
+    const logs = started.flatMap((p) => p.logs).join("\n");
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs).toContain("proxmox ticket obtained");
+    for (const secret of [PASSWORD, TOKEN_SECRET, ...pve.issuedSecrets()]) expect(logs).not.toContain(secret);
   });
 });

@@ -83,6 +83,7 @@ export class FakePve {
   loginCount = 0;
   private server!: https.Server;
   private tickets = new Map<string, string>(); // ticket -> csrf
+  private issued: string[] = [];
   private guests = new Map<number, Guest>();
   private nodes: any[];
   private tasks = new Map<string, Task>();
@@ -145,6 +146,10 @@ export class FakePve {
   lockNextWrites(n: number): void {
     this.lockFailuresLeft = n;
   }
+  /** Every ticket and CSRF token handed out (for "never logged" checks). */
+  issuedSecrets(): string[] {
+    return [...this.issued];
+  }
   guest(vmid: number): Guest | undefined {
     return this.guests.get(vmid);
   }
@@ -177,6 +182,7 @@ export class FakePve {
       const ticket = `PVE:${this.user}:${randomBytes(4).toString("hex").toUpperCase()}::${randomBytes(24).toString("base64")}`;
       const csrf = `${Math.floor(Date.now() / 1000).toString(16).toUpperCase()}:${randomBytes(16).toString("base64")}`;
       this.tickets.set(ticket, csrf);
+      this.issued.push(ticket, csrf);
       return send(200, { ...structuredClone(this.ticketTemplate), username: this.user, ticket, CSRFPreventionToken: csrf });
     }
 
