@@ -34,6 +34,7 @@ import { SSH_KEYS_ITEM, formatSshKeys, managedLines, parseSshKeys, sshKeyLine, t
 
 export const DEFAULT_IMAGE = "projects/debian-cloud/global/images/family/debian-12";
 const METADATA_UPDATE_ATTEMPTS = 6;
+const REGION_CACHE_MS = 5 * 60_000;
 
 export interface GcpBackendOptions {
   project: string;
@@ -89,19 +90,40 @@ export class GcpBackend implements CloudBackend {
 
   async listRegions(ctx: CallContext): Promise<Region[]> {
     const [regions] = await gceCall(ctx, "regions.list", { safe: true }, (o) => this.clients.regions.list({ project: this.project }, o));
-    return regions.map((r) => ({
+    const mapped = regions.map((r) => ({
       id: r.name ?? "",
       name: r.name ?? "",
       displayName: r.description || r.name || "",
       status: r.status === "UP" ? "available" : r.status === "DOWN" ? "unavailable" : (r.status ?? "unknown").toLowerCase(),
       zones: (r.zones ?? []).map(lastSegment).sort(),
     }));
+    this.regionCache = { at: Date.now(), regions: mapped };
+    return mapped;
+  }
+
+  private regionCache?: { at: number; regions: Region[] };
+
+  /**
+   * An unknown region would make aggregatedList answer "no instances", which
+   * reads like an empty region: refuse it instead. Regions change rarely, so
+   * the list is cached for a few minutes.
+   */
+  private async checkLocation(ctx: CallContext, location: Location, field = "region"): Promise<void> {
+    const fresh = this.regionCache && Date.now() - this.regionCache.at < REGION_CACHE_MS;
+    const regions = fresh ? this.regionCache!.regions : await this.listRegions(ctx);
+    const region = regions.find((r) => r.id === location.region);
+    if (!region) throw invalidArgument(field, `"${location.region}" is not a region of project ${this.project}`);
+    if (location.kind === "zone" && !region.zones?.includes(location.zone)) {
+      throw invalidArgument(field, `"${location.zone}" is not a zone of region ${location.region}`);
+    }
   }
 
   // ---- instances ------------------------------------------------------
 
-  listInstances(ctx: CallContext, query: ListInstancesQuery): Promise<InstancePage> {
-    return listInstancePage(ctx, this.clients, this.project, parseLocation(query.region), query);
+  async listInstances(ctx: CallContext, query: ListInstancesQuery): Promise<InstancePage> {
+    const location = parseLocation(query.region);
+    if (!query.cursor) await this.checkLocation(ctx, location);
+    return listInstancePage(ctx, this.clients, this.project, location, query);
   }
 
   async getInstance(ctx: CallContext, ref: InstanceRef): Promise<Instance> {

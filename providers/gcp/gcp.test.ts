@@ -152,6 +152,12 @@ describe("ListInstances", () => {
     const err = await grpcError(call("ListInstances", { region: "mars" }));
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(badRequestFields(err)).toEqual(["region"]);
+    // Well-formed but not a region/zone of the project: not an empty list.
+    for (const region of ["asia-south9", "us-central1-f"]) {
+      const unknown = await grpcError(call("ListInstances", { region }));
+      expect(unknown.code).toBe(status.INVALID_ARGUMENT);
+      expect(badRequestFields(unknown)).toEqual(["region"]);
+    }
   });
 });
 
