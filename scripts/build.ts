@@ -42,6 +42,8 @@ export interface BuildOptions {
   suffix?: string;
   minify?: boolean;
   version?: string;
+  /** The Bun runtime to embed for `target` (release.ts fetches it from npm); default: Bun's own download. */
+  executablePath?: string;
 }
 
 export async function buildProviders(opts: BuildOptions = {}): Promise<string[]> {
@@ -53,7 +55,7 @@ export async function buildProviders(opts: BuildOptions = {}): Promise<string[]>
     const outfile = join(outdir, `skyclust-${name}-provider${opts.suffix ?? ""}`);
     const result = await Bun.build({
       entrypoints: [join(root, "providers", name, "main.ts")],
-      compile: opts.target ? { target: opts.target as never, outfile } : { outfile },
+      compile: opts.target ? { target: opts.target as never, outfile, executablePath: opts.executablePath } : { outfile },
       minify: opts.minify ?? true,
       sourcemap: "none",
       plugins: [embeddedProtoLoader, ssh2PureJsPlugin],
