@@ -11,6 +11,10 @@ import { PROVIDERS, buildProviders } from "./build";
 import { NONROOT_UID, freePort, makeMinimalRoot, waitForServing, type MinimalRoot } from "./chroot";
 
 const PORTS: Record<string, number> = { aws: 50051, gcp: 50052, openstack: 50053, proxmox: 50054 };
+const KNOWN_PRICES: Record<string, { type: string; region: string; hourly: number }> = {
+  aws: { type: "m5.large", region: "us-east-1", hourly: 0.096 },
+  gcp: { type: "e2-standard-2", region: "us-central1", hourly: 0.067006 },
+};
 let outdir: string;
 
 beforeAll(async () => {
@@ -62,6 +66,11 @@ for (const name of PROVIDERS) {
         expect(info.capabilities.mode).toBe("sandbox");
         const list = await client.call("ListInstances", { region: "*" });
         expect(list.instances.length).toBeGreaterThan(0);
+        // The price catalog is bundled: a known published price from the binary alone.
+        const known = KNOWN_PRICES[name];
+        const quote = await client.call("GetCostEstimate", { instance_type: known?.type ?? list.instances[0].type, region: list.instances[0].region, duration: "1h", ...(known ? { region: known.region } : {}) });
+        if (known) expect(quote.hourly_rate).toBe(known.hourly);
+        else expect(quote.hourly_rate).toBeGreaterThan(0);
         client.close();
       } finally {
         proc.kill("SIGTERM");
