@@ -108,10 +108,13 @@ export class GcpBackend implements CloudBackend {
    * reads like an empty region: refuse it instead. Regions change rarely, so
    * the list is cached for a few minutes.
    */
-  private async checkLocation(ctx: CallContext, location: Location, field = "region"): Promise<void> {
+  private async cachedRegions(ctx: CallContext): Promise<Region[]> {
     const fresh = this.regionCache && Date.now() - this.regionCache.at < REGION_CACHE_MS;
-    const regions = fresh ? this.regionCache!.regions : await this.listRegions(ctx);
-    const region = regions.find((r) => r.id === location.region);
+    return fresh ? this.regionCache!.regions : this.listRegions(ctx);
+  }
+
+  private async checkLocation(ctx: CallContext, location: Location, field = "region"): Promise<void> {
+    const region = (await this.cachedRegions(ctx)).find((r) => r.id === location.region);
     if (!region) throw invalidArgument(field, `"${location.region}" is not a region of project ${this.project}`);
     if (location.kind === "zone" && !region.zones?.includes(location.zone)) {
       throw invalidArgument(field, `"${location.zone}" is not a zone of region ${location.region}`);
@@ -173,26 +176,30 @@ export class GcpBackend implements CloudBackend {
   }
 
   private async chooseZone(ctx: CallContext, spec: CreateInstanceSpec, location: Location): Promise<string> {
+    let zone: string;
     if (location.kind === "zone") {
       if (spec.zone && spec.zone !== location.zone) throw invalidArgument("zone", `"${spec.zone}" contradicts region "${location.zone}"`);
-      return location.zone;
-    }
-    if (spec.zone) {
+      zone = location.zone;
+    } else if (spec.zone) {
       const z = parseLocation(spec.zone, "zone");
       if (z.kind !== "zone" || z.region !== location.region) throw invalidArgument("zone", `"${spec.zone}" is not a zone of region ${location.region}`);
-      return spec.zone;
+      zone = spec.zone;
+    } else {
+      // Deterministic, so a retried create picks the same zone (and requestId).
+      const region = (await this.cachedRegions(ctx)).find((r) => r.id === location.region);
+      if (!region) throw invalidArgument("region", `"${location.region}" is not a region of project ${this.project}`);
+      const first = [...(region.zones ?? [])].sort()[0];
+      if (!first) throw failedPrecondition(`region ${location.region} lists no zones`);
+      zone = first;
     }
-    // Deterministic, so a retried create picks the same zone (and requestId).
-    const [region] = await gceCall(ctx, "regions.get", { safe: true, field: "region" }, (o) => this.clients.regions.get({ project: this.project, region: location.region }, o));
-    const zones = (region.zones ?? []).map(lastSegment).sort();
-    if (!zones[0]) throw failedPrecondition(`region ${location.region} lists no zones`);
-    return zones[0];
+    await this.checkLocation(ctx, { kind: "zone", region: regionOfZone(zone), zone }, spec.zone ? "zone" : "region");
+    return zone;
   }
 
   private imageUrl(image: string | undefined): string {
     if (!image) return DEFAULT_IMAGE;
     if (image.startsWith("https://") || image.startsWith("projects/") || image.startsWith("global/")) return image;
-    if (image.startsWith("family/")) return `projects/${this.project}/global/images/${image}`;
+    // "debian-12-bookworm-v20240110" or "family/my-family": an image of this project.
     return `projects/${this.project}/global/images/${image}`;
   }
 

@@ -255,6 +255,10 @@ describe("CreateInstance", () => {
     expect(badRequestFields(bad)).toEqual(["tags[Owner]"]);
     const name = await grpcError(call("CreateInstance", { name: "Bad_Name", type: "n1-standard-1" }));
     expect(badRequestFields(name)).toEqual(["name"]);
+    const zone = await grpcError(call("CreateInstance", { name: "zoneless", type: "n1-standard-1", region: "us-central1", zone: "us-central1-q" }));
+    expect(badRequestFields(zone)).toEqual(["zone"]);
+    const region = await grpcError(call("CreateInstance", { name: "regionless", type: "n1-standard-1", region: "asia-south9" }));
+    expect(badRequestFields(region)).toEqual(["region"]);
     expect(fake.requestsTo("POST", /instances$/).length).toBe(before);
   });
 
