@@ -214,24 +214,34 @@ export class ProxmoxBackend implements CloudBackend {
     items.sort((a, b) => a.vmid - b.vmid);
 
     const tagFilters = Object.entries(filters).filter(([k]) => k.startsWith("tag:")).map(([k, v]) => [k.slice(4), v] as const);
-    let described: Instance[] | undefined;
-    if (tagFilters.length > 0) {
-      // Tags with values live in the description, so every candidate's
-      // config is needed before the page can be cut.
-      const all = await mapLimit(items, CONCURRENCY, async (r) => toInstance(r, this.opts.sizes, await this.details(ctx, r)));
-      described = all.filter((i) => tagFilters.every(([k, v]) => i.tags[k] === v));
-      items = described.map((i) => items.find((r) => r.vmid === Number(i.extra!.vmid))!);
-    }
-    const total = items.length;
     const rest = items.filter((r) => r.vmid > after);
-    const page = rest.slice(0, query.pageSize);
-    const instances = described
-      ? page.map((r) => described!.find((i) => Number(i.extra!.vmid) === r.vmid)!)
-      : await mapLimit(page, CONCURRENCY, async (r) => toInstance(r, this.opts.sizes, await this.details(ctx, r)));
+    const describe = (r: PveResource) => this.details(ctx, r).then((d) => toInstance(r, this.opts.sizes, d));
+    if (tagFilters.length === 0) {
+      const page = rest.slice(0, query.pageSize);
+      return {
+        instances: await mapLimit(page, CONCURRENCY, describe),
+        nextCursor: rest.length > page.length ? `after:${page.at(-1)!.vmid}` : undefined,
+        totalCount: items.length,
+      };
+    }
+    // Tags with values live in the description, so candidates are read a
+    // batch at a time until the page (plus one, to know if more follow) is full.
+    const matches: Instance[] = [];
+    let next = 0;
+    while (next < rest.length && matches.length <= query.pageSize) {
+      const batch = rest.slice(next, next + CONCURRENCY);
+      next += batch.length;
+      for (const i of await mapLimit(batch, CONCURRENCY, describe)) {
+        if (tagFilters.every(([k, v]) => i.tags[k] === v)) matches.push(i);
+      }
+    }
+    const instances = matches.slice(0, query.pageSize);
+    const more = matches.length > query.pageSize;
     return {
       instances,
-      nextCursor: rest.length > page.length ? `after:${page.at(-1)!.vmid}` : undefined,
-      totalCount: total,
+      nextCursor: more ? `after:${instances.at(-1)!.extra!.vmid}` : undefined,
+      // Exact only when this page saw every candidate.
+      totalCount: !more && after === 0 ? instances.length : undefined,
     };
   }
 

@@ -48,16 +48,16 @@ test("the ticket is renewed before its two-hour lifetime ends, not on every call
 
 test("PVE errors keep their reason phrase and map to the boundary's codes", async () => {
   const c = client(Date.now);
-  const missing = await c.get("/nodes/vmpvetest/qemu/4242/config", {}, signal()).catch((e) => e);
+  const missing = await c.get<never>("/nodes/vmpvetest/qemu/4242/config", {}, signal()).catch((e) => e as ProviderError);
   expect(missing).toBeInstanceOf(ProviderError);
   expect(missing.code).toBe("NOT_FOUND");
   expect(missing.message).toContain("Configuration file 'nodes/vmpvetest/qemu-server/4242.conf' does not exist");
   pve.lockNextWrites(10);
-  const locked = await c.post("/nodes/vmpvetest/qemu/100/status/start", {}, signal()).catch((e) => e);
+  const locked = await c.post<never>("/nodes/vmpvetest/qemu/100/status/start", {}, signal()).catch((e) => e as ProviderError);
   expect(locked.code).toBe("UNAVAILABLE");
   expect(pve.requestsTo("POST", /\/qemu\/100\/status\/start$/).length).toBe(5); // 1 + 4 retries
   pve.lockNextWrites(0);
-  const running = await c.post("/nodes/vmpvetest/qemu/100/status/start", {}, signal()).catch((e) => e);
+  const running = await c.post<never>("/nodes/vmpvetest/qemu/100/status/start", {}, signal()).catch((e) => e as ProviderError);
   expect(running.code).toBe("FAILED_PRECONDITION");
   expect(running.message).toContain("already running");
 });

@@ -249,10 +249,20 @@ describe("create by clone", () => {
 
   test("concurrent calls with one idempotency key clone once", async () => {
     const before = pve.requestsTo("POST", /\/clone$/).length;
-    const req = { name: "api-1", type: "small", region: "vmpvetest", image_id: "900", idempotency_key: "create-api-1" };
+    const req = { name: "api-1", type: "small", region: "vmpvetest", image_id: "900", idempotency_key: "create-api-1", tags: { env: "test" } };
     const [a, b] = await Promise.all([call("CreateInstance", req), call("CreateInstance", req)]);
     expect(a.instance.id).toBe(b.instance.id);
     expect(pve.requestsTo("POST", /\/clone$/).length - before).toBe(1);
+
+    // Tag filters read descriptions; their pages still hold at most page_size.
+    const first = await call("ListInstances", { filters: { "tag:env": "test" }, page_size: 1 });
+    expect(first.instances.length).toBe(1);
+    expect(first.next_page_token).not.toBe("");
+    const second = await call("ListInstances", { filters: { "tag:env": "test" }, page_size: 1, page_token: first.next_page_token });
+    expect(second.instances.length).toBe(1);
+    expect(second.next_page_token).toBe("");
+    expect(second.total_count).toBe(2);
+    expect(new Set([first.instances[0].id, second.instances[0].id])).toEqual(new Set([a.instance.id, (await call("ListInstances", { filters: { name: "web-1" } })).instances[0].id]));
     await call("DeleteInstance", { instance_id: a.instance.id });
   });
 
