@@ -115,7 +115,9 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
 
 export async function runProvider(def: ProviderDefinition, argv = process.argv.slice(2)): Promise<void> {
   // A compiled binary is named after its file; a source run after the product.
-  const binary = Bun.main.startsWith("/$bunfs") ? basename(process.execPath) : `skyclust-${def.name}-provider`;
+  // `typeof Bun` keeps the same code runnable under Node (scripts/bench compares runtimes).
+  const compiled = typeof Bun !== "undefined" && Bun.main.startsWith("/$bunfs");
+  const binary = compiled ? basename(process.execPath) : `skyclust-${def.name}-provider`;
   if (argv[0] === "healthcheck") {
     process.exit(await runHealthcheck(binary, def.defaultPort, argv.slice(1)).catch((e) => (console.error(String(e?.message ?? e)), 2)));
   }
