@@ -36,6 +36,7 @@ import { Compute, MAX_KNOWN_MICROVERSION, type NovaFlavor, type NovaKeypair, typ
 import { catalogRegions, Identity, identityBaseUrl, type IdentityOptions } from "./identity";
 import { httpInfo, Transport, type TransportOptions } from "./http";
 import { Images } from "./image";
+import { CLAIM_PREFIX, CreateClaims, type ClaimOptions } from "./create-claims";
 import { IDEMPOTENCY_METADATA, idempotencyTag, planFilters, toInstance } from "./servers";
 import { Session } from "./session";
 
@@ -47,6 +48,7 @@ export interface OpenStackBackendOptions {
   pollIntervalMs?: number;
   /** Nova requests one ListInstances page may make while client-side filters drop servers. */
   maxRequestsPerPage?: number;
+  claims?: ClaimOptions;
 }
 
 export class OpenStackBackend implements CloudBackend {
@@ -61,6 +63,7 @@ export class OpenStackBackend implements CloudBackend {
   private readonly maxRequestsPerPage: number;
   /** Creates in flight per idempotency key: retries wait for the first and then find its server. */
   private readonly creating = new Map<string, Promise<unknown>>();
+  private readonly claims: CreateClaims;
 
   constructor(
     readonly config: OpenStackConfig,
@@ -81,6 +84,7 @@ export class OpenStackBackend implements CloudBackend {
     this.session = new Session(this.identity, http, config.interface, log);
     this.compute = new Compute(this.session);
     this.images = new Images(this.session);
+    this.claims = new CreateClaims(this.compute, log, opts.claims);
     this.pollMs = opts.pollIntervalMs ?? 1000;
     this.maxRequestsPerPage = opts.maxRequestsPerPage ?? 5;
   }
@@ -216,36 +220,41 @@ export class OpenStackBackend implements CloudBackend {
   }
 
   async createInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance> {
-    if (!spec.idempotencyKey) return this.createOnce(ctx, spec);
-    // Nova has no idempotent create. Retries reaching this process while the
-    // first call still runs wait for it, so their lookup sees its server.
-    const lockKey = `${spec.region}\0${spec.idempotencyKey}`;
+    if (spec.publicIp) throw unimplemented("public_ip: this provider does not allocate floating IPs yet; attach one with Neutron after creating");
+    if (spec.subnetId && !spec.vpcId) {
+      throw unimplemented("subnet_id: Nova attaches servers to networks, not subnets; give the network uuid as vpc_id");
+    }
+    const key = spec.idempotencyKey;
+    if (!key) return this.afterCreate(ctx, spec.region, await this.submitCreate(ctx, spec), spec.waitUntilRunning);
+    // Retries reaching this process while the first call still runs wait for
+    // it here (no cloud calls); other processes are kept apart by the claim.
+    const lockKey = `${spec.region}\0${key}`;
     for (let previous = this.creating.get(lockKey); previous; previous = this.creating.get(lockKey)) {
       await untilSettledOrAborted(previous, ctx.signal);
     }
-    const attempt = this.createOnce(ctx, spec);
+    const attempt = this.claims.run(
+      spec.region,
+      key,
+      ctx.signal,
+      async () => {
+        const existing = (await this.findByIdempotencyKey(spec.region, key, ctx.signal))[0]?.id;
+        if (existing) ctx.log.info("create retried with a known idempotency key; returning the existing server", { instance_id: existing });
+        return existing;
+      },
+      (claimed) => this.submitCreate(ctx, spec, claimed),
+    );
     this.creating.set(lockKey, attempt);
     try {
-      return await attempt;
+      return this.afterCreate(ctx, spec.region, await attempt, spec.waitUntilRunning);
     } finally {
       if (this.creating.get(lockKey) === attempt) this.creating.delete(lockKey);
     }
   }
 
-  private async createOnce(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance> {
+  /** Validates, resolves references and POSTs the server; returns its id. */
+  private async submitCreate(ctx: CallContext, spec: CreateInstanceSpec, claimed = false): Promise<string> {
     const { region } = spec;
     const signal = ctx.signal;
-    if (spec.publicIp) throw unimplemented("public_ip: this provider does not allocate floating IPs yet; attach one with Neutron after creating");
-    if (spec.subnetId && !spec.vpcId) {
-      throw unimplemented("subnet_id: Nova attaches servers to networks, not subnets; give the network uuid as vpc_id");
-    }
-    if (spec.idempotencyKey) {
-      const existing = await this.findByIdempotencyKey(region, spec.idempotencyKey, signal);
-      if (existing.length > 0) {
-        ctx.log.info("create retried with a known idempotency key; returning the existing server", { instance_id: existing[0]!.id });
-        return this.afterCreate(ctx, region, existing[0]!.id, spec.waitUntilRunning);
-      }
-    }
     if (!spec.imageId) throw invalidArgument("image_id", "is required: Nova boots every server from an image (by id or name)");
     const [flavor, image] = await Promise.all([
       this.resolveFlavor(region, spec.type, signal, "type"),
@@ -291,19 +300,18 @@ export class OpenStackBackend implements CloudBackend {
     } catch (err) {
       throw blameCreateField(err);
     }
-    if (spec.idempotencyKey) {
-      // Another provider process (a second replica) racing past the lookup
-      // may have created a twin: the oldest server wins and the younger one
-      // is removed. (Best effort: a twin not yet visible cannot be seen.)
+    if (spec.idempotencyKey && !claimed) {
+      // Without a claim (key pair quota or policy), a racing twin that is
+      // already visible is removed: the oldest server wins.
       const twins = await this.findByIdempotencyKey(region, spec.idempotencyKey, signal);
       const winner = twins[0];
       if (winner && winner.id !== created.id) {
         ctx.log.warn("a concurrent create with the same idempotency key won; deleting this duplicate", { winner: winner.id, duplicate: created.id });
         await this.compute.deleteServer(region, created.id, signal).catch(() => undefined);
-        return this.afterCreate(ctx, region, winner.id, spec.waitUntilRunning);
+        return winner.id;
       }
     }
-    return this.afterCreate(ctx, region, created.id, spec.waitUntilRunning);
+    return created.id;
   }
 
   private async afterCreate(ctx: CallContext, region: string, id: string, wait: boolean): Promise<Instance> {
@@ -475,7 +483,8 @@ export class OpenStackBackend implements CloudBackend {
     for (const key of Object.keys(req.filters)) {
       if (!["name", "fingerprint"].includes(key) && !key.startsWith("tag:")) throw invalidArgument(`filters[${key}]`, "unknown filter; use name, fingerprint or tag:KEY");
     }
-    const all = (await this.compute.listKeypairs(req.region, ctx.signal)).map((k) => this.toKeyPair(k, req.region));
+    // Create claims (create-claims.ts) are bookkeeping, not the caller's keys.
+    const all = (await this.compute.listKeypairs(req.region, ctx.signal)).filter((k) => !k.name.startsWith(CLAIM_PREFIX)).map((k) => this.toKeyPair(k, req.region));
     const { name, fingerprint } = req.filters;
     // Key pairs have no tags, so any tag filter matches none.
     const tagFilter = Object.keys(req.filters).some((k) => k.startsWith("tag:"));

@@ -10,6 +10,7 @@ import { badRequestFields, grpcError } from "../../shared/testing/client";
 import { startTestServerWithBackend, type TestProvider } from "../../shared/testing/harness";
 import { OpenStackBackend, type OpenStackBackendOptions } from "./backend";
 import type { OpenStackConfig } from "./cloud-config";
+import { claimName } from "./create-claims";
 import { FakeOpenStack, type FakeOpenStackOptions } from "./testing/fake-openstack";
 
 const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
@@ -153,6 +154,58 @@ describe("server actions", () => {
     expect(hard.message).toContain("HARD");
     const bodies = s.fake.requests.filter((r) => r.path.endsWith(`/servers/${id}/action`)).map((r) => r.body);
     expect(bodies).toEqual([{ reboot: { type: "SOFT" } }, { reboot: { type: "HARD" } }, { "os-stop": null }, { "os-start": null }]);
+  });
+});
+
+describe("idempotent create claims", () => {
+  const create = (s: Setup, key: string) =>
+    s.provider.client.call("CreateInstance", { name: "c", type: "m1.tiny", image_id: "cirros", region: "regionOne", idempotency_key: key }, { deadlineMs: 30_000 });
+  const posts = (s: Setup) => s.fake.requests.filter((r) => r.method === "POST" && r.path.endsWith("/servers")).length;
+  const claimReads = (s: Setup, name: string) => s.fake.requests.filter((r) => r.method === "GET" && r.path.endsWith(`/os-keypairs/${name}`)).length;
+  async function until(what: string, cond: () => boolean) {
+    for (let i = 0; i < 500 && !cond(); i++) await Bun.sleep(20);
+    if (!cond()) throw new Error(`never happened: ${what}`);
+  }
+
+  test("the create runs while holding a key pair claim, which is removed afterwards", async () => {
+    const s = await setup({}, { claims: { pollMs: 20 } });
+    await create(s, "k-own");
+    expect(posts(s)).toBe(1);
+    const claim = claimName("regionOne", "k-own");
+    const order = s.fake.requests.filter((r) => r.path.includes(claim) || r.path.endsWith("/os-keypairs") || (r.method === "POST" && r.path.endsWith("/servers"))).map((r) => `${r.method} ${r.path.replace(/.*\/v2\.1/, "")}`);
+    expect(order).toEqual(["POST /os-keypairs", "POST /servers", `DELETE /os-keypairs/${claim}`]);
+    expect(s.fake.keypairs.size).toBe(0);
+  });
+
+  test("a claim held elsewhere makes the create wait instead of creating a twin", async () => {
+    const s = await setup({}, { claims: { pollMs: 20 } });
+    const claim = claimName("regionOne", "k-held");
+    s.fake.keypairs.set(claim, { name: claim, fingerprint: "x", created_at: new Date().toISOString().replace("Z", "") });
+    const pending = create(s, "k-held");
+    await until("the waiting create polled the claim three times", () => claimReads(s, claim) >= 3);
+    expect(posts(s)).toBe(0);
+    // The holder finishes (here: gives up without creating); the waiter takes over.
+    s.fake.keypairs.delete(claim);
+    await pending;
+    expect(posts(s)).toBe(1);
+    expect(s.fake.keypairs.size).toBe(0);
+  });
+
+  test("a stale claim from a crashed creator is broken", async () => {
+    const s = await setup({}, { claims: { pollMs: 20 } });
+    const claim = claimName("regionOne", "k-stale");
+    s.fake.keypairs.set(claim, { name: claim, fingerprint: "x", created_at: "2014-05-07T12:06:13.681238" });
+    await create(s, "k-stale");
+    expect(posts(s)).toBe(1);
+    expect(s.fake.requests.filter((r) => r.method === "DELETE" && r.path.endsWith(`/os-keypairs/${claim}`)).length).toBe(2);
+  });
+
+  test("claims never show in ListKeyPairs", async () => {
+    const s = await setup();
+    const claim = claimName("regionOne", "k-list");
+    s.fake.keypairs.set(claim, { name: claim, fingerprint: "x" });
+    const { key_pairs } = await s.provider.client.call("ListKeyPairs", { region: "regionOne" });
+    expect(key_pairs.map((k: any) => k.key_pair_name)).toEqual(["keypair-50ca852e-273f-4cdc-8949-45feba200837"]);
   });
 });
 

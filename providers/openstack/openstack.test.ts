@@ -249,6 +249,24 @@ describe("openstack provider against the real testbed (member user)", () => {
     } while (Date.now() < until);
     expect(left).toEqual([a.id]);
 
+    // Two provider replicas (separate processes' worth of state) racing with
+    // one key: the key pair claim lets exactly one of them create.
+    const replica = await startTestProvider(openstackProvider, [], env);
+    try {
+      const replicaName = `${RUN}-replicas`;
+      const viaReplica = replica.client.call("CreateInstance", { name: replicaName, type: "m1.tiny", image_id: "fake-image", region: REGION, idempotency_key: `${RUN}-k4` }, { deadlineMs: 120_000 });
+      const [x, y] = await Promise.all([createServer(replicaName, { idempotency_key: `${RUN}-k4` }), viaReplica]);
+      created.add(y.instance.id);
+      expect(y.instance.id).toBe(x.id);
+      const servers = (await call("ListInstances", { region: REGION, filters: { name: replicaName } })).instances.map((i: any) => i.id);
+      expect(servers).toEqual([x.id]);
+      // The claims are gone and never show as the caller's key pairs.
+      const claims = await backend.compute.listKeypairs(REGION, AbortSignal.timeout(10_000));
+      expect(claims.filter((k) => k.name.startsWith("skyclust-create-claim-"))).toEqual([]);
+    } finally {
+      await replica.close();
+    }
+
     // A different key is a different server.
     const other = await createServer(name, { idempotency_key: `${RUN}-k3` });
     expect(other.id).not.toBe(first.id);

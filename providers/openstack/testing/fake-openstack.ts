@@ -42,6 +42,8 @@ export class FakeOpenStack {
   readonly requests: RecordedRequest[] = [];
   readonly failures: InjectedFailure[] = [];
   readonly validTokens = new Set<string>();
+  /** Key pairs by name, unique like Nova's (a second POST is 409). */
+  readonly keypairs = new Map<string, any>();
   authCount = 0;
   maxVersion: string;
   authDelayMs: number;
@@ -172,7 +174,7 @@ export class FakeOpenStack {
     }
     const m = /^\/compute\/([^/]+)\/v2\.1(\/.*)?$/.exec(path);
     if (m) {
-      const res = this.compute(req.method, m[2] ?? "/", url.searchParams);
+      const res = this.compute(req.method, m[2] ?? "/", url.searchParams, body);
       record(res.status);
       return res;
     }
@@ -180,7 +182,7 @@ export class FakeOpenStack {
     return this.json(404, { itemNotFound: { code: 404, message: `the fake has no ${req.method} ${path}` } });
   }
 
-  private compute(method: string, path: string, query: URLSearchParams): Response {
+  private compute(method: string, path: string, query: URLSearchParams, body?: any): Response {
     const atLeast = (v: string) => {
       const [a, b] = this.maxVersion.split(".").map(Number);
       const [c, d] = v.split(".").map(Number);
@@ -199,8 +201,30 @@ export class FakeOpenStack {
     if (path === "/servers" && method === "POST") return this.json(202, fixture("nova/servers_v2.100_server-create-resp.json"));
     if (/^\/servers\/[^/]+\/action$/.test(path) && method === "POST") return new Response(null, { status: 202, headers: { "x-openstack-request-id": `req-fake-${++this.requestCounter}` } });
     if (/^\/servers\/[^/]+$/.test(path) && method === "GET") return this.json(200, fixture("nova/servers_server-get-resp.json"));
-    if (path === "/os-keypairs" && method === "GET") return this.json(200, fixture("nova/os-keypairs_keypairs-list-resp.json"));
-    if (path === "/os-keypairs" && method === "POST") return this.json(200, fixture(atLeast("2.92") ? "nova/os-keypairs_v2.92_keypairs-import-post-resp.json" : "nova/os-keypairs_keypairs-import-post-resp.json"));
+    if (path === "/os-keypairs" && method === "GET") {
+      const doc = fixture("nova/os-keypairs_keypairs-list-resp.json");
+      for (const k of this.keypairs.values()) doc.keypairs.push({ keypair: k });
+      return this.json(200, doc);
+    }
+    if (path === "/os-keypairs" && method === "POST") {
+      const recorded = fixture(atLeast("2.92") ? "nova/os-keypairs_v2.92_keypairs-import-post-resp.json" : "nova/os-keypairs_keypairs-import-post-resp.json");
+      const name = body?.keypair?.name;
+      if (this.keypairs.has(name)) return this.json(409, { conflictingRequest: { code: 409, message: `Key pair '${name}' already exists.` } });
+      const keypair = { ...recorded.keypair, name, public_key: body?.keypair?.public_key ?? recorded.keypair.public_key, created_at: new Date().toISOString().replace("Z", "") };
+      this.keypairs.set(name, keypair);
+      return this.json(200, { keypair });
+    }
+    const kp = /^\/os-keypairs\/([^/]+)$/.exec(path);
+    if (kp) {
+      const name = decodeURIComponent(kp[1]!);
+      const found = this.keypairs.get(name);
+      if (!found) return this.json(404, { itemNotFound: { code: 404, message: `Keypair ${name} not found for user fake` } });
+      if (method === "DELETE") {
+        this.keypairs.delete(name);
+        return new Response(null, { status: 202 });
+      }
+      return this.json(200, { keypair: found });
+    }
     return this.json(404, { itemNotFound: { code: 404, message: `the fake has no ${method} ${path}` } });
   }
 }
