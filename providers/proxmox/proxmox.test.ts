@@ -434,6 +434,31 @@ describe("the end of the session", () => {
     expect(readFileSync(join(stateDir, "keypairs.json"), "utf8")).not.toContain("PRIVATE KEY");
   });
 
+  test("a missing privilege is PERMISSION_DENIED", async () => {
+    pve.denyPaths(/\/qemu\/110\/status\/start$/);
+    try {
+      const err = await grpcError(call("StartInstance", { instance_id: "vmpvetest/qemu/110" }));
+      expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(err.details).toContain("VM.PowerMgmt");
+    } finally {
+      pve.denyPaths(undefined);
+    }
+  });
+
+  test("an offline node: unavailable region, 595 is UNAVAILABLE, the cluster listing still answers", async () => {
+    pve.setNodeOffline("vmpvetest2");
+    const regions = await call("ListRegions");
+    expect(regions.regions.find((r: any) => r.id === "vmpvetest2").status).toBe("unavailable");
+    const err = await grpcError(call("GetInstanceStatus", { instance_id: "vmpvetest2/qemu/101" }));
+    expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    const all = await call("ListInstances", {});
+    const ghost = all.instances.find((i: any) => i.id === "vmpvetest2/qemu/101");
+    expect(ghost).toMatchObject({ status: "unknown", raw_status: "unknown" });
+    const star = await call("ListInstances", { region: "*" });
+    expect(star.instances.every((i: any) => i.region === "vmpvetest")).toBe(true);
+    expect((await grpcError(call("CreateInstance", { name: "x2", type: "small", region: "vmpvetest2", image_id: "963" }))).code).toBe(grpc.status.FAILED_PRECONDITION);
+  });
+
   test("no password, token secret, ticket or CSRF token ever reached a log line", () => {
     const logs = started.flatMap((p) => p.logs).join("\n");
     expect(logs.length).toBeGreaterThan(0);

@@ -84,6 +84,8 @@ export class FakePve {
   private server!: https.Server;
   private tickets = new Map<string, string>(); // ticket -> csrf
   private issued: string[] = [];
+  private offline = new Set<string>();
+  private denied?: RegExp;
   private guests = new Map<number, Guest>();
   private nodes: any[];
   private tasks = new Map<string, Task>();
@@ -145,6 +147,16 @@ export class FakePve {
   /** The next n writes answer 500 "can't lock file ...". */
   lockNextWrites(n: number): void {
     this.lockFailuresLeft = n;
+  }
+  /** The node goes offline: PVE marks its guests "unknown" and proxies to it fail with 595. */
+  setNodeOffline(node: string): void {
+    this.offline.add(node);
+    for (const n of this.nodes) if (n.node === node) n.status = "offline";
+    for (const g of this.guests.values()) if (g.resource.node === node) g.resource.status = "unknown";
+  }
+  /** Requests whose path matches answer 403 as a missing privilege would. */
+  denyPaths(pattern: RegExp | undefined): void {
+    this.denied = pattern;
   }
   /** Every ticket and CSRF token handed out (for "never logged" checks). */
   issuedSecrets(): string[] {
@@ -225,6 +237,9 @@ export class FakePve {
       const vmid = /\/(\d+)(\/|$)/.exec(path)?.[1] ?? "100";
       return fail(500, `can't lock file '/var/lock/qemu-server/lock-${vmid}.conf' - got timeout`);
     }
+    if (this.denied?.test(path)) return fail(403, `Permission check failed (${path}, VM.PowerMgmt)`);
+    const target = /^\/nodes\/([^/]+)\//.exec(path)?.[1];
+    if (target && this.offline.has(target)) return fail(595, `Connection refused`);
     if (method === "GET" && path === "/version") return ok(this.version);
     if (method === "GET" && path === "/nodes") return ok(this.nodes);
     if (method === "GET" && path === "/cluster/resources") {
