@@ -55,7 +55,8 @@ export async function buildProviders(opts: BuildOptions = {}): Promise<string[]>
     const outfile = join(outdir, `skyclust-${name}-provider${opts.suffix ?? ""}`);
     const result = await Bun.build({
       entrypoints: [join(root, "providers", name, "main.ts")],
-      compile: opts.target ? { target: opts.target as never, outfile, executablePath: opts.executablePath } : { outfile },
+      // executablePath only when given: Bun rejects an explicit undefined.
+      compile: opts.target ? { target: opts.target as never, outfile, ...(opts.executablePath ? { executablePath: opts.executablePath } : {}) } : { outfile },
       minify: opts.minify ?? true,
       sourcemap: "none",
       plugins: [embeddedProtoLoader, ssh2PureJsPlugin],
