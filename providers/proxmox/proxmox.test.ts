@@ -434,6 +434,13 @@ describe("the end of the session", () => {
     expect(readFileSync(join(stateDir, "keypairs.json"), "utf8")).not.toContain("PRIVATE KEY");
   });
 
+  test("task polling stops at the caller's deadline", async () => {
+    pve.hangNextTask("qmstart");
+    const err = await grpcError(provider.client.call("StartInstance", { instance_id: "vmpvetest/qemu/110" }, { deadlineMs: 1500 }));
+    expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(pve.requestsTo("GET", /\/tasks\/.*qmstart(%3A|:)110.*\/status$/).length).toBeGreaterThan(0);
+  });
+
   test("a missing privilege is PERMISSION_DENIED", async () => {
     pve.denyPaths(/\/qemu\/110\/status\/start$/);
     try {

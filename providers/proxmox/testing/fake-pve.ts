@@ -85,6 +85,7 @@ export class FakePve {
   private tickets = new Map<string, string>(); // ticket -> csrf
   private issued: string[] = [];
   private offline = new Set<string>();
+  private hanging = new Set<string>();
   private denied?: RegExp;
   private guests = new Map<number, Guest>();
   private nodes: any[];
@@ -143,6 +144,10 @@ export class FakePve {
   /** The next task of this type (e.g. "qmclone") stops with this exit status. */
   failNextTask(type: string, exitstatus: string, log: string[] = []): void {
     this.taskFailures.push({ type, exitstatus, log });
+  }
+  /** The next task of this type keeps running until released (for deadline tests). */
+  hangNextTask(type: string): void {
+    this.hanging.add(type);
   }
   /** The next n writes answer 500 "can't lock file ...". */
   lockNextWrites(n: number): void {
@@ -370,7 +375,7 @@ export class FakePve {
       starttime,
       pid,
       pstart,
-      pollsLeft: this.opts.taskPolls ?? 1,
+      pollsLeft: this.hanging.delete(type) ? Number.POSITIVE_INFINITY : (this.opts.taskPolls ?? 1),
       exitstatus: failed?.exitstatus ?? "OK",
       log: failed ? [...failed.log, `TASK ERROR: ${failed.exitstatus}`] : ["TASK OK"],
       effect,
