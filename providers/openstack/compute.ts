@@ -65,7 +65,12 @@ export function versionFromDiscovery(body: any, endpoint: string): VersionDoc | 
   if (body?.version && typeof body.version === "object") return body.version;
   const list: VersionDoc[] = Array.isArray(body?.versions) ? body.versions : [];
   const path = new URL(endpoint).pathname.replace(/\/+$/, "");
-  const byLink = list.find((v) => v.links?.some((l) => l.rel === "self" && path.startsWith(new URL(l.href).pathname.replace(/\/+$/, ""))));
+  // Whole path segments: "/v2.1" is not under "/v2".
+  const under = (href: string) => {
+    const base = new URL(href).pathname.replace(/\/+$/, "");
+    return path === base || path.startsWith(base + "/");
+  };
+  const byLink = list.find((v) => v.links?.some((l) => l.rel === "self" && under(l.href)));
   return byLink ?? list.find((v) => v.status === "CURRENT");
 }
 

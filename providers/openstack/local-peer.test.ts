@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { status } from "@grpc/grpc-js";
 import { createLogger } from "../../shared/log";
+import { makeTestPki } from "../../shared/testing/certs";
 import { badRequestFields, grpcError } from "../../shared/testing/client";
 import { startTestServerWithBackend, type TestProvider } from "../../shared/testing/harness";
 import { OpenStackBackend, type OpenStackBackendOptions } from "./backend";
@@ -26,7 +27,12 @@ interface Setup {
   logs: string[];
 }
 
-async function setup(fakeOpts: FakeOpenStackOptions = {}, backendOpts: OpenStackBackendOptions = {}, password = PASSWORD): Promise<Setup> {
+async function setup(
+  fakeOpts: FakeOpenStackOptions = {},
+  backendOpts: OpenStackBackendOptions = {},
+  password = PASSWORD,
+  tlsConfig: Partial<OpenStackConfig> = {},
+): Promise<Setup> {
   const fake = new FakeOpenStack({ password: PASSWORD, ...fakeOpts }).start();
   cleanups.push(() => fake.stop());
   const config: OpenStackConfig = {
@@ -35,6 +41,7 @@ async function setup(fakeOpts: FakeOpenStackOptions = {}, backendOpts: OpenStack
     region: "regionOne",
     interface: "public",
     insecure: false,
+    ...tlsConfig,
   };
   const logs: string[] = [];
   const log = createLogger({ level: "debug", write: (l) => logs.push(l) });
@@ -351,5 +358,24 @@ describe("throttling and outages", () => {
     expect(err.code).toBe(status.UNAVAILABLE);
     const health = await s.provider.client.call("HealthCheck");
     expect(health.healthy).toBe(false);
+  });
+});
+
+describe("TLS", () => {
+  test("OS_CACERT trusts a private CA; without it the endpoint is refused; insecure skips the check", async () => {
+    const pki = makeTestPki();
+    cleanups.push(async () => pki.cleanup());
+    const tls = { certFile: pki.serverCert, keyFile: pki.serverKey };
+    const trusted = await setup({ tls }, {}, PASSWORD, { caCertFile: pki.caCert });
+    expect(trusted.fake.url).toStartWith("https://");
+    expect((await list(trusted)).instances).toHaveLength(1);
+
+    const untrusted = await setup({ tls });
+    const err = await grpcError(list(untrusted));
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(untrusted.fake.authCount).toBe(0);
+
+    const insecure = await setup({ tls }, {}, PASSWORD, { insecure: true });
+    expect((await list(insecure)).instances).toHaveLength(1);
   });
 });

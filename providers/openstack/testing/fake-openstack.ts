@@ -36,6 +36,8 @@ export interface FakeOpenStackOptions {
   regions?: string[];
   tokenLifetimeMs?: number;
   authDelayMs?: number;
+  /** Serve HTTPS with this certificate and key (PEM file paths). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export class FakeOpenStack {
@@ -56,7 +58,7 @@ export class FakeOpenStack {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.server!.port}`;
+    return `${this.opts.tls ? "https" : "http"}://127.0.0.1:${this.server!.port}`;
   }
 
   get regions(): string[] {
@@ -64,7 +66,8 @@ export class FakeOpenStack {
   }
 
   start(): this {
-    this.server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => this.handle(req) });
+    const tls = this.opts.tls ? { tls: { cert: Bun.file(this.opts.tls.certFile), key: Bun.file(this.opts.tls.keyFile) } } : {};
+    this.server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => this.handle(req), ...tls });
     return this;
   }
 
