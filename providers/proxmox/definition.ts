@@ -20,7 +20,6 @@ export const proxmoxProvider: ProviderDefinition = {
     { name: "pve-insecure", kind: "boolean", env: "PROXMOX_INSECURE", default: false, help: "do NOT verify the API certificate (logs a warning; for labs only)" },
     { name: "region", kind: "string", env: "PROXMOX_NODE", help: 'default region: a node name, or "cluster" for every node (the default; sandbox: pve1)' },
     { name: "pve-state-dir", kind: "string", env: "PROXMOX_STATE_DIR", help: "directory for the key pair store (default $XDG_STATE_HOME or ~/.local/state, /skyclust-proxmox)" },
-    { name: "pve-keep-private-keys", kind: "boolean", env: "PROXMOX_KEEP_PRIVATE_KEYS", default: false, help: "also store private keys made by CreateKeyPair (mode 0600)" },
     { name: "pve-size-catalog", kind: "string", env: "PROXMOX_SIZE_CATALOG", help: 'JSON file of sizes: {"small": {"vcpus": 1, "memoryGiB": 1, "diskGiB": 10}, ...}' },
     { name: "pve-clone-mode", kind: "string", env: "PROXMOX_CLONE_MODE", default: "linked", help: "clone templates as linked (fast, shares the base disk) or full copies" },
     { name: "pve-storage", kind: "string", env: "PROXMOX_STORAGE", help: "target storage for full clones (default: the template's)" },

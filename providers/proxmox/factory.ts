@@ -63,7 +63,7 @@ export async function createProxmoxBackend(settings: Settings, log: Logger): Pro
   const cloneMode = str(settings, "pve-clone-mode") ?? "linked";
   if (cloneMode !== "linked" && cloneMode !== "full") throw new ConfigError(`PROXMOX_CLONE_MODE: expected linked or full, got "${cloneMode}"`);
   const stateDir = stateDirFromSettings(settings);
-  const keyStore = new KeyPairStore(stateDir, CLUSTER_REGION, bool(settings, "pve-keep-private-keys"));
+  const keyStore = new KeyPairStore(stateDir, CLUSTER_REGION);
   const pollMs = Math.max(10, num(settings, "pve-task-poll-ms") ?? 500);
   const backend = new ProxmoxBackend({
     client,

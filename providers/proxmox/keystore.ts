@@ -5,8 +5,9 @@
 // crash leaves either the old or the new file, never a torn one. Writes are
 // serialized inside the process; run one provider per state directory.
 //
-// Private keys made by CreateKeyPair are returned once and NOT stored,
-// unless the operator turns on PROXMOX_KEEP_PRIVATE_KEYS.
+// Private keys made by CreateKeyPair are returned once and never stored
+// here; the shared --ssh-keep-created-keys option (SKYCLUST_SSH_KEEP_CREATED_KEYS)
+// is the one place that may keep them, for the SSH RPCs.
 import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -22,7 +23,6 @@ interface StoredKeyPair {
   keyType: string;
   tags: Record<string, string>;
   createdAt: string;
-  privateKey?: string;
 }
 
 interface StoreFile {
@@ -38,7 +38,6 @@ export class KeyPairStore {
     readonly dir: string,
     /** Reported as KeyPair.region: key pairs are cluster-wide. */
     private readonly region: string,
-    private readonly keepPrivateKeys = false,
   ) {
     this.file = join(dir, "keypairs.json");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -104,7 +103,6 @@ export class KeyPairStore {
         publicKey: generated.publicKey,
         keyType,
         tags,
-        privateKey: this.keepPrivateKeys ? generated.privateKey : undefined,
       });
       return { keyPair: this.toKeyPair(stored), privateKey: generated.privateKey };
     });
