@@ -29,6 +29,8 @@ export interface TransportOptions {
   maxReadRetries?: number;
   /** Base delay between read retries (doubles each time). */
   readRetryDelayMs?: number;
+  /** One HTTP exchange gives up after this long even when the caller set no deadline. */
+  requestTimeoutMs?: number;
   fetch?: typeof fetch;
 }
 
@@ -165,10 +167,18 @@ export class Transport {
     for (;;) {
       if (opts.signal.aborted) throw abortError(opts.signal);
       let res: Response;
+      let text: string;
+      const timeoutMs = this.opts.requestTimeoutMs ?? 60_000;
+      const timeout = AbortSignal.timeout(timeoutMs);
       try {
-        res = await this.send(url, method, opts);
+        res = await this.send(url, method, { ...opts, signal: AbortSignal.any([opts.signal, timeout]) });
+        text = await res.text();
       } catch (err) {
         if (opts.signal.aborted) throw abortError(opts.signal);
+        if (timeout.aborted) {
+          // Not retried: a stuck endpoint would hold the caller several times as long.
+          throw unavailable(`${opts.service}: ${new URL(url).origin} did not answer ${method} ${new URL(url).pathname} within ${timeoutMs / 1000} s`);
+        }
         if (idempotent && failedReads < maxRead) {
           await sleep(readDelay * 2 ** failedReads++, opts.signal);
           continue;
@@ -178,7 +188,6 @@ export class Transport {
       }
       const requestId = requestIdOf(res.headers);
       opts.log?.debug("openstack call", { service: opts.service, method, path: new URL(url).pathname, status: res.status, cloud_request_id: requestId });
-      const text = await res.text().catch(() => "");
       if (res.ok) {
         let body: any = undefined;
         if (text) {

@@ -350,6 +350,15 @@ describe("throttling and outages", () => {
     expect(s.fake.requests.filter((r) => r.method === "POST" && r.path.endsWith("/servers")).length).toBe(1);
   });
 
+  test("an endpoint that hangs is UNAVAILABLE after the request timeout, even without a caller deadline", async () => {
+    const s = await setup({}, { transport: { requestTimeoutMs: 300 } });
+    await list(s);
+    s.fake.fail({ path: /servers\/detail$/, times: Infinity, status: 200, hangMs: 5000 });
+    const err = await grpcError(s.provider.client.call("ListInstances", { region: "regionOne" }));
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(err.details).toContain("did not answer GET /compute/regionOne/v2.1/servers/detail within 0.3 s");
+  });
+
   test("an endpoint that does not answer is UNAVAILABLE", async () => {
     const s = await setup();
     await list(s);

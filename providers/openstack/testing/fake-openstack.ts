@@ -27,6 +27,8 @@ export interface InjectedFailure {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Wait this long before answering (a stuck endpoint). */
+  hangMs?: number;
 }
 
 export interface FakeOpenStackOptions {
@@ -132,6 +134,7 @@ export class FakeOpenStack {
     if (failure) {
       failure.times--;
       record(failure.status);
+      if (failure.hangMs) await Bun.sleep(failure.hangMs);
       return this.json(failure.status, failure.body ?? {}, failure.headers);
     }
 
