@@ -25,6 +25,7 @@ import { isInstanceStatus } from "../../shared/status";
 import { PveClient } from "./client";
 import {
   addressesFromAgent,
+  addressesFromLxc,
   configuredMacs,
   isPveTag,
   normalizedStatus,
@@ -34,6 +35,7 @@ import {
   toInstance,
   type AgentInterface,
   type GuestDetails,
+  type LxcInterface,
   type PveConfig,
   type PveResource,
   type PveStatusCurrent,
@@ -170,6 +172,9 @@ export class ProxmoxBackend implements CloudBackend {
       const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.opts.agentTimeoutMs)]);
       const agent = await soft(this.client.get<{ result: AgentInterface[] }>(`${path}/agent/network-get-interfaces`, {}, signal));
       if (agent?.result) addresses = addressesFromAgent(agent.result, configuredMacs(config));
+    } else if (kind === "lxc" && running) {
+      const ifaces = await soft(this.client.get<LxcInterface[]>(`${path}/interfaces`, {}, ctx.signal));
+      if (Array.isArray(ifaces)) addresses = addressesFromLxc(ifaces);
     }
     return { config, live: current, addresses };
   }
@@ -216,12 +221,14 @@ export class ProxmoxBackend implements CloudBackend {
     const tagFilters = Object.entries(filters).filter(([k]) => k.startsWith("tag:")).map(([k, v]) => [k.slice(4), v] as const);
     const rest = items.filter((r) => r.vmid > after);
     const describe = (r: PveResource) => this.details(ctx, r).then((d) => toInstance(r, this.opts.sizes, d));
+    const unreachable = await this.offlineNodes(ctx, items);
     if (tagFilters.length === 0) {
       const page = rest.slice(0, query.pageSize);
       return {
         instances: await mapLimit(page, CONCURRENCY, describe),
         nextCursor: rest.length > page.length ? `after:${page.at(-1)!.vmid}` : undefined,
         totalCount: items.length,
+        unreachable,
       };
     }
     // Tags with values live in the description, so candidates are read a
@@ -242,7 +249,19 @@ export class ProxmoxBackend implements CloudBackend {
       nextCursor: more ? `after:${instances.at(-1)!.extra!.vmid}` : undefined,
       // Exact only when this page saw every candidate.
       totalCount: !more && after === 0 ? instances.length : undefined,
+      unreachable,
     };
+  }
+
+  /**
+   * PVE still lists the guests of an offline node, with status "unknown".
+   * Say which nodes those are, so callers know that part is stale.
+   */
+  private async offlineNodes(ctx: Ctx, items: PveResource[]): Promise<string[]> {
+    if (!items.some((r) => r.status === "unknown")) return [];
+    const regions = await this.listRegions(ctx).catch(() => []);
+    const nodes = new Set(items.filter((r) => r.status === "unknown").map((r) => r.node));
+    return regions.filter((r) => nodes.has(r.id) && r.status !== "available").map((r) => `${r.id}: node is ${r.status}; its guests show status unknown`);
   }
 
   /** The cluster resource an id names, or NOT_FOUND. */

@@ -1,5 +1,8 @@
 // Settings parsing: PROXMOX_HOST forms, credentials, ids and sizes.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "../../shared/config";
 import { allFlags } from "../../shared/main";
 import { proxmoxProvider } from "./definition";
@@ -55,6 +58,19 @@ describe("ids and sizes", () => {
     expect(parseInstanceId(id)).toEqual({ node: "pve-2.lab", kind: "lxc", vmid: 913 });
     expect(parseInstanceId("qemu/100")).toEqual({ kind: "qemu", vmid: 100 });
     expect(() => parseInstanceId("pve1/qemu/")).toThrow("instance_id");
+  });
+  test("a catalog file replaces the defaults and is checked at start", () => {
+    const dir = mkdtempSync(join(tmpdir(), "skyclust-pve-sizes-"));
+    try {
+      writeFileSync(join(dir, "sizes.json"), JSON.stringify({ db: { vcpus: 8, memoryGiB: 32, diskGiB: 200 } }));
+      const c = SizeCatalog.fromFile(join(dir, "sizes.json"));
+      expect(c.resolve("db")).toEqual({ name: "db", vcpus: 8, memoryMiB: 32768, diskGiB: 200 });
+      expect(() => c.resolve("medium")).toThrow("type");
+      writeFileSync(join(dir, "bad.json"), JSON.stringify({ db: { vcpus: 0, memoryGiB: 1 } }));
+      expect(() => SizeCatalog.fromFile(join(dir, "bad.json"))).toThrow("PROXMOX_SIZE_CATALOG");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   test("catalog names and the generic form", () => {
     const c = new SizeCatalog(DEFAULT_SIZES);

@@ -153,6 +153,25 @@ export function addressesFromAgent(ifaces: AgentInterface[], macs: Set<string>):
   return { privateIp: v4[0], publicIp: v4.find(isPublicIpv4) };
 }
 
+/** GET /nodes/{node}/lxc/{vmid}/interfaces (PVE 7.2+): addresses in CIDR form. */
+export interface LxcInterface {
+  name: string;
+  hwaddr?: string;
+  inet?: string;
+  inet6?: string;
+}
+
+export function addressesFromLxc(ifaces: LxcInterface[]): { privateIp?: string; publicIp?: string } {
+  return addressesFromAgent(
+    ifaces.map((i) => ({
+      name: i.name,
+      "hardware-address": i.hwaddr,
+      "ip-addresses": i.inet ? [{ "ip-address": i.inet.split("/")[0]!, "ip-address-type": "ipv4" }] : [],
+    })),
+    new Set(),
+  );
+}
+
 export interface GuestDetails {
   config?: PveConfig;
   live?: PveStatusCurrent;

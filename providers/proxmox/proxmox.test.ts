@@ -192,6 +192,8 @@ describe("power actions", () => {
     await call("StartInstance", { instance_id: "vmpvetest/lxc/913" });
     expect(pve.requestsTo("POST", /^\/nodes\/vmpvetest\/lxc\/913\/status\/start$/).length).toBe(1);
     expect((await call("GetInstanceStatus", { instance_id: "vmpvetest/lxc/913" })).status).toBe("running");
+    const ct = (await call("ListInstances", { filters: { kind: "lxc" } })).instances[0];
+    expect(ct.private_ip).toBe("198.18.0.20");
     await call("StopInstance", { instance_id: "vmpvetest/lxc/913" });
     expect(pve.requestsTo("POST", /^\/nodes\/vmpvetest\/lxc\/913\/status\/shutdown$/).length).toBe(1);
   });
@@ -266,6 +268,15 @@ describe("create by clone", () => {
     await call("DeleteInstance", { instance_id: a.instance.id });
   });
 
+  test("full clones onto another node carry full, target and storage", async () => {
+    const p = await start({ ...baseEnv(), PROXMOX_TOKEN_ID: TOKEN_ID, PROXMOX_TOKEN_SECRET: TOKEN_SECRET, PROXMOX_CLONE_MODE: "full", PROXMOX_STORAGE: "local-zfs" });
+    const res = await p.client.call("CreateInstance", { name: "far-1", type: "2c2g", region: "vmpvetest2", image_id: "900" }, { deadlineMs: 20_000 });
+    expect(res.instance).toMatchObject({ region: "vmpvetest2", type: "2c2g", status: "running" });
+    const clone = pve.requestsTo("POST", /^\/nodes\/vmpvetest\/qemu\/900\/clone$/).at(-1)!;
+    expect(clone.params).toMatchObject({ full: "1", target: "vmpvetest2", storage: "local-zfs", name: "far-1" });
+    await p.client.call("DeleteInstance", { instance_id: res.instance.id }, { deadlineMs: 20_000 });
+  });
+
   test("a clone task that ends in error surfaces its exit status and log tail, and nothing is left behind", async () => {
     const before = pve.requestsTo("POST", /\/clone$/).length;
     pve.failNextTask("qmclone", "storage 'local-lvm' does not have enough free space", ["create full clone of drive scsi0 (local-lvm:base-900-disk-1)", "Logical volume \"vm-120-disk-0\" created."]);
@@ -319,8 +330,9 @@ describe("create by clone", () => {
 describe("authentication", () => {
   test("ticket login once, cookie on reads, CSRF token on writes", () => {
     const authed = pve.requests.filter((r) => r.path !== "/access/ticket");
-    expect(authed.every((r) => r.auth === "ticket")).toBe(true);
-    expect(pve.requests.filter((r) => r.method !== "GET" && r.path !== "/access/ticket").every((r) => r.csrf)).toBe(true);
+    expect(authed.filter((r) => r.auth !== "token").every((r) => r.auth === "ticket")).toBe(true);
+    expect(pve.requests.filter((r) => r.method !== "GET" && r.auth === "ticket").every((r) => r.csrf)).toBe(true);
+    expect(pve.requests.filter((r) => r.method !== "GET" && r.auth === "ticket").length).toBeGreaterThan(5);
     expect(pve.loginCount).toBe(1);
   });
 
@@ -448,6 +460,7 @@ describe("the end of the session", () => {
     const all = await call("ListInstances", {});
     const ghost = all.instances.find((i: any) => i.id === "vmpvetest2/qemu/101");
     expect(ghost).toMatchObject({ status: "unknown", raw_status: "unknown" });
+    expect(all.unreachable).toEqual(["vmpvetest2: node is unavailable; its guests show status unknown"]);
     const star = await call("ListInstances", { region: "*" });
     expect(star.instances.every((i: any) => i.region === "vmpvetest")).toBe(true);
     expect((await grpcError(call("CreateInstance", { name: "x2", type: "small", region: "vmpvetest2", image_id: "963" }))).code).toBe(grpc.status.FAILED_PRECONDITION);

@@ -288,6 +288,14 @@ export class FakePve {
       if (r.status !== "running" || !guest.agent) return fail(500, "QEMU guest agent is not running");
       return ok(guest.agent);
     }
+    if (method === "GET" && rest === "/interfaces" && kind === "lxc") {
+      // PVE 7.2+ shape (not in the cassettes): name, hwaddr, inet, inet6.
+      if (r.status !== "running") return fail(500, `CT ${vmid} not running`);
+      return ok([
+        { name: "lo", hwaddr: "00:00:00:00:00:00", inet: "127.0.0.1/8", inet6: "::1/128" },
+        { name: "eth0", hwaddr: "bc:24:11:5e:7a:01", inet: "198.18.0.20/24" },
+      ]);
+    }
     if ((method === "PUT" || method === "POST") && rest === "/config") {
       for (const [k, v] of Object.entries(params)) {
         if (k === "digest") continue;
