@@ -101,20 +101,11 @@ export class PveClient {
     }
   }
 
-  /** Like call() but leaves PveApiError unmapped (for callers that read it). */
-  async callRaw<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal): Promise<T> {
-    try {
-      return await this.callOnce<T>(method, path, params, signal);
-    } catch (err) {
-      if (err instanceof PveApiError) throw err;
-      throw mapPveError(err, signal);
-    }
-  }
-
   private async callOnce<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal): Promise<T> {
     let { res, ticket } = await this.send(method, path, params, signal);
     if (res.status === 401 && this.opts.auth.kind === "ticket") {
       // The ticket expired early or the cluster restarted: log in again once.
+      // Re-sending is safe even for writes: PVE executed nothing on a 401.
       // Calls that fail together share one login: only the first one drops
       // the ticket they all used.
       if (this.ticket === ticket) {
