@@ -165,10 +165,29 @@ export class OpenStackBackend implements CloudBackend {
         if (plan.matches(instance)) out.push(instance);
         marker = s.id;
       }
-      if (!page.nextMarker) return { instances: out };
+      if (!page.nextMarker) return { instances: await this.withImageFacts(q.region, out, ctx.signal) };
       if (out.length >= q.pageSize) break;
     }
-    return { instances: out, nextCursor: marker };
+    return { instances: await this.withImageFacts(q.region, out, ctx.signal), nextCursor: marker };
+  }
+
+  /** Adds the image's name (and login hints) from Glance; the SSH defaults read image_name. */
+  private async withImageFacts(region: string, instances: Instance[], signal: AbortSignal): Promise<Instance[]> {
+    const ids = [...new Set(instances.map((i) => i.imageId).filter((id): id is string => Boolean(id)))];
+    const facts = new Map(await Promise.all(ids.map(async (id) => [id, await this.images.describe(region, id, signal)] as const)));
+    for (const i of instances) {
+      const f = i.imageId ? facts.get(i.imageId) : undefined;
+      if (!f) continue;
+      i.extra ??= {};
+      if (f.name) i.extra.image_name = f.name;
+      if (f.osDistro) i.extra.os_distro = f.osDistro;
+      if (f.adminUser) i.extra.image_login_user = f.adminUser;
+    }
+    return instances;
+  }
+
+  sshUserHint(instance: Instance): string | undefined {
+    return instance.extra?.image_login_user;
   }
 
   private async server(region: string, id: string, signal: AbortSignal): Promise<NovaServer> {
@@ -185,7 +204,8 @@ export class OpenStackBackend implements CloudBackend {
   async getInstance(ctx: CallContext, ref: InstanceRef): Promise<Instance> {
     const server = await this.server(ref.region, ref.instanceId, ctx.signal);
     const needFlavors = !server.flavor?.original_name;
-    return toInstance(server, ref.region, await this.flavorsById(ref.region, ctx.signal, needFlavors));
+    const [instance] = await this.withImageFacts(ref.region, [toInstance(server, ref.region, await this.flavorsById(ref.region, ctx.signal, needFlavors))], ctx.signal);
+    return instance!;
   }
 
   /** Servers carrying the idempotency key's tag (or metadata, before tags existed), oldest first. */

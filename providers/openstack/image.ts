@@ -16,8 +16,41 @@ const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$
 /** "/v2/images" under the image endpoint, whether or not the catalog URL already ends in /v2. */
 const imagesPath = (endpoint: string) => (/\/v2$/.test(endpoint) ? "/images" : "/v2/images");
 
+/** What instances show of their image: name, distro, and the image's own login user hint. */
+export interface ImageFacts {
+  name?: string;
+  osDistro?: string;
+  adminUser?: string;
+}
+
+const FACTS_TTL_MS = 10 * 60_000;
+
 export class Images {
+  private readonly facts = new Map<string, { at: number; facts: Promise<ImageFacts | undefined> }>();
+
   constructor(private readonly session: Session) {}
+
+  /**
+   * Name and login facts of an image id, cached for a few minutes per
+   * region; undefined when Glance does not know it (deleted, not visible).
+   * Never throws: these facts only decorate instances.
+   */
+  describe(region: string, id: string, signal: AbortSignal): Promise<ImageFacts | undefined> {
+    const key = `${region}\0${id}`;
+    const hit = this.facts.get(key);
+    if (hit && Date.now() - hit.at < FACTS_TTL_MS) return hit.facts;
+    const facts = this.call<GlanceImage>(region, `/${encodeURIComponent(id)}`, undefined, signal).then(
+      ({ body }) => ({
+        name: typeof body?.name === "string" ? body.name : undefined,
+        osDistro: typeof body?.os_distro === "string" ? body.os_distro : undefined,
+        // A Glance property some clouds set for exactly this purpose.
+        adminUser: typeof body?.os_admin_user === "string" ? body.os_admin_user : undefined,
+      }),
+      () => undefined,
+    );
+    this.facts.set(key, { at: Date.now(), facts });
+    return facts;
+  }
 
   private async call<T>(region: string, suffix: string, query: Record<string, string> | undefined, signal: AbortSignal) {
     const endpoint = await this.session.endpoint("image", region, signal);

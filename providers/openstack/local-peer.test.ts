@@ -73,6 +73,10 @@ describe("recorded Nova documents", () => {
     expect(i.public_ip).toBe("1.2.3.4");
     expect(i.image_id).toBe("70a599e0-31e7-49b7-b260-868f441e862b");
     expect(i.tags).toEqual({ "My Server Name": "Apache1" });
+    // From Glance: the SSH defaults read image_name; os_admin_user is the backend's login hint.
+    expect(i.extra.image_name).toBe("cirros");
+    expect(i.extra.image_login_user).toBe("cirros");
+    expect(s.backend.sshUserHint({ ...i, extra: i.extra } as never)).toBe("cirros");
     expect(new Date(Number(i.created_at.seconds) * 1000).toISOString()).toBe("2013-09-03T04:01:32.000Z");
   });
 

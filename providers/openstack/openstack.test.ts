@@ -135,6 +135,7 @@ describe("openstack provider against the real testbed (member user)", () => {
         expect(inst.provider).toBe("openstack");
         expect(inst.created_at.seconds).toBeGreaterThan(0);
         expect(inst.extra.vcpus).toBe("1");
+        expect(inst.extra.image_name).toBe("fake-image");
       }
     }, WAIT_MS * 2);
 

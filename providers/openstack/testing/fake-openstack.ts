@@ -167,7 +167,7 @@ export class FakeOpenStack {
     }
     if (path.startsWith("/image/v2/images")) {
       record(200);
-      const image = { id: "70a599e0-31e7-49b7-b260-868f441e862b", name: "cirros", status: "active", min_disk: 0, min_ram: 0 };
+      const image = { id: "70a599e0-31e7-49b7-b260-868f441e862b", name: "cirros", status: "active", min_disk: 0, min_ram: 0, os_distro: "cirros", os_admin_user: "cirros" };
       if (path === "/image/v2/images") return this.json(200, { images: url.searchParams.get("name") === "cirros" ? [image] : [] });
       return path.endsWith(image.id) ? this.json(200, image) : new Response("<html><body>404 Not Found</body></html>", { status: 404 });
     }
