@@ -12,7 +12,9 @@ import * as https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 
-export const FIXTURES = process.env.SKYCLUST_FIXTURES ?? "/work/shared/fixtures";
+// The cassettes travel with the tests (copied unchanged from the shared
+// fixtures, see fixtures/README.md), so CI needs nothing outside the repo.
+export const FIXTURES = join(import.meta.dir, "fixtures");
 
 interface Interaction {
   request: { method: string; uri: string; body?: { string?: string } };
@@ -20,7 +22,7 @@ interface Interaction {
 }
 
 function cassette(name: string): Interaction[] {
-  const doc = Bun.YAML.parse(readFileSync(join(FIXTURES, "proxmox", name), "utf8")) as { http_interactions: Interaction[] };
+  const doc = Bun.YAML.parse(readFileSync(join(FIXTURES, name), "utf8")) as { http_interactions: Interaction[] };
   return doc.http_interactions;
 }
 
