@@ -54,7 +54,6 @@ export interface OpenStackBackendOptions {
 export class OpenStackBackend implements CloudBackend {
   readonly provider = "openstack";
   readonly mode = "cloud" as const;
-  readonly defaultRegion: string;
   readonly identity: Identity;
   readonly session: Session;
   readonly compute: Compute;
@@ -70,7 +69,6 @@ export class OpenStackBackend implements CloudBackend {
     private readonly log: Logger,
     private readonly opts: OpenStackBackendOptions = {},
   ) {
-    this.defaultRegion = config.region;
     let ca: string | undefined;
     if (config.caCertFile) {
       try {
@@ -87,6 +85,33 @@ export class OpenStackBackend implements CloudBackend {
     this.claims = new CreateClaims(this.compute, log, opts.claims);
     this.pollMs = opts.pollIntervalMs ?? 1000;
     this.maxRequestsPerPage = opts.maxRequestsPerPage ?? 5;
+  }
+
+  /**
+   * The configured region; when none was configured and the catalog offers
+   * compute in exactly one region that is not "RegionOne", that region (as
+   * the openstack CLI would pick it).
+   */
+  get defaultRegion(): string {
+    const token = this.identity.cached();
+    if (this.config.regionExplicit !== false || !token) return this.config.region;
+    const regions = catalogRegions(token.catalog, "compute", this.config.interface);
+    return regions.length === 1 && !regions.includes(this.config.region) ? regions[0]! : this.config.region;
+  }
+
+  /** Authenticates once at start so wrong credentials show in the log at once (not fatal: the cloud may come later). */
+  async warmUp(timeoutMs = 5_000): Promise<void> {
+    try {
+      const token = await this.identity.current(AbortSignal.timeout(timeoutMs));
+      this.log.info("openstack: authenticated", {
+        user: token.userName ?? token.userId,
+        project: token.projectName ?? token.projectId,
+        default_region: this.defaultRegion,
+        compute_regions: catalogRegions(token.catalog, "compute", this.config.interface),
+      });
+    } catch (err) {
+      this.log.warn("openstack: first authentication failed; calls will retry it", { error: (err as Error).message });
+    }
   }
 
   capabilities(): Record<string, string> {

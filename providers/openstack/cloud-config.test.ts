@@ -142,4 +142,21 @@ describe("clouds.yaml", () => {
       await fake.stop();
     }
   });
+
+  test("without a configured region, the catalog's single compute region is the default", async () => {
+    const fake = new FakeOpenStack({ password: "yaml-pw", regions: ["Zeta"] }).start();
+    const file = join(dir, "noregion-clouds.yaml");
+    writeFileSync(file, `clouds:\n  local:\n    auth:\n      auth_url: ${fake.url}/identity/v3\n      username: admin\n      password: yaml-pw\n      project_id: p1\n`);
+    const provider = await startTestProvider(openstackProvider, [], { OS_CLOUD: "local", OS_CLIENT_CONFIG_FILE: file, HOME: dir });
+    try {
+      expect(provider.logs.some((l) => l.includes("openstack: authenticated") && l.includes('"default_region":"Zeta"'))).toBe(true);
+      const info = await provider.client.call("GetProviderInfo");
+      expect(info.capabilities.default_region).toBe("Zeta");
+      const { instances } = await provider.client.call("ListInstances", {});
+      expect(instances[0].region).toBe("Zeta");
+    } finally {
+      await provider.close();
+      await fake.stop();
+    }
+  });
 });

@@ -47,6 +47,8 @@ export interface OpenStackConfig {
   authUrl: string;
   auth: AuthMethod;
   region: string;
+  /** False when `region` is only the "RegionOne" fallback (then a catalog with one other compute region wins). */
+  regionExplicit?: boolean;
   /** "public", "internal" or "admin". */
   interface: string;
   caCertFile?: string;
@@ -163,6 +165,7 @@ export function resolveConfig(settings: Settings, env: Record<string, string | u
   const authUrl = get("auth-url");
   const common = {
     region: get("region") ?? "RegionOne",
+    regionExplicit: get("region") !== undefined,
     interface: normalizeInterface(get("interface")),
     caCertFile: get("cacert"),
     insecure: merged.insecure === true,

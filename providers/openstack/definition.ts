@@ -34,6 +34,8 @@ export const openstackProvider: ProviderDefinition = {
       interface: config.interface,
       cloud: config.cloudName,
     });
-    return new OpenStackBackend(config, log, { rateCard: loadRateCard(settings) });
+    const backend = new OpenStackBackend(config, log, { rateCard: loadRateCard(settings) });
+    await backend.warmUp();
+    return backend;
   },
 };

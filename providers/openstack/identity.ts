@@ -105,9 +105,9 @@ export class Identity {
     return this.renew(signal);
   }
 
-  /** Cached token facts for health reports; no secret. */
-  cachedExpiry(): Date | undefined {
-    return this.token?.expiresAt;
+  /** The cached token, if any, without renewing it. */
+  cached(): Token | undefined {
+    return this.token;
   }
 
   private nearExpiry(token: Token): boolean {
