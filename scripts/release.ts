@@ -193,6 +193,8 @@ export async function release(opts: ReleaseOptions = {}): Promise<ReleaseResult>
   const pinned = pkg.devDependencies.bun;
   if (Bun.version !== pinned) throw new Error(`release builds use the pinned Bun ${pinned} (package.json devDependencies), this is Bun ${Bun.version}: run node_modules/.bin/bun`);
   const { version, source } = releaseVersion({ explicit: opts.version });
+  // Images (Dockerfile) and manifests (deploy/) carry package.json's version.
+  if (source.startsWith("git tag") && version !== pkg.version) log(`warning: tag ${version} but package.json says ${pkg.version}; images and deploy/ manifests use package.json's`);
   log(`release ${version} (from ${source}), Bun ${Bun.version}: ${providers.join(", ")} for ${targets.map(targetId).join(", ")} -> ${outdir}`);
 
   mkdirSync(outdir, { recursive: true });
