@@ -1,0 +1,111 @@
+// Unary load with h2load (nghttp2-client) speaking gRPC: POST of a framed
+// protobuf request with content-type application/grpc and te: trailers.
+// h2load cannot read trailers, so every reply's grpc-status is checked on
+// the server side instead: the provider logs one line per RPC with its
+// status code, and any code other than OK fails the run.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import protobuf from "protobufjs";
+import { PROTOBUF_JSON } from "../../shared/grpc/descriptor-set.generated";
+import { percentile } from "./stats";
+import { rpcCodes } from "./server-process";
+
+const SERVICE = "skyclust.provider.v1.CloudProviderService";
+
+export interface LoadCase {
+  method: string;
+  request: Record<string, unknown>;
+  /** Concurrent streams = connections x streams per connection. */
+  connections: number;
+  streamsPerConnection: number;
+}
+
+export interface LoadResult {
+  method: string;
+  streams: number;
+  requests: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export function h2loadAvailable(): boolean {
+  return Bun.which("h2load") !== null;
+}
+
+/** A length-prefixed gRPC message (no compression) for the request. */
+export function grpcFrame(method: string, request: Record<string, unknown>): Uint8Array {
+  const root = protobuf.Root.fromJSON(JSON.parse(PROTOBUF_JSON));
+  const service = root.lookupService(SERVICE);
+  const type = root.lookupType(service.methods[method]!.requestType);
+  const err = type.verify(request);
+  if (err) throw new Error(`${method} request: ${err}`);
+  const body = type.encode(type.fromObject(request)).finish();
+  const frame = new Uint8Array(5 + body.length);
+  new DataView(frame.buffer).setUint32(1, body.length);
+  frame.set(body, 5);
+  return frame;
+}
+
+export async function runLoad(
+  address: string,
+  serverLog: string,
+  c: LoadCase,
+  workDir: string,
+  seconds: number,
+  warmupSeconds: number,
+): Promise<LoadResult> {
+  const tag = `${c.method}-${c.connections}x${c.streamsPerConnection}`;
+  const bodyFile = join(workDir, `${tag}.bin`);
+  const logFile = join(workDir, `${tag}.h2load.log`);
+  writeFileSync(bodyFile, grpcFrame(c.method, c.request));
+  const before = rpcCodes(serverLog).get(c.method)?.get("OK") ?? 0;
+  const proc = Bun.spawn(
+    [
+      "h2load",
+      "-D", String(seconds),
+      "--warm-up-time", String(warmupSeconds),
+      "-c", String(c.connections),
+      "-m", String(c.streamsPerConnection),
+      "-t", "1",
+      "-d", bodyFile,
+      "-H", "content-type: application/grpc",
+      "-H", "te: trailers",
+      "--log-file", logFile,
+      `http://${address}/${SERVICE}/${c.method}`,
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const [out, errText, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`h2load exited ${code}: ${errText}${out}`);
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+  const reqPerSec = num(/finished in [\d.]+\w+, ([\d.]+) req\/s/);
+  const succeeded = num(/requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded/);
+  const failed = num(/(\d+) failed/);
+  const errored = num(/(\d+) errored/);
+  const non2xx = num(/status codes: \d+ 2xx, (\d+) 3xx/) + num(/(\d+) 4xx/) + num(/(\d+) 5xx/);
+  if (!(succeeded > 0) || failed > 0 || errored > 0 || non2xx > 0) throw new Error(`${tag}: h2load reported failures:\n${out}`);
+
+  // grpc-status of every reply, from the server's own per-RPC log lines.
+  await Bun.sleep(200);
+  const codes = rpcCodes(serverLog).get(c.method) ?? new Map<string, number>();
+  const notOk = [...codes].filter(([k]) => k !== "OK");
+  if (notOk.length > 0) throw new Error(`${tag}: replies with grpc-status other than OK: ${JSON.stringify(notOk)}`);
+  const okNow = (codes.get("OK") ?? 0) - before;
+  if (okNow < succeeded) throw new Error(`${tag}: h2load saw ${succeeded} replies, the server logged only ${okNow} OK calls`);
+
+  // Per-request log: start time, HTTP status, elapsed microseconds.
+  const latenciesMs = readFileSync(logFile, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => Number(line.split("\t")[2]) / 1000)
+    .filter(Number.isFinite);
+  return {
+    method: c.method,
+    streams: c.connections * c.streamsPerConnection,
+    requests: succeeded,
+    reqPerSec,
+    p50Ms: percentile(latenciesMs, 50),
+    p99Ms: percentile(latenciesMs, 99),
+  };
+}

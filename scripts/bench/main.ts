@@ -1,0 +1,160 @@
+#!/usr/bin/env bun
+// `bun run bench`: the benchmark suite (not a test; nothing here asserts a
+// time). Compares, in one run, the ways to run the aws provider (compiled
+// binary, `bun run` of the sources, Node.js on a bundle) and prints ratios
+// measured side by side, then writes the tables into scripts/BENCHMARKS.md.
+//
+//   bun run bench               the whole suite (about 6-8 minutes on 2 cores)
+//   bun run bench --quick       fewer starts, shorter loads, no moto (a smoke run)
+//   bun run bench --no-moto     skip the 10,000-instance moto walk
+//   bun run bench --no-write    print only, leave BENCHMARKS.md alone
+//
+// Needs: h2load (Debian: apt-get install nghttp2-client), node (20+),
+// python3 with moto (the same peer the aws tests use).
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { runFanout } from "./fanout";
+import { h2loadAvailable, runLoad, type LoadCase, type LoadResult } from "./load";
+import { startSeededMoto, walkMoto, type MotoWalkResult } from "./moto";
+import { renderReport, writeBenchmarksFile, type RunReport } from "./report";
+import { memoryOf, startProvider, type RunningProvider } from "./server-process";
+import { idleRssKiB, measureStartup, type StartupResult } from "./startup";
+import { buildVariants } from "./variants";
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has("--quick");
+const withMoto = !quick && !args.has("--no-moto");
+const write = !args.has("--no-write");
+const STARTS = quick ? 5 : 20;
+const LOAD_SECONDS = quick ? 2 : 4;
+const WARMUP_SECONDS = 1;
+const FANOUT_LATENCY_MS = 50;
+const MOTO_INSTANCES = 10_000;
+const MOTO_PAGE_SIZE = 500;
+/** The other runtimes list this many moto instances: enough to compare CPU per instance, not the whole walk. */
+const MOTO_SAMPLE = 1_000;
+const SEED_PER_REGION = 100; // so ListInstances page_size 100 returns full pages
+
+const LOAD_CASES: LoadCase[] = [
+  { method: "GetProviderInfo", request: {}, connections: 2, streamsPerConnection: 8 },
+  { method: "GetProviderInfo", request: {}, connections: 4, streamsPerConnection: 16 },
+  { method: "ListInstances", request: { region: "us-east-1", page_size: 100 }, connections: 2, streamsPerConnection: 8 },
+  { method: "ListInstances", request: { region: "us-east-1", page_size: 100 }, connections: 4, streamsPerConnection: 16 },
+];
+
+const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+function machine(): string {
+  const model = cpus()[0]?.model.trim() ?? "unknown CPU";
+  const distro = /PRETTY_NAME="([^"]+)"/.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? "Linux";
+  return `${cpus().length} cores (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${distro}; load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at start (machine shared with other jobs: numbers are noisy)`;
+}
+
+async function main() {
+  if (!h2loadAvailable()) {
+    console.error("bench: h2load is not on PATH; install it with `apt-get install nghttp2-client` (Debian/Ubuntu)");
+    process.exit(2);
+  }
+  const suiteStarted = performance.now();
+  const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const machineText = machine();
+  const work = mkdtempSync(join(tmpdir(), "skyclust-bench-"));
+  try {
+    log(`building the four binaries and the Node bundle in ${work}`);
+    const built = await buildVariants(work, true);
+    const labels = built.commands.map((c) => c.label);
+    log(`built in ${built.buildSeconds.toFixed(1)} s`);
+
+    // Start-up: starts interleaved across runtimes so load spikes from
+    // other jobs hit all of them alike.
+    log(`start-up: ${STARTS} starts per runtime`);
+    const startupSamples = new Map<string, number[]>(labels.map((l) => [l, []]));
+    const startup: StartupResult[] = [];
+    for (const cmd of built.commands) startup.push(await measureStartup(cmd, 0, work)); // warm-up start each
+    for (let i = 0; i < STARTS; i++) {
+      for (const cmd of built.commands) {
+        const r = await measureStartup(cmd, 1, work).catch(async () => measureStartup(cmd, 1, work));
+        startupSamples.get(cmd.label)!.push(r.medianMs);
+      }
+    }
+    const { median, percentile } = await import("./stats");
+    startup.length = 0;
+    for (const l of labels) {
+      const t = startupSamples.get(l)!;
+      startup.push({ label: l, medianMs: median(t), p90Ms: percentile(t, 90), minMs: Math.min(...t), starts: t.length });
+    }
+
+    // Load: all three servers up at once, cases interleaved across runtimes.
+    log("load: starting the three servers");
+    const servers = new Map<string, RunningProvider>();
+    const idle: Record<string, number> = {};
+    const peak: Record<string, number> = {};
+    const load: Record<string, LoadResult[]> = Object.fromEntries(labels.map((l) => [l, []]));
+    try {
+      for (const cmd of built.commands) {
+        const s = await startProvider(cmd, ["--sandbox", "--sandbox-seed-instances", String(SEED_PER_REGION)], join(work, `load-${cmd.label.replace(/\W+/g, "-")}.log`));
+        servers.set(cmd.label, s);
+        idle[cmd.label] = await idleRssKiB(s.pid);
+      }
+      for (const c of LOAD_CASES) {
+        for (const l of labels) {
+          const s = servers.get(l)!;
+          log(`load: ${l} ${c.method} x${c.connections * c.streamsPerConnection}`);
+          load[l]!.push(await runLoad(s.address, s.logFile, c, work, LOAD_SECONDS, WARMUP_SECONDS));
+        }
+      }
+      for (const l of labels) peak[l] = memoryOf(servers.get(l)!.pid).hwmKiB;
+    } finally {
+      await Promise.all([...servers.values()].map((s) => s.stop()));
+    }
+
+    log(`fan-out: 20 regions, ${FANOUT_LATENCY_MS} ms per cloud call`);
+    const fanout = await runFanout(work, FANOUT_LATENCY_MS, quick ? 3 : 5);
+
+    let moto: RunReport["moto"];
+    if (withMoto) {
+      log(`moto: seeding ${MOTO_INSTANCES} instances`);
+      const m = await startSeededMoto(MOTO_INSTANCES, "us-east-1");
+      try {
+        const walks: MotoWalkResult[] = [];
+        for (const cmd of built.commands) {
+          const limit = cmd.label === "compiled" ? Infinity : MOTO_SAMPLE;
+          log(`moto: ${cmd.label} lists ${limit === Infinity ? "all" : limit} instances, page_size ${MOTO_PAGE_SIZE}`);
+          walks.push(await walkMoto(cmd, m.url, MOTO_INSTANCES, MOTO_PAGE_SIZE, work, limit));
+        }
+        moto = { seeded: MOTO_INSTANCES, seedSeconds: m.seedSeconds, walks };
+      } finally {
+        await m.stop();
+      }
+    }
+
+    const report: RunReport = {
+      date,
+      machine: machineText,
+      versions: `Bun ${built.bunVersion}, Node.js ${built.nodeVersion}, h2load (nghttp2) ${Bun.spawnSync(["h2load", "--version"]).stdout.toString().match(/nghttp2\/([\d.]+)/)?.[1] ?? "?"}`,
+      labels,
+      startup,
+      idleRssKiB: idle,
+      peakRssKiB: peak,
+      load,
+      fanout,
+      moto,
+      binarySizes: built.binarySizes,
+      nodeBundleBytes: built.nodeBundleBytes,
+      totalSeconds: (performance.now() - suiteStarted) / 1000,
+      settings: `${STARTS} starts per runtime; load ${LOAD_SECONDS} s per case after ${WARMUP_SECONDS} s warm-up, streams = connections x streams per connection (2x8, 4x16); sandbox seeded with ${SEED_PER_REGION} instances per region`,
+    };
+    const rendered = renderReport(report);
+    console.log(rendered);
+    if (write) {
+      const file = resolve(import.meta.dir, "..", "BENCHMARKS.md");
+      writeBenchmarksFile(file, rendered);
+      log(`wrote ${file}`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

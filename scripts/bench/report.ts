@@ -1,0 +1,132 @@
+// Renders one run's numbers as Markdown tables (printed, and written into
+// scripts/BENCHMARKS.md between markers so the analysis around them stays).
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import type { FanoutResult } from "./fanout";
+import type { LoadResult } from "./load";
+import type { MotoWalkResult } from "./moto";
+import type { StartupResult } from "./startup";
+import { fmt, mib, ratio } from "./stats";
+
+export interface RunReport {
+  date: string;
+  machine: string;
+  versions: string;
+  labels: string[];
+  startup: StartupResult[];
+  idleRssKiB: Record<string, number>;
+  peakRssKiB: Record<string, number>;
+  load: Record<string, LoadResult[]>;
+  fanout: FanoutResult[];
+  moto?: { seeded: number; seedSeconds: number; walks: MotoWalkResult[] };
+  binarySizes: Record<string, number>;
+  nodeBundleBytes: number;
+  totalSeconds: number;
+  settings: string;
+}
+
+const BEGIN = "<!-- bench:begin (written by `bun run bench`) -->";
+const END = "<!-- bench:end -->";
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+export function renderReport(r: RunReport): string {
+  const [compiled, bunRun, node] = r.labels as [string, string, string];
+  const startupOf = (l: string) => r.startup.find((s) => s.label === l)?.medianMs;
+  const out: string[] = [];
+  out.push(`Run of ${r.date} on ${r.machine}.`, `${r.versions}. ${r.settings}. Whole suite: ${fmt(r.totalSeconds)} s.`, "");
+
+  out.push("**Start-up and memory** (aws provider, sandbox mode)", "");
+  out.push(
+    table(
+      ["", compiled, bunRun, node, `${compiled} / ${node}`, `${compiled} / ${bunRun}`],
+      [
+        ["start -> first SERVING, median (ms)", ...r.labels.map((l) => fmt(startupOf(l))), ratio(startupOf(compiled), startupOf(node)), ratio(startupOf(compiled), startupOf(bunRun))],
+        ["start -> SERVING, p90 / min (ms)", ...r.labels.map((l) => { const s = r.startup.find((x) => x.label === l); return s ? `${fmt(s.p90Ms)} / ${fmt(s.minMs)}` : "n/a"; }), "", ""],
+        ["idle RSS after start (MiB)", ...r.labels.map((l) => fmt(mib(r.idleRssKiB[l]!), 1)), ratio(r.idleRssKiB[compiled], r.idleRssKiB[node]), ratio(r.idleRssKiB[compiled], r.idleRssKiB[bunRun])],
+        ["peak RSS (VmHWM) after the load (MiB)", ...r.labels.map((l) => fmt(mib(r.peakRssKiB[l]!), 1)), ratio(r.peakRssKiB[compiled], r.peakRssKiB[node]), ratio(r.peakRssKiB[compiled], r.peakRssKiB[bunRun])],
+      ],
+    ),
+    "",
+  );
+
+  out.push("**Unary throughput and latency** (h2load, gRPC framing; every reply checked grpc-status OK in the server's log)", "");
+  const rows: string[][] = [];
+  const cases = r.load[compiled] ?? [];
+  for (let i = 0; i < cases.length; i++) {
+    const at = (l: string) => r.load[l]?.[i];
+    rows.push([
+      `${cases[i]!.method}${cases[i]!.method === "ListInstances" ? " (100/page)" : ""}`,
+      String(cases[i]!.streams),
+      ...r.labels.map((l) => fmt(at(l)?.reqPerSec)),
+      ratio(at(compiled)?.reqPerSec, at(node)?.reqPerSec),
+      ratio(at(compiled)?.reqPerSec, at(bunRun)?.reqPerSec),
+      ...r.labels.map((l) => `${fmt(at(l)?.p50Ms, 1)} / ${fmt(at(l)?.p99Ms, 1)}`),
+    ]);
+  }
+  out.push(
+    table(
+      ["RPC", "streams", `${compiled} req/s`, `${bunRun} req/s`, `${node} req/s`, `${compiled} / ${node}`, `${compiled} / ${bunRun}`, ...r.labels.map((l) => `${l} p50 / p99 ms`)],
+      rows,
+    ),
+    "",
+  );
+
+  out.push("**Multi-region fan-out** (`region: \"*\"`, 20 sandbox regions, injected latency per cloud call)", "");
+  out.push(
+    table(
+      ["case", "latency", "RPCs", "measured (ms)", "lower bound: slowest region's pages x latency", "measured / bound", "stateless-token bound: (RPCs + 1) x latency", "measured / that"],
+      r.fanout.map((f) => [f.name, `${f.latencyMs} ms`, String(f.rpcs), fmt(f.measuredMs), `${fmt(f.lowerBoundMs)} ms`, ratio(f.measuredMs, f.lowerBoundMs), `${fmt(f.statelessBoundMs)} ms`, ratio(f.measuredMs, f.statelessBoundMs)]),
+    ),
+    "",
+  );
+
+  if (r.moto) {
+    out.push(`**Large inventory against moto** (${r.moto.seeded} instances in us-east-1, one reservation each; seeding took ${fmt(r.moto.seedSeconds)} s)`, "");
+    out.push(
+      table(
+        ["runtime", "instances listed", "RPCs (page_size)", "wall (s)", "provider CPU (s)", "provider CPU per 1,000 instances (ms)", "peak RSS (MiB)"],
+        r.moto.walks.map((w) => [w.label, String(w.instances), `${w.rpcs} (${w.pageSize})`, fmt(w.wallSeconds, 1), fmt(w.providerCpuSeconds, 2), fmt((w.providerCpuSeconds * 1e6) / w.instances), fmt(mib(w.peakRssKiB), 1)]),
+      ),
+      "",
+    );
+  }
+
+  out.push("**Binary size** (`bun build --compile`, minified)", "");
+  out.push(
+    table(
+      ["provider", "binary (MiB)"],
+      [...Object.entries(r.binarySizes).map(([p, b]) => [p, fmt(b / 1024 / 1024, 1)]), ["(aws Node bundle, for comparison; needs node)", fmt(r.nodeBundleBytes / 1024 / 1024, 1)]],
+    ),
+    "",
+  );
+
+  out.push("**Targets** (tracked, not asserted)", "");
+  const loadMisses = cases.filter((_, i) => (r.load[compiled]?.[i]?.reqPerSec ?? 0) < (r.load[node]?.[i]?.reqPerSec ?? 0)).map((c) => `${c.method} @${c.streams}`);
+  const idle = mib(r.idleRssKiB[compiled] ?? NaN);
+  const worstFanout = Math.max(...r.fanout.map((f) => f.measuredMs / f.lowerBoundMs));
+  const mark = (ok: boolean) => (ok ? "met" : "**missed**");
+  out.push(
+    table(
+      ["target", "this run", ""],
+      [
+        ["compiled at least as fast as Node on every RPC measured", loadMisses.length ? `slower on ${loadMisses.join(", ")}` : "faster or equal on all", mark(loadMisses.length === 0)],
+        ["compiled start-up to SERVING < 100 ms", `${fmt(startupOf(compiled))} ms`, mark((startupOf(compiled) ?? Infinity) < 100)],
+        ["compiled idle RSS < 60 MB (57.2 MiB)", `${fmt(idle, 1)} MiB`, mark(idle * 1024 * 1024 < 60e6)],
+        ["fan-out within 1.3x of the lower bound", r.fanout.map((f) => ratio(f.measuredMs, f.lowerBoundMs)).join(", "), mark(worstFanout <= 1.3)],
+      ],
+    ),
+  );
+  return out.join("\n");
+}
+
+/** Replaces the generated part of BENCHMARKS.md, keeping the text around it. */
+export function writeBenchmarksFile(path: string, rendered: string): void {
+  const block = `${BEGIN}\n${rendered}\n${END}`;
+  const current = existsSync(path) ? readFileSync(path, "utf8") : `# Benchmarks\n\n${BEGIN}\n${END}\n`;
+  const start = current.indexOf(BEGIN);
+  const end = current.indexOf(END);
+  const next = start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + END.length) : `${current.trimEnd()}\n\n${block}\n`;
+  writeFileSync(path, next);
+}
