@@ -1,6 +1,7 @@
 // The real EC2 backend: translates CloudBackend calls into EC2 API calls
 // with @aws-sdk/client-ec2 and nothing else. Every command gets ctx.signal,
 // so the caller's deadline and cancellation reach EC2.
+import { abortableSleep } from "../../shared/abort";
 import {
   CreateKeyPairCommand,
   DeleteKeyPairCommand,
@@ -22,7 +23,7 @@ import {
   type InstanceStateChange,
   type KeyPairInfo,
 } from "@aws-sdk/client-ec2";
-import { abortError, failedPrecondition, invalidArgument, notFound } from "../../shared/errors";
+import { failedPrecondition, invalidArgument, notFound } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { awsPriceQuote } from "../../shared/pricing";
 import { parsePublicKey } from "../../shared/keys";
@@ -580,17 +581,3 @@ export class AwsEc2Backend implements CloudBackend {
   }
 }
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}

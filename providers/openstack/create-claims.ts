@@ -4,6 +4,7 @@
 // existing one is 409. So a create with an idempotency key first claims a
 // key pair named after the key, looks up and creates while holding it, and
 // removes it; whoever finds the claim taken waits for the server to appear.
+import { abortableSleep } from "../../shared/abort";
 import { createHash } from "node:crypto";
 import { abortError, ProviderError } from "../../shared/errors";
 import { generateKeyPair } from "../../shared/keys";
@@ -21,19 +22,7 @@ export interface ClaimOptions {
   now?: () => number;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError(signal));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+const sleep = abortableSleep;
 
 export class CreateClaims {
   private placeholderKey?: string;

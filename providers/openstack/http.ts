@@ -4,6 +4,7 @@
 // body (Keystone, Nova, Glance shapes) turned into a ProviderError that keeps
 // the x-openstack-request-id. Request headers and bodies never reach an
 // error or a log line: they carry tokens and passwords.
+import { abortableSleep } from "../../shared/abort";
 import {
   abortError,
   invalidArgument,
@@ -65,19 +66,7 @@ export interface CloudErrorInfo {
   retryAfterSeconds?: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+const sleep = abortableSleep;
 
 export function requestIdOf(headers: Headers): string | undefined {
   return headers.get("x-openstack-request-id") ?? headers.get("x-compute-request-id") ?? undefined;

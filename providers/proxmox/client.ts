@@ -8,6 +8,7 @@
 // gives no types for the handful of calls we make, and it cannot express a
 // certificate pin. The API surface we need is ~15 endpoints; this is less
 // code than adapting it.
+import { abortableSleep } from "../../shared/abort";
 import { ProviderError, abortError, failedPrecondition, internal, notFound, permissionDenied, unauthenticated, unavailable, unimplemented } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { TlsVerificationError, type HttpTransport } from "./transport";
@@ -223,17 +224,5 @@ export function mapPveError(err: unknown, signal?: AbortSignal): unknown {
   return internal(`Proxmox API error ${status}: ${reason}`, details);
 }
 
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
+/** Kept under this name for tasks.ts. */
+export const sleep = abortableSleep;

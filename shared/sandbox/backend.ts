@@ -5,7 +5,8 @@
 // stopping; delete goes through terminating to terminated and the instance
 // disappears `transitionMs * 10` later. Ids come from counters, so the same
 // sequence of calls gives the same ids.
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, throwIfAborted, unavailable, abortError } from "../errors";
+import { abortableSleep } from "../abort";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, throwIfAborted, unavailable } from "../errors";
 import { generateKeyPair, parsePublicKey } from "../keys";
 import type {
   ActionResult,
@@ -129,18 +130,7 @@ export class SandboxBackend implements CloudBackend {
 
   private async cloudCall(ctx: CallContext): Promise<void> {
     throwIfAborted(ctx.signal);
-    if (this.options.latencyMs <= 0) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, this.options.latencyMs);
-      ctx.signal.addEventListener(
-        "abort",
-        () => {
-          clearTimeout(timer);
-          reject(abortError(ctx.signal));
-        },
-        { once: true },
-      );
-    });
+    if (this.options.latencyMs > 0) await abortableSleep(this.options.latencyMs, ctx.signal);
   }
 
   private region(id: string, field = "region"): { id: string; zones: string[] } {
