@@ -6,6 +6,11 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
+import { Secret } from "kubernetes-models/v1/Secret";
+import { Service } from "kubernetes-models/v1/Service";
 import pkg from "../package.json" with { type: "json" };
 import type { FlagSpec } from "../shared/config";
 import type { ProviderDefinition } from "../shared/definition";
@@ -194,6 +199,33 @@ describe("Kubernetes manifests", () => {
     const kustomization = yamlDocuments(`${K8S}/kustomization.yaml`)[0];
     expect([...kustomization.resources].sort()).toEqual(files.filter((f) => f !== "kustomization.yaml" && f !== "secrets.example.yaml").sort());
     expect(kustomization.resources.sort()).toEqual(PROVIDERS.map((p) => `${p}.yaml`).sort());
+  });
+
+  // Kubernetes' own OpenAPI schemas (kubernetes-models): types, enums and
+  // required fields of every object, e.g. a probe's grpc.port must be a number.
+  const MODELS: Record<string, { new (data: any): { validate(): void } }> = {
+    "apps/v1 Deployment": Deployment,
+    "v1 Service": Service,
+    "policy/v1 PodDisruptionBudget": PodDisruptionBudget,
+    "v1 PersistentVolumeClaim": PersistentVolumeClaim,
+    "v1 Secret": Secret,
+  };
+  test("every object is valid against the Kubernetes API schema of its kind", () => {
+    const files = readdirSync(join(repo, K8S)).filter((f) => /\.ya?ml$/.test(f) && f !== "kustomization.yaml");
+    let checked = 0;
+    for (const f of files) {
+      for (const d of yamlDocuments(`${K8S}/${f}`)) {
+        const Model = MODELS[`${d.apiVersion} ${d.kind}`];
+        if (!Model) throw new Error(`${f}: no schema here for ${d.apiVersion} ${d.kind}`);
+        try {
+          new Model(d).validate();
+        } catch (err) {
+          throw new Error(`${f}: ${d.kind} ${d.metadata?.name}: ${(err as Error).message}`);
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBe(4 * 3 + 1 + 4);
   });
 
   test("JSON files shipped beside them parse too", () => {
