@@ -13,9 +13,9 @@
 //     health is checked by the Dockerfile HEALTHCHECK, the compose health
 //     check and the Kubernetes probe port, each run inside the root.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { PROVIDERS } from "./build";
 import { NONROOT_UID, makeMinimalRoot, type MinimalRoot } from "./chroot";
 import { expand, finalImage, parseDockerfile, splitFlags, type Dockerfile, type FinalImage } from "./dockerfile";
@@ -107,8 +107,14 @@ function replayStage(df: Dockerfile, name: string, stageRoot: string, buildArgs:
         break;
       }
       case "RUN": {
-        // The oven/bun image's bun is the pinned one this test runs on.
-        const env = { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, HOME: process.env.HOME ?? "/root", ...vars } as Record<string, string>;
+        // The oven/bun image's `bun` is the pinned Bun this test runs on
+        // (whose file may be called bun.exe, as the npm package names it).
+        const bin = join(stageRoot, ".replay-bin");
+        if (!existsSync(join(bin, "bun"))) {
+          mkdirSync(bin, { recursive: true });
+          symlinkSync(process.execPath, join(bin, "bun"));
+        }
+        const env = { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`, HOME: process.env.HOME ?? "/root", ...vars } as Record<string, string>;
         const r = Bun.spawnSync(["sh", "-c", ins.args], { cwd: host(workdir), env, stdout: "pipe", stderr: "pipe" });
         if (r.exitCode !== 0) throw new Error(`RUN (Dockerfile line ${ins.line}) failed with ${r.exitCode}:\n${r.stdout}\n${r.stderr}`);
         break;
