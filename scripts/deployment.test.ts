@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { validate as lintDockerfile } from "dockerfile-utils";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
@@ -67,6 +68,11 @@ function yamlDocuments(path: string): any[] {
 const dockerfile = parseDockerfile(read("Dockerfile"));
 
 describe("Dockerfile", () => {
+  test("no problems for the Docker language server's linter (dockerfile-utils): instructions, flags, ports, JSON forms", () => {
+    const problems = lintDockerfile(read("Dockerfile")).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
+    expect(problems).toEqual([]);
+  });
+
   test("builds with the pinned Bun on the build platform; the provider is a build argument with a valid default", () => {
     const build = dockerfile.stages.find((s) => s.name === "build")!;
     expect(build.from).toBe(`oven/bun:${pkg.devDependencies.bun}-debian`);
