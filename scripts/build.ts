@@ -56,7 +56,18 @@ export async function buildProviders(opts: BuildOptions = {}): Promise<string[]>
     const result = await Bun.build({
       entrypoints: [join(root, "providers", name, "main.ts")],
       // executablePath only when given: Bun rejects an explicit undefined.
-      compile: opts.target ? { target: opts.target as never, outfile, ...(opts.executablePath ? { executablePath: opts.executablePath } : {}) } : { outfile },
+      // A compiled Bun program would otherwise read .env, bunfig.toml,
+      // tsconfig.json and package.json from its working directory at start:
+      // a provider takes configuration from its flags and environment only.
+      compile: {
+        ...(opts.target ? { target: opts.target as never } : {}),
+        ...(opts.executablePath ? { executablePath: opts.executablePath } : {}),
+        outfile,
+        autoloadDotenv: false,
+        autoloadBunfig: false,
+        autoloadTsconfig: false,
+        autoloadPackageJson: false,
+      },
       minify: opts.minify ?? true,
       sourcemap: "none",
       plugins: [embeddedProtoLoader, ssh2PureJsPlugin],

@@ -28,6 +28,8 @@ for (const name of PROVIDERS) {
     let root: MinimalRoot;
     beforeAll(() => {
       root = makeMinimalRoot(`${outdir}/skyclust-${name}-provider`);
+      // A stray .env in the working directory must not configure a binary.
+      Bun.write(`${root.dir}/.env`, "SKYCLUST_SANDBOX_SEED_INSTANCES=9\nSKYCLUST_REFLECTION=false\n");
     });
     afterAll(() => root.cleanup());
 
@@ -66,6 +68,7 @@ for (const name of PROVIDERS) {
         expect(info.capabilities.mode).toBe("sandbox");
         const list = await client.call("ListInstances", { region: "*" });
         expect(list.instances.length).toBeGreaterThan(0);
+        expect((await client.call("ListInstances", {})).instances.length).toBe(2); // not the .env's 9
         // The price catalog is bundled: a known published price from the binary alone.
         const known = KNOWN_PRICES[name];
         const quote = await client.call("GetCostEstimate", { instance_type: known?.type ?? list.instances[0].type, region: list.instances[0].region, duration: "1h", ...(known ? { region: known.region } : {}) });
