@@ -7,7 +7,7 @@ import { parseArgs, renderHelp, str, num, type FlagSpec } from "./config";
 import { packageDefinition } from "./grpc/descriptors";
 
 export const HEALTHCHECK_FLAGS: FlagSpec[] = [
-  { name: "addr", kind: "string", help: "server address HOST:PORT (default 127.0.0.1 and the provider's port)" },
+  { name: "addr", kind: "string", help: "server address HOST:PORT (default 127.0.0.1 and SKYCLUST_PORT or the provider's port)" },
   { name: "service", kind: "string", default: "", help: 'service name to check ("" = whole server)' },
   { name: "timeout-ms", kind: "number", default: 3000, help: "give up after this many milliseconds" },
   { name: "tls-ca", kind: "string", env: "SKYCLUST_HEALTHCHECK_TLS_CA", help: "connect with TLS, trusting this CA file" },
@@ -25,7 +25,11 @@ export async function runHealthcheck(binary: string, defaultPort: number, argv: 
   }
   const ca = str(settings, "tls-ca");
   // With TLS the default is "localhost": a TLS server name cannot be an IP.
-  const addr = str(settings, "addr") ?? `${ca ? "localhost" : "127.0.0.1"}:${defaultPort}`;
+  // The server's own port variable, so a container that moves the port
+  // with SKYCLUST_PORT needs no extra healthcheck flags.
+  const envPort = Number(process.env.SKYCLUST_PORT);
+  const port = Number.isInteger(envPort) && envPort > 0 && envPort < 65536 ? envPort : defaultPort;
+  const addr = str(settings, "addr") ?? `${ca ? "localhost" : "127.0.0.1"}:${port}`;
   const creds = ca
     ? grpc.credentials.createSsl(
         readFileSync(ca),

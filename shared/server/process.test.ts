@@ -41,12 +41,15 @@ describe("command line", () => {
 });
 
 describe("healthcheck subcommand", () => {
-  test("exits 0 against a SERVING server and 1 when nothing answers", async () => {
+  test("exits 0 against a SERVING server (found by --addr or SKYCLUST_PORT) and 1 when nothing answers", async () => {
     const p = await spawnProvider("gcp", ["--sandbox"]);
     try {
       const ok = runCli("gcp", ["healthcheck", "--addr", p.address]);
       expect(ok.code).toBe(0);
       expect(ok.stdout).toContain("SERVING");
+      const viaEnv = runCli("gcp", ["healthcheck"], { SKYCLUST_PORT: String(p.port) });
+      expect(viaEnv.stdout).toContain(`127.0.0.1:${p.port}: SERVING`);
+      expect(viaEnv.code).toBe(0);
     } finally {
       await p.stop();
     }
