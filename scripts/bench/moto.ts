@@ -16,6 +16,8 @@ export interface MotoWalkResult {
   pageSize: number;
   wallSeconds: number;
   providerCpuSeconds: number;
+  /** Wall and provider CPU for the first `sample` instances (same slice for every runtime). */
+  sample: { instances: number; wallSeconds: number; providerCpuSeconds: number };
   peakRssKiB: number;
 }
 
@@ -78,7 +80,8 @@ export async function walkMoto(
   seeded: number,
   pageSize: number,
   workDir: string,
-  limit = Infinity,
+  limit: number,
+  sample: number,
 ): Promise<MotoWalkResult> {
   const server = await startProvider(
     cmd,
@@ -94,11 +97,15 @@ export async function walkMoto(
     let token = "";
     let rpcs = 0;
     const ids = new Set<string>();
+    let sampled: MotoWalkResult["sample"] | undefined;
     do {
       const page = await client.call("ListInstances", { region: "us-east-1", page_size: pageSize, page_token: token }, { deadlineMs: 300_000 });
       rpcs++;
       for (const i of page.instances) ids.add(i.id);
       token = page.next_page_token;
+      if (!sampled && ids.size >= sample) {
+        sampled = { instances: ids.size, wallSeconds: (performance.now() - started) / 1000, providerCpuSeconds: cpuSeconds(server.pid) - cpuBefore };
+      }
     } while (token && ids.size < limit);
     const wallSeconds = (performance.now() - started) / 1000;
     const expected = Math.min(seeded, limit);
@@ -110,6 +117,7 @@ export async function walkMoto(
       pageSize,
       wallSeconds,
       providerCpuSeconds: cpuSeconds(server.pid) - cpuBefore,
+      sample: sampled ?? { instances: ids.size, wallSeconds, providerCpuSeconds: cpuSeconds(server.pid) - cpuBefore },
       peakRssKiB: memoryOf(server.pid).hwmKiB,
     };
   } finally {

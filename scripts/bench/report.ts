@@ -5,6 +5,7 @@ import type { FanoutResult } from "./fanout";
 import type { LoadResult } from "./load";
 import type { MotoWalkResult } from "./moto";
 import type { StartupResult } from "./startup";
+import type { StartupProfile } from "./startup-profile";
 import { fmt, mib, ratio } from "./stats";
 
 export interface RunReport {
@@ -19,6 +20,11 @@ export interface RunReport {
   fanout: FanoutResult[];
   moto?: { seeded: number; seedSeconds: number; walks: MotoWalkResult[] };
   binarySizes: Record<string, number>;
+  /** Median start -> SERVING of each provider's binary in sandbox mode. */
+  providerStartupMs: Record<string, number>;
+  startupProfile: StartupProfile;
+  /** Label of the what-if bytecode build in startup / idleRssKiB. */
+  bytecodeLabel: string;
   nodeBundleBytes: number;
   totalSeconds: number;
   settings: string;
@@ -48,6 +54,30 @@ export function renderReport(r: RunReport): string {
         ["peak RSS (VmHWM) after the load (MiB)", ...r.labels.map((l) => fmt(mib(r.peakRssKiB[l]!), 1)), ratio(r.peakRssKiB[compiled], r.peakRssKiB[node]), ratio(r.peakRssKiB[compiled], r.peakRssKiB[bunRun])],
       ],
     ),
+    "",
+  );
+
+  const bc = r.startup.find((s) => s.label === r.bytecodeLabel);
+  if (bc) {
+    out.push(
+      `What if the binary shipped bytecode (\`bun build --compile --bytecode\`, entry without top-level await): start -> SERVING median ${fmt(bc.medianMs)} ms (p90 ${fmt(bc.p90Ms)}, min ${fmt(bc.minMs)}) vs ${fmt(startupOf(compiled))} ms for the shipped build (${ratio(bc.medianMs, startupOf(compiled))}); idle RSS ${fmt(mib(r.idleRssKiB[r.bytecodeLabel]!), 1)} MiB.`,
+      "",
+    );
+  }
+  const sp = r.startupProfile;
+  out.push(`**Where the compiled binary's start-up goes** (scripts/bench/startup-probe.ts compiled like the binary; medians)`, "");
+  out.push(
+    table(
+      ["phase", "ms"],
+      [
+        ["process start until the first line of JS runs (runtime + loading the bundled JS)", fmt(sp.processUptimeMs - sp.sinceFirstLineMs, 1)],
+        ...sp.phases.map((p) => [p.name, fmt(p.ms, 1)]),
+        ["total in-process (probe builds reflection twice, so ~1 reflection too much)", fmt(sp.processUptimeMs, 1)],
+        ["for scale: a compiled hello-world, spawn to exit", fmt(sp.helloWorldMs, 1)],
+      ],
+    ),
+    "",
+    `Memory of the probe after start-up and a full GC: RSS ${fmt(sp.memory.rss! / 2 ** 20, 1)} MiB, JS heap used ${fmt(sp.memory.heapUsed! / 2 ** 20, 1)} MiB, external ${fmt(sp.memory.external! / 2 ** 20, 1)} MiB (array buffers ${fmt(sp.memory.arrayBuffers! / 2 ** 20, 1)} MiB); a compiled hello-world: RSS ${fmt(sp.helloWorldRssBytes / 2 ** 20, 1)} MiB.`,
     "",
   );
 
@@ -86,18 +116,23 @@ export function renderReport(r: RunReport): string {
     out.push(`**Large inventory against moto** (${r.moto.seeded} instances in us-east-1, one reservation each; seeding took ${fmt(r.moto.seedSeconds)} s)`, "");
     out.push(
       table(
-        ["runtime", "instances listed", "RPCs (page_size)", "wall (s)", "provider CPU (s)", "provider CPU per 1,000 instances (ms)", "peak RSS (MiB)"],
-        r.moto.walks.map((w) => [w.label, String(w.instances), `${w.rpcs} (${w.pageSize})`, fmt(w.wallSeconds, 1), fmt(w.providerCpuSeconds, 2), fmt((w.providerCpuSeconds * 1e6) / w.instances), fmt(mib(w.peakRssKiB), 1)]),
+        ["runtime", "instances listed", "RPCs (page_size)", "wall (s)", "provider CPU (s)", "first 1,000: wall (s)", "first 1,000: provider CPU (ms)", "peak RSS (MiB)"],
+        r.moto.walks.map((w) => [w.label, String(w.instances), `${w.rpcs} (${w.pageSize})`, fmt(w.wallSeconds, 1), fmt(w.providerCpuSeconds, 2), fmt(w.sample.wallSeconds, 1), fmt(w.sample.providerCpuSeconds * 1000), fmt(mib(w.peakRssKiB), 1)]),
       ),
       "",
     );
   }
 
-  out.push("**Binary size** (`bun build --compile`, minified)", "");
+  const runtimeBytes = r.startupProfile.helloWorldBinaryBytes;
+  out.push("**Binary size and start-up per provider** (`bun build --compile`, minified; start-up in sandbox mode, median)", "");
   out.push(
     table(
-      ["provider", "binary (MiB)"],
-      [...Object.entries(r.binarySizes).map(([p, b]) => [p, fmt(b / 1024 / 1024, 1)]), ["(aws Node bundle, for comparison; needs node)", fmt(r.nodeBundleBytes / 1024 / 1024, 1)]],
+      ["provider", "binary (MiB)", "beyond a hello-world binary (MiB): bundled JS + assets", "start -> SERVING (ms)"],
+      [
+        ...Object.entries(r.binarySizes).map(([p, b]) => [p, fmt(b / 2 ** 20, 1), fmt((b - runtimeBytes) / 2 ** 20, 1), fmt(r.providerStartupMs[p])]),
+        ["compiled hello-world (the Bun runtime alone)", fmt(runtimeBytes / 2 ** 20, 1), "0", fmt(r.startupProfile.helloWorldMs, 1) + " (to exit)"],
+        ["aws as a Node bundle (needs node installed)", fmt(r.nodeBundleBytes / 2 ** 20, 1), "", ""],
+      ],
     ),
     "",
   );

@@ -16,6 +16,7 @@ export interface BuiltVariants {
   commands: ServerCommand[];
   /** Bytes per provider binary. */
   binarySizes: Record<string, number>;
+  binaryPaths: Record<string, string>;
   nodeBundleBytes: number;
   nodeVersion: string;
   bunVersion: string;
@@ -45,7 +46,12 @@ export async function buildVariants(workDir: string, allProviders: boolean): Pro
   const started = performance.now();
   const binaries = await buildProviders({ providers: allProviders ? PROVIDERS : ["aws"], outdir: join(workDir, "bin") });
   const binarySizes: Record<string, number> = {};
-  for (const file of binaries) binarySizes[/skyclust-(\w+)-provider/.exec(file)![1]!] = statSync(file).size;
+  const binaryPaths: Record<string, string> = {};
+  for (const file of binaries) {
+    const provider = /skyclust-(\w+)-provider/.exec(file)![1]!;
+    binarySizes[provider] = statSync(file).size;
+    binaryPaths[provider] = file;
+  }
   const nodeEntry = await bundleForNode("aws", join(workDir, "node"));
   const node = Bun.spawnSync(["node", "--version"]);
   if (node.exitCode !== 0) throw new Error("node is not on PATH");
@@ -56,6 +62,7 @@ export async function buildVariants(workDir: string, allProviders: boolean): Pro
       { label: "node", argv: ["node", nodeEntry] },
     ],
     binarySizes,
+    binaryPaths,
     nodeBundleBytes: statSync(nodeEntry).size,
     nodeVersion: node.stdout.toString().trim(),
     bunVersion: Bun.version,
