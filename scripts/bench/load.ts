@@ -1,8 +1,9 @@
 // Unary load with h2load (nghttp2-client) speaking gRPC: POST of a framed
 // protobuf request with content-type application/grpc and te: trailers.
-// h2load cannot read trailers, so every reply's grpc-status is checked on
-// the server side instead: the provider logs one line per RPC with its
-// status code, and any code other than OK fails the run.
+// h2load cannot read trailers, so grpc-status is checked twice: one request
+// with nghttp (same bytes) must end with the trailer grpc-status: 0, and
+// the provider's own log line per RPC must say OK for every call of the
+// run (any other code fails the run).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import protobuf from "protobufjs";
@@ -29,8 +30,9 @@ export interface LoadResult {
   p99Ms: number;
 }
 
+/** h2load and nghttp both come with Debian's nghttp2-client. */
 export function h2loadAvailable(): boolean {
-  return Bun.which("h2load") !== null;
+  return Bun.which("h2load") !== null && Bun.which("nghttp") !== null;
 }
 
 /** A length-prefixed gRPC message (no compression) for the request. */
@@ -59,6 +61,11 @@ export async function runLoad(
   const bodyFile = join(workDir, `${tag}.bin`);
   const logFile = join(workDir, `${tag}.h2load.log`);
   writeFileSync(bodyFile, grpcFrame(c.method, c.request));
+  const url = `http://${address}/${SERVICE}/${c.method}`;
+  const probe = Bun.spawnSync(["nghttp", "-v", "-d", bodyFile, "-H", "content-type: application/grpc", "-H", "te: trailers", url]);
+  if (!/recv \(stream_id=\d+\) grpc-status: 0\b/.test(probe.stdout.toString())) {
+    throw new Error(`${tag}: the reply's trailers lack grpc-status: 0:\n${probe.stdout.toString().slice(-1500)}`);
+  }
   const before = rpcCodes(serverLog).get(c.method)?.get("OK") ?? 0;
   const proc = Bun.spawn(
     [
@@ -72,7 +79,7 @@ export async function runLoad(
       "-H", "content-type: application/grpc",
       "-H", "te: trailers",
       "--log-file", logFile,
-      `http://${address}/${SERVICE}/${c.method}`,
+      url,
     ],
     { stdout: "pipe", stderr: "pipe" },
   );

@@ -9,7 +9,7 @@
 //   bun run bench --no-moto     skip the 10,000-instance moto walk
 //   bun run bench --no-write    print only, leave BENCHMARKS.md alone
 //
-// Needs: h2load (Debian: apt-get install nghttp2-client), node (20+),
+// Needs: h2load and nghttp (Debian: apt-get install nghttp2-client), node (20+),
 // python3 with moto (the same peer the aws tests use).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -19,7 +19,7 @@ import { h2loadAvailable, runLoad, type LoadCase, type LoadResult } from "./load
 import { startSeededMoto, walkMoto, type MotoWalkResult } from "./moto";
 import { renderReport, writeBenchmarksFile, type RunReport } from "./report";
 import { memoryOf, startProvider, type RunningProvider } from "./server-process";
-import { idleRssKiB, measureStartup, type StartupResult } from "./startup";
+import { idleMemory, measureStartup, type StartupResult } from "./startup";
 import { compileBytecodeVariant, profileStartup } from "./startup-profile";
 import { median, percentile } from "./stats";
 import { buildVariants } from "./variants";
@@ -59,7 +59,7 @@ function machine(): string {
 
 async function main() {
   if (!h2loadAvailable()) {
-    console.error("bench: h2load is not on PATH; install it with `apt-get install nghttp2-client` (Debian/Ubuntu)");
+    console.error("bench: h2load or nghttp is not on PATH; install it with `apt-get install nghttp2-client` (Debian/Ubuntu)");
     process.exit(2);
   }
   const suiteStarted = performance.now();
@@ -109,13 +109,16 @@ async function main() {
     log("load: starting the three servers");
     const servers = new Map<string, RunningProvider>();
     const idle: Record<string, number> = {};
+    const idleSplit: Record<string, { anonKiB: number; fileKiB: number }> = {};
     const peak: Record<string, number> = {};
     const load: Record<string, LoadResult[]> = Object.fromEntries(labels.map((l) => [l, []]));
     try {
       for (const cmd of built.commands) {
         const s = await startProvider(cmd, ["--sandbox", "--sandbox-seed-instances", String(SEED_PER_REGION)], join(work, `load-${cmd.label.replace(/\W+/g, "-")}.log`));
         servers.set(cmd.label, s);
-        idle[cmd.label] = await idleRssKiB(s.pid);
+        const m = await idleMemory(s.pid);
+        idle[cmd.label] = m.rssKiB;
+        idleSplit[cmd.label] = m;
       }
       for (const c of LOAD_CASES) {
         // Rounds interleaved across runtimes; the round with the median
@@ -139,7 +142,7 @@ async function main() {
     }
     {
       const s = await startProvider(bytecodeCmd, ["--sandbox", "--sandbox-seed-instances", String(SEED_PER_REGION)], join(work, "idle-bytecode.log"));
-      idle[BYTECODE] = await idleRssKiB(s.pid);
+      idle[BYTECODE] = (await idleMemory(s.pid)).rssKiB;
       await s.stop();
     }
 
@@ -173,6 +176,7 @@ async function main() {
       labels,
       startup,
       idleRssKiB: idle,
+      idleSplit,
       peakRssKiB: peak,
       load,
       fanout,

@@ -15,6 +15,7 @@ export interface RunReport {
   labels: string[];
   startup: StartupResult[];
   idleRssKiB: Record<string, number>;
+  idleSplit: Record<string, { anonKiB: number; fileKiB: number }>;
   peakRssKiB: Record<string, number>;
   load: Record<string, LoadResult[]>;
   fanout: FanoutResult[];
@@ -51,6 +52,7 @@ export function renderReport(r: RunReport): string {
         ["start -> first SERVING, median (ms)", ...r.labels.map((l) => fmt(startupOf(l))), ratio(startupOf(compiled), startupOf(node)), ratio(startupOf(compiled), startupOf(bunRun))],
         ["start -> SERVING, p90 / min (ms)", ...r.labels.map((l) => { const s = r.startup.find((x) => x.label === l); return s ? `${fmt(s.p90Ms)} / ${fmt(s.minMs)}` : "n/a"; }), "", ""],
         ["idle RSS after start (MiB)", ...r.labels.map((l) => fmt(mib(r.idleRssKiB[l]!), 1)), ratio(r.idleRssKiB[compiled], r.idleRssKiB[node]), ratio(r.idleRssKiB[compiled], r.idleRssKiB[bunRun])],
+        ["idle RSS split: anonymous + file-backed (MiB)", ...r.labels.map((l) => `${fmt(mib(r.idleSplit[l]?.anonKiB ?? NaN), 1)} + ${fmt(mib(r.idleSplit[l]?.fileKiB ?? NaN), 1)}`), ratio(r.idleSplit[compiled]?.anonKiB, r.idleSplit[node]?.anonKiB) + " (anon)", ratio(r.idleSplit[compiled]?.anonKiB, r.idleSplit[bunRun]?.anonKiB) + " (anon)"],
         ["peak RSS (VmHWM) after the load (MiB)", ...r.labels.map((l) => fmt(mib(r.peakRssKiB[l]!), 1)), ratio(r.peakRssKiB[compiled], r.peakRssKiB[node]), ratio(r.peakRssKiB[compiled], r.peakRssKiB[bunRun])],
       ],
     ),

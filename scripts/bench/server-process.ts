@@ -93,11 +93,15 @@ export async function startProvider(
   return { pid: proc.pid, port, address, logFile, startupMs: performance.now() - started, stop };
 }
 
-/** VmRSS and VmHWM (peak) of a live process, in KiB. */
-export function memoryOf(pid: number): { rssKiB: number; hwmKiB: number } {
+/**
+ * VmRSS and VmHWM (peak) of a live process, in KiB, and how the RSS splits
+ * into anonymous memory (heap, JIT, allocator) and file-backed pages (mostly
+ * the executable's own code: clean, shared, reclaimable).
+ */
+export function memoryOf(pid: number): { rssKiB: number; hwmKiB: number; anonKiB: number; fileKiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-  return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
+  return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM"), anonKiB: field("RssAnon"), fileKiB: field("RssFile") };
 }
 
 /** RPC log lines of a provider's log file, counted by method and status code. */

@@ -26,7 +26,7 @@ export async function measureStartup(cmd: ServerCommand, starts: number, workDir
 }
 
 /** RSS a moment after start-up, when the server has nothing to do. */
-export async function idleRssKiB(pid: number, settleMs = 1000): Promise<number> {
+export async function idleMemory(pid: number, settleMs = 1000): Promise<ReturnType<typeof memoryOf>> {
   await Bun.sleep(settleMs);
-  return memoryOf(pid).rssKiB;
+  return memoryOf(pid);
 }
