@@ -10,6 +10,9 @@
 // least one cloud round trip, and the first one also lists regions, so a
 // walk of P pages cannot beat (P + 1) x latency with the current design.
 import { join } from "node:path";
+import { silentLogger } from "../../shared/log";
+import type { Instance, InstancePage } from "../../shared/provider";
+import { initialFanoutCursor, listAcrossRegions, type PageFetcher } from "../../shared/server/fanout";
 import { ProviderClient } from "../../shared/testing/client";
 import { startProvider, type ServerCommand } from "./server-process";
 import { median } from "./stats";
@@ -27,6 +30,41 @@ export interface FanoutResult {
   lowerBoundMs: number;
   /** (RPCs + 1 region listing) x latency: what stateless tokens allow. */
   statelessBoundMs: number;
+  /** Region pages requested from the cloud over the walk, and how many of them were cancelled unused. */
+  cloudCalls: { started: number; cancelled: number; pagesNeeded: number };
+}
+
+/**
+ * Counts the cloud calls the shared fan-out (shared/server/fanout.ts, the
+ * code the server runs) makes for one walk, with a fetcher shaped like the
+ * sandbox: `perRegion` instances per region, paged by offset, 1 ms per call.
+ * In-process: a cloud call is not visible over gRPC.
+ */
+export async function countFanoutCloudCalls(regions: string[], perRegion: number, pageSize: number, concurrency = 32) {
+  let started = 0;
+  let cancelled = 0;
+  const fetchPage: PageFetcher = async (ctx, query): Promise<InstancePage> => {
+    started++;
+    await new Promise((r) => setTimeout(r, 1));
+    if (ctx.signal.aborted) {
+      cancelled++;
+      throw ctx.signal.reason;
+    }
+    const offset = Number(query.cursor ?? 0);
+    const n = Math.min(query.pageSize, perRegion - offset);
+    const instances = Array.from({ length: n }, (_, i) => ({ id: `${query.region}-${offset + i}` }) as Instance);
+    return { instances, nextCursor: offset + n < perRegion ? String(offset + n) : undefined, totalCount: perRegion };
+  };
+  let cursor: string | undefined = initialFanoutCursor(regions);
+  let listed = 0;
+  while (cursor) {
+    const page = await listAcrossRegions({ signal: new AbortController().signal, requestId: "bench", log: silentLogger }, fetchPage, cursor, {}, pageSize, concurrency);
+    listed += page.instances.length;
+    cursor = page.nextCursor;
+  }
+  await new Promise((r) => setTimeout(r, 5)); // let cancelled prefetches settle
+  if (listed !== regions.length * perRegion) throw new Error(`fan-out count: listed ${listed}, expected ${regions.length * perRegion}`);
+  return { started, cancelled, pagesNeeded: regions.length * Math.max(1, Math.ceil(perRegion / pageSize)) };
 }
 
 async function walk(client: ProviderClient, pageSize: number): Promise<{ ms: number; rpcs: number; instances: number }> {
@@ -73,6 +111,7 @@ export async function runFanout(workDir: string, latencyMs: number, repeats: num
         measuredMs: median(runs.map((r) => r.ms)),
         lowerBoundMs: slowestRegionPages * latencyMs,
         statelessBoundMs: (runs[0]!.rpcs + 1) * latencyMs,
+        cloudCalls: await countFanoutCloudCalls(FANOUT_REGIONS, c.perRegion, c.pageSize),
       });
     } finally {
       client.close();
