@@ -4,7 +4,7 @@
 // with nghttp (same bytes) must end with the trailer grpc-status: 0, and
 // the provider's own log line per RPC must say OK for every call of the
 // run (any other code fails the run).
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import protobuf from "protobufjs";
 import { PROTOBUF_JSON } from "../../shared/grpc/descriptor-set.generated";
@@ -12,6 +12,8 @@ import { percentile } from "./stats";
 import { rpcCodes } from "./server-process";
 
 const SERVICE = "skyclust.provider.v1.CloudProviderService";
+
+let runCounter = 0;
 
 export interface LoadCase {
   method: string;
@@ -59,7 +61,9 @@ export async function runLoad(
 ): Promise<LoadResult> {
   const tag = `${c.method}-${c.connections}x${c.streamsPerConnection}`;
   const bodyFile = join(workDir, `${tag}.bin`);
-  const logFile = join(workDir, `${tag}.h2load.log`);
+  // h2load appends to its log file: a fresh file per run, or runs mix.
+  const logFile = join(workDir, `${tag}-${++runCounter}.h2load.log`);
+  rmSync(logFile, { force: true });
   writeFileSync(bodyFile, grpcFrame(c.method, c.request));
   const url = `http://${address}/${SERVICE}/${c.method}`;
   const probe = Bun.spawnSync(["nghttp", "-v", "-d", bodyFile, "-H", "content-type: application/grpc", "-H", "te: trailers", url]);
@@ -101,12 +105,14 @@ export async function runLoad(
   const okNow = (codes.get("OK") ?? 0) - before;
   if (okNow < succeeded) throw new Error(`${tag}: h2load saw ${succeeded} replies, the server logged only ${okNow} OK calls`);
 
-  // Per-request log: start time, HTTP status, elapsed microseconds.
+  // Per-request log (measured requests only, no warm-up): start time, HTTP
+  // status, elapsed microseconds.
   const latenciesMs = readFileSync(logFile, "utf8")
     .split("\n")
     .filter(Boolean)
     .map((line) => Number(line.split("\t")[2]) / 1000)
     .filter(Number.isFinite);
+  if (latenciesMs.length !== succeeded) throw new Error(`${tag}: h2load logged ${latenciesMs.length} requests, reported ${succeeded}`);
   return {
     method: c.method,
     streams: c.connections * c.streamsPerConnection,
