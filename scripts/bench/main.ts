@@ -19,9 +19,8 @@ import { h2loadAvailable, runLoad, type LoadCase, type LoadResult } from "./load
 import { startSeededMoto, walkMoto, type MotoWalkResult } from "./moto";
 import { renderReport, writeBenchmarksFile, type RunReport } from "./report";
 import { memoryOf, startProvider, type RunningProvider } from "./server-process";
-import { idleMemory, measureStartup, type StartupResult } from "./startup";
+import { idleMemory, measureStartups } from "./startup";
 import { compileBytecodeVariant, profileStartup } from "./startup-profile";
-import { median, percentile } from "./stats";
 import { buildVariants } from "./variants";
 
 const args = new Set(process.argv.slice(2));
@@ -75,35 +74,18 @@ async function main() {
     const bytecodeCmd = { label: BYTECODE, argv: [await compileBytecodeVariant(work)] };
     const startupCommands = [...built.commands, bytecodeCmd];
 
-    // Start-up: starts interleaved across runtimes so load spikes from
-    // other jobs hit all of them alike.
     log(`start-up: ${STARTS} starts per runtime`);
-    const startupSamples = new Map<string, number[]>(startupCommands.map((c) => [c.label, []]));
-    const startup: StartupResult[] = [];
-    for (const cmd of startupCommands) startup.push(await measureStartup(cmd, 0, work)); // warm-up start each
-    for (let i = 0; i < STARTS; i++) {
-      for (const cmd of startupCommands) {
-        const r = await measureStartup(cmd, 1, work).catch(async () => measureStartup(cmd, 1, work));
-        startupSamples.get(cmd.label)!.push(r.medianMs);
-      }
-    }
-    startup.length = 0;
-    for (const l of [...labels, BYTECODE]) {
-      const t = startupSamples.get(l)!;
-      startup.push({ label: l, medianMs: median(t), p90Ms: percentile(t, 90), minMs: Math.min(...t), starts: t.length });
-    }
+    const startup = await measureStartups(startupCommands, STARTS, work);
 
     // Start-up of each provider's binary in sandbox mode (same shared
     // server; what differs is the bundled cloud SDK).
     log("start-up of every provider binary");
-    const perProvider = new Map<string, number[]>(Object.keys(built.binaryPaths).map((p) => [p, []]));
-    for (let i = 0; i < PROVIDER_STARTS; i++) {
-      for (const [provider, binary] of Object.entries(built.binaryPaths)) {
-        const r = await measureStartup({ label: `${provider}-binary`, argv: [binary] }, 1, work);
-        perProvider.get(provider)!.push(r.medianMs);
-      }
-    }
-    const providerStartupMs = Object.fromEntries([...perProvider].map(([p, t]) => [p, median(t)]));
+    const perProvider = await measureStartups(
+      Object.entries(built.binaryPaths).map(([provider, binary]) => ({ label: provider, argv: [binary] })),
+      PROVIDER_STARTS,
+      work,
+    );
+    const providerStartupMs = Object.fromEntries(perProvider.map((r) => [r.label, r.medianMs]));
 
     // Load: all three servers up at once, cases interleaved across runtimes.
     log("load: starting the three servers");

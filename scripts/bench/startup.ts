@@ -11,21 +11,31 @@ export interface StartupResult {
   starts: number;
 }
 
-export async function measureStartup(cmd: ServerCommand, starts: number, workDir: string): Promise<StartupResult> {
-  const log = join(workDir, `startup-${cmd.label.replace(/\W+/g, "-")}.log`);
-  // One start that is not counted: page cache, and this process's own
-  // gRPC client code, are warm for every measured start alike.
-  await (await startProvider(cmd, ["--sandbox"], log)).stop();
-  const times: number[] = [];
-  for (let i = 0; i < starts; i++) {
-    const p = await startProvider(cmd, ["--sandbox"], log);
-    times.push(p.startupMs);
-    await p.stop();
-  }
-  return { label: cmd.label, medianMs: median(times), p90Ms: percentile(times, 90), minMs: Math.min(...times), starts };
+/** One start in sandbox mode, stopped again; ms from spawn to SERVING. */
+export async function timeOneStart(cmd: ServerCommand, workDir: string): Promise<number> {
+  const p = await startProvider(cmd, ["--sandbox"], join(workDir, `startup-${cmd.label.replace(/\W+/g, "-")}.log`));
+  await p.stop();
+  return p.startupMs;
 }
 
-/** RSS a moment after start-up, when the server has nothing to do. */
+/**
+ * Starts every command `starts` times, interleaved (a, b, c, a, b, c, ...)
+ * so bursts of load from other jobs hit all of them alike, after one
+ * uncounted start each (page cache and this process's gRPC client warm).
+ */
+export async function measureStartups(cmds: ServerCommand[], starts: number, workDir: string): Promise<StartupResult[]> {
+  for (const cmd of cmds) await timeOneStart(cmd, workDir);
+  const samples = new Map<string, number[]>(cmds.map((c) => [c.label, []]));
+  for (let i = 0; i < starts; i++) {
+    for (const cmd of cmds) samples.get(cmd.label)!.push(await timeOneStart(cmd, workDir));
+  }
+  return cmds.map(({ label }) => {
+    const t = samples.get(label)!;
+    return { label, medianMs: median(t), p90Ms: percentile(t, 90), minMs: Math.min(...t), starts: t.length };
+  });
+}
+
+/** Memory a moment after start-up, when the server has nothing to do. */
 export async function idleMemory(pid: number, settleMs = 1000): Promise<ReturnType<typeof memoryOf>> {
   await Bun.sleep(settleMs);
   return memoryOf(pid);
