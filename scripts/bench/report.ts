@@ -79,7 +79,7 @@ export function renderReport(r: RunReport): string {
       ],
     ),
     "",
-    `Memory of the probe after start-up and a full GC: RSS ${fmt(sp.memory.rss! / 2 ** 20, 1)} MiB, JS heap used ${fmt(sp.memory.heapUsed! / 2 ** 20, 1)} MiB, external ${fmt(sp.memory.external! / 2 ** 20, 1)} MiB (array buffers ${fmt(sp.memory.arrayBuffers! / 2 ** 20, 1)} MiB); a compiled hello-world: RSS ${fmt(sp.helloWorldRssBytes / 2 ** 20, 1)} MiB.`,
+    `RSS of the probe after start-up and a full GC: ${fmt(sp.memory.rss! / 2 ** 20, 1)} MiB; a compiled hello-world: ${fmt(sp.helloWorldRssBytes / 2 ** 20, 1)} MiB.`,
     "",
   );
 

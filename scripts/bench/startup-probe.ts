@@ -49,7 +49,7 @@ const phases = marks.map(([name, at]) => {
   return { name, ms };
 });
 Bun.gc(true);
-const memory = process.memoryUsage();
+const memory = { rss: process.memoryUsage().rss };
 console.log(JSON.stringify({ phases, sinceFirstLineMs: previous - t0, processUptimeMs: process.uptime() * 1000, memory }));
 await started.running.server.forceShutdown();
 process.exit(0);
