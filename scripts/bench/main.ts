@@ -8,6 +8,7 @@
 //   bun run bench --quick       fewer starts, shorter loads, no moto (a smoke run)
 //   bun run bench --no-moto     skip the 10,000-instance moto walk
 //   bun run bench --no-write    print only, leave BENCHMARKS.md alone
+//   bun run bench --latency-ms=100   injected latency per cloud call for the fan-out (default 50)
 //
 // Needs: h2load and nghttp (Debian: apt-get install nghttp2-client), node (20+),
 // python3 with moto (the same peer the aws tests use).
@@ -23,7 +24,15 @@ import { idleMemory, measureStartups } from "./startup";
 import { compileBytecodeVariant, profileStartup } from "./startup-profile";
 import { buildVariants } from "./variants";
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+/** `--name=VALUE` as a number, else the default. */
+const numberFlag = (name: string, fallback: number) => {
+  const raw = argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name}: expected a number, got "${raw}"`);
+  return value;
+};
 const quick = args.has("--quick");
 const withMoto = !quick && !args.has("--no-moto");
 const write = !args.has("--no-write");
@@ -31,7 +40,7 @@ const STARTS = quick ? 5 : 20;
 const LOAD_SECONDS = quick ? 2 : 3;
 const LOAD_ROUNDS = quick ? 1 : 3;
 const WARMUP_SECONDS = 1;
-const FANOUT_LATENCY_MS = 50;
+const FANOUT_LATENCY_MS = numberFlag("latency-ms", 50);
 const MOTO_INSTANCES = 10_000;
 const MOTO_PAGE_SIZE = 500;
 /** The other runtimes list this many moto instances: enough to compare CPU per instance, not the whole walk. */
