@@ -60,20 +60,9 @@ export interface CallSpec {
   timeoutMs?: number;
 }
 
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
+// The shared signal-aware sleep, re-exported for operations.ts and backend.ts.
+import { abortableSleep } from "../../shared/abort";
+export { abortableSleep };
 
 function remainingMs(ctx: CallContext, ceiling: number): number {
   if (!ctx.deadline) return ceiling;
