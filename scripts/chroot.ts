@@ -21,6 +21,11 @@ export interface MinimalRoot {
   addFile(from: string, to: string, mode?: number): void;
   /** Starts the binary (or another path inside the root) under chroot. */
   spawn(args: string[], opts?: { uid?: number; env?: Record<string, string>; program?: string }): Subprocess<"ignore", "pipe", "pipe">;
+  /**
+   * Starts a provider binary on a free loopback port and waits until it is
+   * SERVING (a start-up failure throws with the binary's stderr).
+   */
+  serve(args: string[], opts?: { uid?: number; env?: Record<string, string> }): Promise<ServedBinary>;
   /** Runs to completion; returns exit code and output. */
   run(args: string[], opts?: { uid?: number; env?: Record<string, string>; program?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Kills what it started, unmounts and deletes the root. */
@@ -35,6 +40,15 @@ function sharedLibraries(binary: string): string[] {
 function mount(args: string[]): void {
   const r = Bun.spawnSync(["mount", ...args]);
   if (r.exitCode !== 0) throw new Error(`mount ${args.join(" ")} failed: ${r.stderr.toString()}`);
+}
+
+export interface ServedBinary {
+  address: string;
+  port: number;
+  /** Everything the binary wrote to stderr so far (its JSON log). */
+  stderr(): string;
+  /** SIGTERM, then the exit code once stderr is fully read. */
+  stop(): Promise<number>;
 }
 
 export function makeMinimalRoot(binaryPath: string): MinimalRoot {
@@ -82,6 +96,31 @@ export function makeMinimalRoot(binaryPath: string): MinimalRoot {
       children.add(proc);
       proc.exited.then(() => children.delete(proc));
       return proc;
+    },
+    async serve(args, opts = {}) {
+      const port = await freePort();
+      const address = `127.0.0.1:${port}`;
+      const proc = root.spawn(["--host", "127.0.0.1", "--port", String(port), ...args], opts);
+      let stderr = "";
+      const drain = (async () => {
+        for await (const chunk of proc.stderr) stderr += new TextDecoder().decode(chunk);
+      })();
+      const served: ServedBinary = {
+        address,
+        port,
+        stderr: () => stderr,
+        async stop() {
+          proc.kill("SIGTERM");
+          const code = await proc.exited;
+          await drain;
+          return code;
+        },
+      };
+      await waitForServing(address).catch(async (e) => {
+        await served.stop();
+        throw new Error(`${e.message}\n${stderr}`);
+      });
+      return served;
     },
     async run(args, opts = {}) {
       const proc = root.spawn(args, opts);

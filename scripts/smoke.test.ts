@@ -8,7 +8,7 @@ import { SERVICE_NAME } from "../shared/grpc/descriptors";
 import { ProviderClient } from "../shared/testing/client";
 import { ReflectionClient, importViolations } from "../shared/testing/reflection-client";
 import { PROVIDERS, buildProviders } from "./build";
-import { NONROOT_UID, freePort, makeMinimalRoot, waitForServing, type MinimalRoot } from "./chroot";
+import { NONROOT_UID, makeMinimalRoot, type MinimalRoot } from "./chroot";
 
 const PORTS: Record<string, number> = { aws: 50051, gcp: 50052, openstack: 50053, proxmox: 50054 };
 const KNOWN_PRICES: Record<string, { type: string; region: string; hourly: number }> = {
@@ -42,17 +42,9 @@ for (const name of PROVIDERS) {
     });
 
     test("serves health, reflection and the provider service in sandbox mode; SIGTERM exits 0", async () => {
-      const port = await freePort();
-      const proc = root.spawn(["--sandbox", "--host", "127.0.0.1", "--port", String(port)], { uid: NONROOT_UID });
-      const address = `127.0.0.1:${port}`;
-      let stderr = "";
-      const drain = (async () => {
-        for await (const c of proc.stderr) stderr += new TextDecoder().decode(c);
-      })();
+      const served = await root.serve(["--sandbox"], { uid: NONROOT_UID });
+      const address = served.address;
       try {
-        await waitForServing(address).catch((e) => {
-          throw new Error(`${e.message}\n${stderr}`);
-        });
         const hc = await root.run(["healthcheck", "--addr", address], { uid: NONROOT_UID });
         expect(hc.stdout).toContain("SERVING");
         expect(hc.code).toBe(0);
@@ -76,11 +68,9 @@ for (const name of PROVIDERS) {
         else expect(quote.hourly_rate).toBeGreaterThan(0);
         client.close();
       } finally {
-        proc.kill("SIGTERM");
-        expect(await proc.exited).toBe(0);
-        await drain;
+        expect(await served.stop()).toBe(0);
       }
-      expect(stderr).not.toContain("ENOENT");
+      expect(served.stderr()).not.toContain("ENOENT");
     });
   });
 }

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { buildProviders } from "../../scripts/build";
-import { NONROOT_UID, freePort, makeMinimalRoot, waitForServing, type MinimalRoot } from "../../scripts/chroot";
+import { NONROOT_UID, makeMinimalRoot, type MinimalRoot } from "../../scripts/chroot";
 import { ProviderClient } from "../../shared/testing/client";
 import { startMoto, type MotoServer } from "./moto-server";
 
@@ -30,28 +30,18 @@ afterAll(async () => {
 
 /** Runs the binary in the root with `env`, hands a client to `use`, then SIGTERMs it. */
 async function withBinary(env: Record<string, string>, use: (client: ProviderClient) => Promise<void>): Promise<string> {
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
-  const proc = root.spawn(["--host", "127.0.0.1", "--port", String(port), "--region", "us-east-1"], {
+  const served = await root.serve(["--region", "us-east-1"], {
     uid: NONROOT_UID,
     env: { HOME: "/home/nonroot", AWS_ACCESS_KEY_ID: "AKIDBINARYTEST", AWS_SECRET_ACCESS_KEY: SECRET, ...env },
   });
-  let stderr = "";
-  const drain = (async () => {
-    for await (const c of proc.stderr) stderr += new TextDecoder().decode(c);
-  })();
-  const client = new ProviderClient(address);
+  const client = new ProviderClient(served.address);
   try {
-    await waitForServing(address).catch((e) => {
-      throw new Error(`${e.message}\n${stderr}`);
-    });
     await use(client);
   } finally {
     client.close();
-    proc.kill("SIGTERM");
-    expect(await proc.exited).toBe(0);
-    await drain;
+    expect(await served.stop()).toBe(0);
   }
+  const stderr = served.stderr();
   expect(stderr).not.toContain("ENOENT");
   expect(stderr).not.toContain(SECRET);
   return stderr;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { buildProviders } from "../../scripts/build";
-import { NONROOT_UID, freePort, makeMinimalRoot, waitForServing, type MinimalRoot } from "../../scripts/chroot";
+import { NONROOT_UID, makeMinimalRoot, type MinimalRoot } from "../../scripts/chroot";
 import { ProviderClient } from "../../shared/testing/client";
 import { makeTestPki, type TestPki } from "./testing/certs";
 import { FakePve } from "./testing/fake-pve";
@@ -32,8 +32,7 @@ afterAll(async () => {
 });
 
 async function serve(env: Record<string, string>, body: (client: ProviderClient) => Promise<void>): Promise<string> {
-  const port = await freePort();
-  const proc = root.spawn(["--host", "127.0.0.1", "--port", String(port)], {
+  const served = await root.serve([], {
     uid: NONROOT_UID,
     env: {
       HOME: "/home/nonroot",
@@ -45,22 +44,14 @@ async function serve(env: Record<string, string>, body: (client: ProviderClient)
       ...env,
     },
   });
-  let stderr = "";
-  const drain = (async () => {
-    for await (const c of proc.stderr) stderr += new TextDecoder().decode(c);
-  })();
-  const client = new ProviderClient(`127.0.0.1:${port}`);
+  const client = new ProviderClient(served.address);
   try {
-    await waitForServing(`127.0.0.1:${port}`).catch((e) => {
-      throw new Error(`${e.message}\n${stderr}`);
-    });
     await body(client);
   } finally {
     client.close();
-    proc.kill("SIGTERM");
-    expect(await proc.exited).toBe(0);
-    await drain;
+    expect(await served.stop()).toBe(0);
   }
+  const stderr = served.stderr();
   expect(stderr).not.toContain("PROXMOX_PASSWORD\"");
   return stderr;
 }

@@ -9,7 +9,7 @@ import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { buildProviders } from "../../scripts/build";
-import { NONROOT_UID, freePort, makeMinimalRoot, waitForServing, type MinimalRoot } from "../../scripts/chroot";
+import { NONROOT_UID, makeMinimalRoot, type MinimalRoot } from "../../scripts/chroot";
 import { ProviderClient } from "../testing/client";
 import { startEchoServer, startTestSshd, type TestSshd } from "./test-sshd";
 
@@ -40,14 +40,9 @@ afterAll(async () => {
 });
 
 test("the compiled binary alone in a minimal root runs a command and a tunnel over SSH", async () => {
-  const port = await freePort();
-  const proc = root.spawn(
+  const served = await root.serve(
     [
       "--sandbox",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
       "--sandbox-ssh-target",
       sshd.target,
       "--ssh-key-dir",
@@ -59,16 +54,8 @@ test("the compiled binary alone in a minimal root runs a command and a tunnel ov
     ],
     { uid: NONROOT_UID },
   );
-  let stderr = "";
-  const drain = (async () => {
-    for await (const c of proc.stderr) stderr += new TextDecoder().decode(c);
-  })();
-  const address = `127.0.0.1:${port}`;
-  const client = new ProviderClient(address);
+  const client = new ProviderClient(served.address);
   try {
-    await waitForServing(address).catch((e) => {
-      throw new Error(`${e.message}\n${stderr}`);
-    });
     const list = await client.call("ListInstances", { filters: { status: "running" }, page_size: 1 });
     const id = list.instances[0].id;
     const res = await client.call("ExecuteInstanceCommand", { instance_id: id, command: "echo from-binary; echo to-stderr >&2; exit 4", key_pair_name: sshd.keyName });
@@ -85,10 +72,9 @@ test("the compiled binary alone in a minimal root runs a command and a tunnel ov
     await client.call("CloseInstanceSSHTunnel", { tunnel_id: tunnel.tunnel_id });
   } finally {
     client.close();
-    proc.kill("SIGTERM");
-    expect(await proc.exited).toBe(0);
-    await drain;
+    expect(await served.stop()).toBe(0);
   }
+  const stderr = served.stderr();
   expect(stderr).not.toContain("ENOENT");
   expect(stderr).not.toContain("from-binary"); // command output is not logged
 }, 60_000);
