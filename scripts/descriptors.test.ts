@@ -4,7 +4,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 
 test("shared/grpc/descriptor-set.generated.ts is up to date with proto/", () => {
-  const r = Bun.spawnSync(["bun", join(import.meta.dir, "gen-descriptors.ts"), "--check"]);
+  const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "gen-descriptors.ts"), "--check"]);
   expect(r.stderr.toString()).toBe("");
   expect(r.exitCode).toBe(0);
 });

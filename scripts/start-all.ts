@@ -11,7 +11,7 @@ import { PROVIDERS } from "./build";
 const cloud = process.argv.includes("--cloud");
 const passThrough = process.argv.slice(2).filter((a) => a !== "--cloud");
 const children = PROVIDERS.map((name) => {
-  const proc = spawn(["bun", join(import.meta.dir, "..", "providers", name, "main.ts"), ...(cloud ? [] : ["--sandbox"]), ...passThrough], {
+  const proc = spawn([process.execPath, join(import.meta.dir, "..", "providers", name, "main.ts"), ...(cloud ? [] : ["--sandbox"]), ...passThrough], {
     stdin: "ignore",
     stdout: "inherit",
     stderr: "pipe",

@@ -165,7 +165,7 @@ describe("live download code against a local server with the samples", () => {
     try {
       const out = join(dir, "catalog.generated.ts");
       const proc = Bun.spawn(
-        ["bun", "scripts/refresh-prices.ts", "--aws-base-url", base, "--gcp-base-url", base, "--gcp-api-key", "test-key", "--out", out],
+        [process.execPath, "scripts/refresh-prices.ts", "--aws-base-url", base, "--gcp-base-url", base, "--gcp-api-key", "test-key", "--out", out],
         { cwd: REPO, stdout: "pipe", stderr: "pipe", env: { ...process.env, GOOGLE_API_KEY: "" } },
       );
       const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
@@ -188,7 +188,7 @@ describe("scripts/refresh-prices.ts offline", () => {
   test("recorded files, one cloud only, dry run: the other part is kept and nothing is written", async () => {
     const bundled = join(import.meta.dir, "catalog.generated.ts");
     const before = await Bun.file(bundled).text();
-    const proc = Bun.spawn(["bun", "scripts/refresh-prices.ts", "--gcp", "--gcp-skus", join(DATA, PAGE_1), "--gcp-skus", join(DATA, PAGE_2), "--dry-run"], {
+    const proc = Bun.spawn([process.execPath, "scripts/refresh-prices.ts", "--gcp", "--gcp-skus", join(DATA, PAGE_1), "--gcp-skus", join(DATA, PAGE_2), "--dry-run"], {
       cwd: REPO,
       stdout: "pipe",
       stderr: "pipe",
@@ -202,7 +202,7 @@ describe("scripts/refresh-prices.ts offline", () => {
   });
 
   test("live GCP without an API key is refused with a clear message", async () => {
-    const proc = Bun.spawn(["bun", "scripts/refresh-prices.ts", "--gcp", "--dry-run"], { cwd: REPO, stdout: "pipe", stderr: "pipe", env: { ...process.env, GOOGLE_API_KEY: "" } });
+    const proc = Bun.spawn([process.execPath, "scripts/refresh-prices.ts", "--gcp", "--dry-run"], { cwd: REPO, stdout: "pipe", stderr: "pipe", env: { ...process.env, GOOGLE_API_KEY: "" } });
     const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
     expect(code).toBe(1);
     expect(stderr).toContain("needs an API key");

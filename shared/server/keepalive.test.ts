@@ -15,7 +15,7 @@ test(
   async () => {
     const server = await spawnProvider("aws", ["--sandbox"]);
     try {
-      const proc = Bun.spawn(["bun", join(import.meta.dir, "../testing/keepalive-client.ts"), server.address, String(IDLE_MS)], {
+      const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../testing/keepalive-client.ts"), server.address, String(IDLE_MS)], {
         env: { ...process.env, GRPC_TRACE: "keepalive", GRPC_VERBOSITY: "DEBUG" },
         stdout: "pipe",
         stderr: "pipe",

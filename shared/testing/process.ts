@@ -16,7 +16,7 @@ export interface ProviderProcess {
 
 export async function spawnProvider(provider: string, args: string[], env: Record<string, string> = {}): Promise<ProviderProcess> {
   const port = await freePort();
-  const proc = spawn(["bun", join(REPO_ROOT, "providers", provider, "main.ts"), "--host", "127.0.0.1", "--port", String(port), ...args], {
+  const proc = spawn([process.execPath, join(REPO_ROOT, "providers", provider, "main.ts"), "--host", "127.0.0.1", "--port", String(port), ...args], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...env },
     stdin: "ignore",
     stdout: "pipe",
@@ -44,7 +44,7 @@ export async function spawnProvider(provider: string, args: string[], env: Recor
 }
 
 export function runCli(provider: string, args: string[], env: Record<string, string> = {}) {
-  const r = Bun.spawnSync(["bun", join(REPO_ROOT, "providers", provider, "main.ts"), ...args], {
+  const r = Bun.spawnSync([process.execPath, join(REPO_ROOT, "providers", provider, "main.ts"), ...args], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", ...env },
   });
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
@@ -52,7 +52,7 @@ export function runCli(provider: string, args: string[], env: Record<string, str
 
 /** Like runCli, without blocking this process (use when the server runs in-process). */
 export async function runCliAsync(provider: string, args: string[], env: Record<string, string> = {}) {
-  const proc = spawn(["bun", join(REPO_ROOT, "providers", provider, "main.ts"), ...args], {
+  const proc = spawn([process.execPath, join(REPO_ROOT, "providers", provider, "main.ts"), ...args], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", ...env },
     stdout: "pipe",
     stderr: "pipe",
