@@ -1,10 +1,10 @@
 // Builds shared/pricing/catalog.generated.ts (the offline price catalog
-// bundled into every binary) from the dated snapshot in ../shared/pricing,
+// bundled into every binary) from the dated snapshot in shared/pricing/snapshot,
 // applying the documented corrections in shared/pricing/corrections.ts.
 //
 //   bun scripts/build-price-catalog.ts [--from DIR] [--out FILE]
 //
-// DIR defaults to /work/shared/pricing (or $SKYCLUST_PRICING_SNAPSHOT).
+// DIR defaults to shared/pricing/snapshot (or $SKYCLUST_PRICING_SNAPSHOT).
 import { join } from "node:path";
 import { buildCatalogFromSnapshot, type SnapshotFiles } from "../shared/pricing/snapshot";
 import { CATALOG_MODULE_PATH, renderCatalogModule } from "../shared/pricing/catalog-writer";
@@ -16,7 +16,7 @@ function option(args: string[], name: string): string | undefined {
 
 if (import.meta.main) {
   const args = Bun.argv.slice(2);
-  const dir = option(args, "--from") ?? process.env.SKYCLUST_PRICING_SNAPSHOT ?? "/work/shared/pricing";
+  const dir = option(args, "--from") ?? process.env.SKYCLUST_PRICING_SNAPSHOT ?? join(import.meta.dir, "../shared/pricing/snapshot");
   const out = option(args, "--out") ?? CATALOG_MODULE_PATH;
   const files: SnapshotFiles = {
     aws: await Bun.file(join(dir, "aws-ec2-linux-ondemand.json")).json(),

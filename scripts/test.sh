@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: dependencies, the system
 # packages the tests use (openssh-server for the SSH suite), the OpenStack
-# testbed (a real OpenStack on loopback, from ../shared/openstack-testbed),
+# testbed (a real OpenStack on loopback, from providers/openstack/testbed),
 # then `bun test`. Ends with one line "N passed, N failed".
 #   npm test                      everything
 #   npm test -- shared/server     only matching test files (no testbed unless asked)
@@ -21,7 +21,7 @@ if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
   fi
 fi
 
-TESTBED=../shared/openstack-testbed/testbed.sh
+TESTBED=providers/openstack/testbed/testbed.sh
 started_testbed=0
 needs_testbed=1
 if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -q openstack; then needs_testbed=0; fi

@@ -1,5 +1,5 @@
 // The OpenStack provider against a REAL OpenStack (Keystone, Nova with the
-// fake virt driver, Glance: ../shared/openstack-testbed), through a real
+// fake virt driver, Glance: providers/openstack/testbed), through a real
 // gRPC client, authenticated as the member user. If the testbed is down
 // these tests FAIL with the command that starts it; they never skip.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

@@ -9,7 +9,7 @@ import { renderCatalogModule } from "./catalog-writer";
 import { AWS_PRICE_FIXES, truncateRate } from "./corrections";
 import { buildCatalogFromSnapshot, type SnapshotFiles } from "./snapshot";
 
-const SNAPSHOT_DIR = process.env.SKYCLUST_PRICING_SNAPSHOT ?? resolve(import.meta.dir, "../../../shared/pricing");
+const SNAPSHOT_DIR = process.env.SKYCLUST_PRICING_SNAPSHOT ?? resolve(import.meta.dir, "snapshot");
 
 function thrown(f: () => unknown): ProviderError {
   try {

@@ -1,4 +1,4 @@
-// Documented corrections to the 2023-08-06 snapshot in /work/shared/pricing
+// Documented corrections to the 2023-08-06 snapshot in shared/pricing/snapshot
 // (Apache Libcloud's pricing.json). The snapshot's README warns that it has
 // known errors: several EC2 entries in the US regions read 6-10% high (they
 // match the Dedicated-tenancy or another variant, not on-demand Linux with

@@ -1,4 +1,4 @@
-// Turns the dated Libcloud snapshot (../shared/pricing/*.json) into a
+// Turns the dated Libcloud snapshot (shared/pricing/snapshot/*.json) into a
 // PriceCatalog, applying the documented corrections. Pure function, so the
 // build script and the tests run exactly the same code.
 import type { GceFamilyRates, PriceCatalog, RegionPrices } from "./catalog-types";

@@ -1,5 +1,5 @@
 // A small local Keystone + Nova + Glance built from the recorded responses
-// in ../shared/fixtures/openstack (field names exactly as recorded), for
+// in testing/fixtures (field names exactly as recorded), for
 // what the real testbed cannot show: tokens expiring or revoked mid-use, a
 // second region, other microversions, throttling with Retry-After, 5xx.
 import { readFileSync } from "node:fs";

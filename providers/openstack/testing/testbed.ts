@@ -1,11 +1,11 @@
-// Access to the real OpenStack testbed (../shared/openstack-testbed) for
+// Access to the real OpenStack testbed (providers/openstack/testbed) for
 // tests: its member credentials as an environment, and a reachability check
 // that FAILS with the command to run instead of skipping.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const TESTBED_DIR = process.env.OPENSTACK_TESTBED_DIR || "/tmp/skyclust-openstack";
-const START_HINT = "start it with: ../shared/openstack-testbed/testbed.sh start (from /work/main; about 30 s from saved state, ~7 min on first use)";
+const START_HINT = "start it with: providers/openstack/testbed/testbed.sh start (from the repository root; about 30 s from saved state, ~7 min on first use)";
 
 /** Parses `export A=1 B=2` lines of an openrc file. */
 export function parseOpenrc(text: string): Record<string, string> {

@@ -1,5 +1,5 @@
 // A local HTTPS server that speaks the Proxmox VE JSON API for tests, built
-// from the real responses recorded in /work/shared/fixtures/proxmox (VCR
+// from the real responses recorded in testing/fixtures (VCR
 // cassettes from a two-node PVE 9.1 cluster). Recorded payloads are served
 // with their field names untouched; state changes (clone, start, stop,
 // delete, config) edit copies of those records. What the cassettes do not
