@@ -373,6 +373,7 @@ describe("cost", () => {
     expect(res.cost).toBeCloseTo(res.hourly_rate * 10, 6);
     expect(res.price_date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     const err = await grpcError(call("GetCostEstimate", { instance_type: "no.such-type", region: "us-east-1" }));
-    expect(err.code).toBe(grpc.status.NOT_FOUND);
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badRequestFields(err)).toEqual(["instance_type"]);
   });
 });

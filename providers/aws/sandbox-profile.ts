@@ -43,8 +43,9 @@ export function awsSandboxProfile(defaultRegion = "us-east-1"): SandboxProfile {
     instanceId: (n) => `i-${hexId(`aws-instance-${n}`, 17)}`,
     keyPairId: (n) => `key-${hexId(`aws-key-${n}`, 17)}`,
     privateIp: (n) => privateIpFor("172.31", n),
-    // The bundled EC2 catalog (the same numbers as cloud mode); it throws
-    // NOT_FOUND naming the type or region it has no price for.
-    price: (type, region) => awsPriceQuote(type.name, region),
+    // The bundled EC2 catalog, for any type it lists (the same numbers as
+    // cloud mode): INVALID_ARGUMENT for an unknown type, NOT_FOUND for a
+    // type without a price in the region.
+    price: (typeName, region) => awsPriceQuote(typeName, region),
   };
 }

@@ -419,5 +419,6 @@ test("GetCostEstimate prices the machine type from the bundled catalog", async (
   expect(res.cost).toBeGreaterThan(0);
   expect(res.price_date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   const unknown = await grpcError(call("GetCostEstimate", { instance_type: "zz-nothing-9", region: "us-central1" }));
-  expect(unknown.code).toBe(status.NOT_FOUND);
+  expect(unknown.code).toBe(status.INVALID_ARGUMENT);
+  expect(badRequestFields(unknown)).toEqual(["instance_type"]);
 });

@@ -39,7 +39,7 @@ export function gcpSandboxProfile(defaultRegion = "us-central1"): SandboxProfile
     keyPairId: (n) => `SHA256:${hexId(`gcp-key-${n}`, 43)}`,
     privateIp: (n) => privateIpFor("10.128", n),
     // The bundled Compute Engine catalog (the same numbers as cloud mode),
-    // shared-core types included; NOT_FOUND names a missing type or region.
-    price: (type, region) => gcpPriceQuote(type.name, region),
+    // any machine type it can price, shared-core and custom included.
+    price: (typeName, region) => gcpPriceQuote(typeName, region),
   };
 }

@@ -36,6 +36,6 @@ export function openstackSandboxProfile(defaultRegion = "RegionOne"): SandboxPro
     privateIp: (n) => privateIpFor("192.168", n),
     // Sandbox only: a demo operator rate card, labelled as such in every
     // quote's price_source (a real deployment configures --rate-card).
-    price: (type) => rateCardQuote(DEMO_RATE_CARDS.openstack, type),
+    price: (_typeName, _region, known) => known && rateCardQuote(DEMO_RATE_CARDS.openstack, known),
   };
 }

@@ -38,6 +38,6 @@ export function proxmoxSandboxProfile(defaultRegion = "pve1"): SandboxProfile {
     instanceExtra: (_type, n) => ({ vmid: String(100 + n), kind: "qemu" }),
     // Sandbox only: a demo operator rate card, labelled as such in every
     // quote's price_source (a real deployment configures --rate-card).
-    price: (type) => rateCardQuote(DEMO_RATE_CARDS.proxmox, type),
+    price: (_typeName, _region, known) => known && rateCardQuote(DEMO_RATE_CARDS.proxmox, known),
   };
 }

@@ -39,9 +39,10 @@ describe("AWS catalog", () => {
     expect(awsPriceQuote("t3.micro", "us-east-1").breakdown[0]!.detail).not.toContain("corrected");
   });
 
-  test("NOT_FOUND names the unknown type, the unknown region, or the missing pair", () => {
+  test("INVALID_ARGUMENT names the unknown type; NOT_FOUND the unknown region or the missing pair", () => {
     const type = thrown(() => awsPriceQuote("t9.enormous", "us-east-1"));
-    expect(type.code).toBe("NOT_FOUND");
+    expect(type.code).toBe("INVALID_ARGUMENT");
+    expect(type.details.field).toBe("instance_type");
     expect(type.message).toContain("instance type t9.enormous");
     const region = thrown(() => awsPriceQuote("t3.micro", "mars-north-1"));
     expect(region.code).toBe("NOT_FOUND");
@@ -126,8 +127,10 @@ describe("GCE catalog", () => {
     expect(hourly("e2-standard-2", "europe-west1")).toBeCloseTo(2 * 0.023993 + 8 * 0.003216, 12);
   });
 
-  test("NOT_FOUND for unknown machine types, regions, and series the snapshot has no rates for", () => {
-    expect(thrown(() => gcpPriceQuote("e2-standard-3", "us-central1")).message).toContain("machine type e2-standard-3");
+  test("INVALID_ARGUMENT for unknown machine types; NOT_FOUND for regions and series the snapshot has no rates for", () => {
+    const type = thrown(() => gcpPriceQuote("e2-standard-3", "us-central1"));
+    expect(type.code).toBe("INVALID_ARGUMENT");
+    expect(type.message).toContain("machine type e2-standard-3");
     const region = thrown(() => gcpPriceQuote("e2-standard-2", "moon-central1"));
     expect(region.code).toBe("NOT_FOUND");
     expect(region.message).toContain("region moon-central1");

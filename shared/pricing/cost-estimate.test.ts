@@ -119,10 +119,26 @@ describe("aws sandbox: bundled EC2 catalog", () => {
     expect(err.details).toContain("t3.micro in region eu-central-1");
   });
 
-  test("an unknown instance type is NOT_FOUND naming it", async () => {
+  test("an unknown instance type is INVALID_ARGUMENT naming instance_type, as CreateInstance answers an unknown type", async () => {
     const err = await grpcError(estimate(p, { instance_type: "t9.enormous", region: "us-east-1" }));
-    expect(err.code).toBe(grpc.status.NOT_FOUND);
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toContain("t9.enormous");
+    expect(badRequestFields(err)).toEqual(["instance_type"]);
+    const create = await grpcError(p.client.call("CreateInstance", { name: "x", type: "t9.enormous", region: "us-east-1" }));
+    expect(create.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badRequestFields(create)).toEqual(["type"]);
+  });
+
+  test("any type the bundled catalog prices is priced in the sandbox too, not only the sandbox's own types", async () => {
+    const res = await estimate(p, { instance_type: "m5.large", region: "us-east-1", duration: "1h" });
+    expect(res.cost).toBe(0.096);
+  });
+
+  test("an unknown type of a known family hints at the family's types, bounded", async () => {
+    const err = await grpcError(estimate(p, { instance_type: "t3.mega", region: "us-east-1" }));
+    expect(err.details).toContain("known t3 types: ");
+    expect(err.details).toContain("t3.micro");
+    expect(err.details.length).toBeLessThan(600);
   });
 });
 
@@ -143,6 +159,11 @@ describe("gcp sandbox: bundled Compute Engine catalog", () => {
       ["vcpu", 0.043622],
       ["memory", 0.023384],
     ]);
+  });
+
+  test("n1-standard-1 is not a sandbox machine type but the catalog prices it, as the real backend does", async () => {
+    const res = await estimate(p, { instance_type: "n1-standard-1", region: "us-central1", duration: "1h" });
+    expect(res.hourly_rate).toBe(0.0475);
   });
 
   test("shared-core e2-micro: proration uses the unrounded rate, rounding only in the response", async () => {
@@ -171,6 +192,11 @@ describe("openstack and proxmox sandboxes: demo rate cards, labelled as such", (
       expect(res.cost).toBeCloseTo(hourly * 24, 6);
       expect(res.price_source).toContain("demo rate card");
       expect(res.breakdown.map((c) => c.name)).toEqual(["vcpu", "memory"]);
+      // An unknown flavor: the code and hint CreateInstance gives.
+      const err = await grpcError(estimate(p, { instance_type: "no-such-flavor" }));
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(badRequestFields(err)).toEqual(["instance_type"]);
+      expect(err.details).toContain(type);
     } finally {
       await p.close();
     }
@@ -261,20 +287,23 @@ describe("catalog lookups as the cloud-mode AWS and GCP backends do them", () =>
     expect(err.details).toContain("region mars-north-1");
   });
 
-  test("an unknown instance type is NOT_FOUND naming the type", async () => {
+  test("an unknown instance type is INVALID_ARGUMENT naming the type and the field", async () => {
     const err = await grpcError(estimate(p, { instance_type: "x9.huge", region: "us-east-1" }));
-    expect(err.code).toBe(grpc.status.NOT_FOUND);
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badRequestFields(err)).toEqual(["instance_type"]);
     expect(err.details).toContain("instance type x9.huge");
+    expect(err.details).toContain("known families: ");
   });
 
-  test("gcp: an unknown region or machine type is NOT_FOUND naming it", async () => {
+  test("gcp: an unknown region is NOT_FOUND, an unknown machine type INVALID_ARGUMENT, each naming it", async () => {
     const gcp = await startTestServerWithBackend(new PricedSandbox(gcpSandboxProfile(), (req) => gcpPriceQuote(req.instanceType, req.region)));
     try {
       const region = await grpcError(gcp.client.call("GetCostEstimate", { instance_type: "e2-standard-2", region: "moon-central1" }));
       expect(region.code).toBe(grpc.status.NOT_FOUND);
       expect(region.details).toContain("region moon-central1");
       const type = await grpcError(gcp.client.call("GetCostEstimate", { instance_type: "e2-standard-3", region: "us-central1" }));
-      expect(type.code).toBe(grpc.status.NOT_FOUND);
+      expect(type.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(badRequestFields(type)).toEqual(["instance_type"]);
       expect(type.details).toContain("machine type e2-standard-3");
     } finally {
       await gcp.close();

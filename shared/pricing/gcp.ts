@@ -1,16 +1,22 @@
 // Compute Engine on-demand prices: machine shape x family rates from the
 // bundled catalog.
-import { notFound } from "../errors";
+import { invalidArgument, notFound } from "../errors";
 import type { CostComponent, PriceQuote } from "../provider";
 import type { GceCatalog, GceFamilyRates } from "./catalog-types";
 import { PRICE_CATALOG } from "./catalog.generated";
 import { GCE_KNOWN_SERIES, gceMachineShape, type GceShape } from "./gce-shapes";
 
-/** Hourly on-demand price of a machine type in a region; NOT_FOUND names what is missing. */
+/**
+ * Hourly on-demand price of a machine type in a region. A machine type that
+ * is not a Compute Engine shape is INVALID_ARGUMENT naming `instance_type`
+ * (as CreateInstance answers an unknown type); a region or series without
+ * prices is NOT_FOUND.
+ */
 export function gcpPriceQuote(machineType: string, region: string, catalog: GceCatalog = PRICE_CATALOG.gce): PriceQuote {
   const shape = gceMachineShape(machineType);
   if (!shape) {
-    throw notFound(
+    throw invalidArgument(
+      "instance_type",
       `machine type ${machineType} is not a Compute Engine machine type this price catalog knows (series ${GCE_KNOWN_SERIES.join(", ")}, custom types like e2-custom-4-8192, f1-micro, g1-small, e2-micro/small/medium)`,
     );
   }

@@ -265,8 +265,7 @@ export class SandboxBackend implements CloudBackend {
     const region = this.region(spec.region);
     const type = this.profile.instanceTypes.find((t) => t.name === spec.type);
     if (!type) {
-      const known = this.profile.instanceTypes.map((t) => t.name).join(", ");
-      throw invalidArgument("type", `unknown instance type "${spec.type}" (sandbox types: ${known})`);
+      throw invalidArgument("type", `unknown instance type "${spec.type}" (sandbox types: ${this.knownTypes()})`);
     }
     const imageId = spec.imageId ?? this.profile.images[0]!.id;
     if (!this.profile.images.some((i) => i.id === imageId || i.name === imageId)) {
@@ -333,14 +332,19 @@ export class SandboxBackend implements CloudBackend {
     return this.transition(ref, ["running"], "rebooting", "restart");
   }
 
+  private knownTypes(): string {
+    return this.profile.instanceTypes.map((t) => t.name).join(", ");
+  }
+
   async priceQuote(ctx: CallContext, req: { instanceType: string; region: string }): Promise<PriceQuote> {
     await this.cloudCall(ctx);
     const type = this.profile.instanceTypes.find((t) => t.name === req.instanceType);
-    if (!type) throw notFound(`instance type ${req.instanceType} is not known to the ${this.provider} sandbox`);
     const region = this.region(req.region);
-    const quote = this.profile.price(type, region.id);
-    if (!quote) throw notFound(`no price for ${req.instanceType} in region ${region.id}`);
-    return quote;
+    const quote = this.profile.price(req.instanceType, region.id, type);
+    if (quote) return quote;
+    // The same code and hint CreateInstance gives an unknown type.
+    if (!type) throw invalidArgument("instance_type", `unknown instance type "${req.instanceType}" (sandbox types: ${this.knownTypes()})`);
+    throw notFound(`no price for ${req.instanceType} in region ${region.id}`);
   }
 
   async healthCheck(ctx: CallContext): Promise<HealthReport> {

@@ -41,8 +41,14 @@ export interface SandboxProfile {
   keyPairId(n: number): string;
   /** Private address of the n-th instance, e.g. 10.0.x.y. */
   privateIp(n: number): string;
-  /** Hourly price of a type in a region; undefined = not priced there. */
-  price(type: SandboxInstanceType, region: string): PriceQuote | undefined;
+  /**
+   * Hourly price of a type in a region, from the same catalog or rate card
+   * the real backend uses, so a sandbox estimate equals a cloud-mode one.
+   * `known` is the sandbox's own type of that name, when it has one (rate
+   * cards need its size; catalogs price any type they list). undefined =
+   * not priced.
+   */
+  price(typeName: string, region: string, known: SandboxInstanceType | undefined): PriceQuote | undefined;
   /** Extra facts shown in Instance.extra. */
   instanceExtra?(type: SandboxInstanceType, n: number, zone: string): Record<string, string>;
 }
