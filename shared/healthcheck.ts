@@ -43,10 +43,19 @@ export async function runHealthcheck(binary: string, defaultPort: number, argv: 
   const deadline = Date.now() + (num(settings, "timeout-ms") ?? 3000);
   const status = await new Promise<string>((resolve) => {
     (client as any).Check({ service: str(settings, "service") ?? "" }, { deadline }, (err: grpc.ServiceError | null, res: { status: string }) =>
-      resolve(err ? `error: ${grpc.status[err.code]} ${err.details}` : res.status),
+      resolve(err ? `error: ${grpc.status[err.code]}: ${describeFailure(err)}` : res.status),
     );
   });
   client.close();
   console.log(`${addr}: ${status}`);
   return status === "SERVING" ? 0 : 1;
+}
+
+/** grpc-js details end in an empty "Resolution note: " and wrap the socket error; keep what a person needs. */
+export function describeFailure(err: grpc.ServiceError): string {
+  const details = (err.details ?? "").replace(/\.?\s*Resolution note:\s*$/, "");
+  if (/ECONNREFUSED/.test(details)) return "nothing is listening there (connection refused)";
+  if (/ENOTFOUND|EAI_AGAIN/.test(details)) return "the host name does not resolve";
+  if (err.code === grpc.status.DEADLINE_EXCEEDED) return "no answer before the timeout (--timeout-ms)";
+  return details.slice(0, 300);
 }

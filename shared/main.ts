@@ -2,6 +2,7 @@
 // answer --help/--version/healthcheck, pick the sandbox or the real cloud
 // backend, start the server and drain it on SIGTERM/SIGINT.
 import { basename } from "node:path";
+import * as grpc from "@grpc/grpc-js";
 import { ConfigError, bool, describeSettings, num, parseArgs, renderHelp, str, type FlagSpec, type Settings } from "./config";
 import type { ProviderDefinition } from "./definition";
 import { HEALTHCHECK_FLAGS, runHealthcheck } from "./healthcheck";
@@ -141,6 +142,7 @@ export async function runProvider(def: ProviderDefinition, argv = process.argv.s
   }
   const level = String(settings["log-level"]);
   const log = createLogger({ level: isLogLevel(level) ? level : "info", base: { provider: def.name } });
+  routeGrpcLibraryLog(log);
   let started: StartedProvider;
   try {
     started = await startProvider(def, settings, log);
@@ -157,6 +159,8 @@ export async function runProvider(def: ProviderDefinition, argv = process.argv.s
     version: VERSION,
     settings: describeSettings(flags, settings),
   });
+  // One plain line on stdout for people and scripts (--port 0 picks a port).
+  console.log(`${binary} serving on ${running.address} (${backend.mode})`);
   if (!str(settings, "tls-cert")) log.warn("serving PLAINTEXT gRPC: anyone who can reach this port can call it; use --tls-cert/--tls-key (and --tls-client-ca for mTLS) outside a trusted network");
   let signals = 0;
   const onSignal = (signal: string) => {
@@ -168,4 +172,15 @@ export async function runProvider(def: ProviderDefinition, argv = process.argv.s
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
+}
+
+/**
+ * grpc-js writes its own errors to the console as raw "E ..." lines (a busy
+ * port printed one before our explanation). Keep them, as JSON debug lines
+ * in our log: every failure they describe reaches the caller or the start-up
+ * error anyway.
+ */
+function routeGrpcLibraryLog(log: Logger): void {
+  const forward = (...args: unknown[]) => log.debug("grpc-js", { text: args.map(String).join(" ").slice(0, 500) });
+  grpc.setLogger({ error: forward, info: forward, debug: forward } as unknown as Partial<Console>);
 }

@@ -55,6 +55,47 @@ describe("healthcheck subcommand", () => {
     }
     const down = runCli("gcp", ["healthcheck", "--addr", p.address, "--timeout-ms", "500"]);
     expect(down.code).toBe(1);
+    // Says what is wrong in words, without grpc-js's dangling "Resolution note:".
+    expect(down.stdout.trim()).toBe(`${p.address}: error: UNAVAILABLE: nothing is listening there (connection refused)`);
+  });
+});
+
+describe("start-up messages", () => {
+  test("the chosen address is one plain line on stdout (so --port 0 is usable)", async () => {
+    const proc = Bun.spawn([process.execPath, "providers/aws/main.ts", "--sandbox", "--host", "127.0.0.1", "--port", "0"], {
+      cwd: new URL("../..", import.meta.url).pathname,
+      stdout: "pipe",
+      stderr: "ignore",
+    });
+    try {
+      const reader = proc.stdout.getReader();
+      const { value } = await reader.read();
+      const line = new TextDecoder().decode(value).split("\n")[0]!;
+      const m = line.match(/^skyclust-aws-provider serving on 127\.0\.0\.1:(\d+) \(sandbox\)$/);
+      expect(m).not.toBeNull();
+      const client = new ProviderClient(`127.0.0.1:${m![1]}`);
+      try {
+        expect((await client.call("GetProviderInfo", {})).name).toBe("aws");
+      } finally {
+        client.close();
+      }
+    } finally {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    }
+  });
+
+  test("a busy port: one friendly line naming the address and what to do, no raw grpc-js output, exit 2", async () => {
+    const p = await spawnProvider("aws", ["--sandbox"]);
+    try {
+      const r = runCli("aws", ["--sandbox", "--host", "127.0.0.1", "--port", String(p.port)]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(
+        `skyclust-aws-provider: cannot start: 127.0.0.1:${p.port} is already in use (another provider or program listens there): choose another --port, or --port 0 for any free port`,
+      );
+    } finally {
+      await p.stop();
+    }
   });
 });
 

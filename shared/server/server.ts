@@ -73,7 +73,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const creds = credentials(opts.tls);
   const hostPort = opts.host.includes(":") && !opts.host.startsWith("[") ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(hostPort, creds, (err, bound) => (err ? reject(err) : resolve(bound))),
+    server.bindAsync(hostPort, creds, (err, bound) => (err ? reject(bindError(hostPort, err)) : resolve(bound))),
   );
   const address = hostPort.replace(/:\d+$/, `:${port}`);
 
@@ -106,4 +106,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   return { server, port, address, shutdown };
+}
+
+/** grpc-js reports a failed bind as "No address added out of total 1 resolved errors: [...]": say what it means. */
+export function bindError(hostPort: string, err: Error): Error {
+  const text = err.message;
+  if (text.includes("EADDRINUSE")) return new Error(`${hostPort} is already in use (another provider or program listens there): choose another --port, or --port 0 for any free port`);
+  if (text.includes("EACCES")) return new Error(`no permission to listen on ${hostPort} (ports below 1024 need privileges): choose another --port`);
+  if (text.includes("EADDRNOTAVAIL")) return new Error(`${hostPort}: this machine has no such address: choose another --host`);
+  return err;
 }
