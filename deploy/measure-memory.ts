@@ -5,8 +5,8 @@
 // clients calling ListInstances across every region, GetProviderInfo,
 // GetCostEstimate, CreateInstance/DeleteInstance, CreateKeyPair), and the
 // peak (VmHWM) over the whole run. Linux only.
-//   bun run build && bun deploy/measure-memory.ts [dist] [rounds]
-//   AWS_ENDPOINT_URL_EC2=http://127.0.0.1:5001 bun deploy/measure-memory.ts dist 300 aws
+//   npm run build && npx bun deploy/measure-memory.ts [dist] [rounds]
+//   AWS_ENDPOINT_URL_EC2=http://127.0.0.1:5001 npx bun deploy/measure-memory.ts dist 300 aws
 //     the real EC2 backend (AWS SDK loaded) against moto instead of the sandbox
 // Prints one JSON line per provider (MiB).
 import { readFileSync } from "node:fs";
