@@ -5,15 +5,9 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { REPO_ROOT, shippedFiles } from "./shipped-files";
 
-const REPO = join(import.meta.dir, "..");
-
-/** Files a clone would contain: tracked plus untracked-but-not-ignored. */
-export function shippedFiles(root = REPO): string[] {
-  const r = Bun.spawnSync(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: root });
-  if (r.exitCode !== 0) throw new Error(`git ls-files failed: ${r.stderr.toString()}`);
-  return [...new Set(r.stdout.toString().split("\0").filter(Boolean))];
-}
+const REPO = REPO_ROOT;
 
 // A relative path that climbs out of the repository (the sibling `shared/`
 // reference folder is the usual culprit), resolved from the file it is in;

@@ -144,3 +144,39 @@ export function rootFromDescriptors(files: Map<string, FileDescriptor>): protobu
   const set = descriptorExt.FileDescriptorSet.fromObject({ file: [...files.values()] });
   return (protobuf.Root as any).fromDescriptor(set) as protobuf.Root;
 }
+
+/**
+ * What `grpcurl -plaintext -d JSON ADDRESS SERVICE/METHOD` does: learn the
+ * method's types from the server's reflection alone, encode the JSON request
+ * with them, call, and decode the reply to JSON-like data.
+ */
+export async function callByReflection(address: string, fullMethod: string, request: object, timeoutMs = 10_000): Promise<any> {
+  const slash = fullMethod.lastIndexOf("/");
+  const [service, method] = [fullMethod.slice(0, slash), fullMethod.slice(slash + 1)];
+  const reflection = new ReflectionClient(address);
+  let root: protobuf.Root;
+  try {
+    root = rootFromDescriptors(await reflection.resolveClosure(service));
+  } finally {
+    reflection.close();
+  }
+  const rpc = root.lookupService(service).methods[method];
+  if (!rpc) throw new Error(`${service} has no method ${method} (per reflection)`);
+  const Req = root.lookupType(rpc.requestType);
+  const Res = root.lookupType(rpc.responseType);
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  try {
+    return await new Promise((resolve, reject) =>
+      client.makeUnaryRequest(
+        `/${service}/${method}`,
+        (v: object) => Buffer.from(Req.encode(Req.fromObject(v)).finish()),
+        (b: Buffer) => Res.toObject(Res.decode(b), { longs: String, enums: String, defaults: true }),
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err, v) => (err ? reject(err) : resolve(v)),
+      ),
+    );
+  } finally {
+    client.close();
+  }
+}
