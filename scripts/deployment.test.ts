@@ -237,7 +237,7 @@ describe("Kubernetes manifests", () => {
   test("JSON files shipped beside them parse too", () => {
     const json = readdirSync(join(repo, "deploy"), { recursive: true }).map(String).filter((f) => f.endsWith(".json"));
     for (const f of json) expect(() => JSON.parse(read(`deploy/${f}`))).not.toThrow();
-    expect(JSON.parse(read("package.json")).scripts.release).toBe("bun scripts/release.ts");
+    expect(JSON.parse(read("package.json")).scripts.release).toBe("bash scripts/bootstrap.sh && bun scripts/release.ts");
   });
 
   for (const p of PROVIDERS) {
