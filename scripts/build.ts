@@ -41,6 +41,8 @@ export interface BuildOptions {
   /** Binary name suffix, e.g. "-linux-x64" or "-windows-x64.exe". */
   suffix?: string;
   minify?: boolean;
+  /** Ship precompiled bytecode (default true). */
+  bytecode?: boolean;
   version?: string;
   /** The Bun runtime to embed for `target` (release.ts fetches it from npm); default: Bun's own download. */
   executablePath?: string;
@@ -68,6 +70,10 @@ export async function buildProviders(opts: BuildOptions = {}): Promise<string[]>
         autoloadTsconfig: false,
         autoloadPackageJson: false,
       },
+      // Precompiled bytecode: the runtime skips parsing the bundle (the
+      // cloud SDK included) at every start, about 0.6x the start-up time
+      // (scripts/BENCHMARKS.md). Entry points must not use top-level await.
+      bytecode: opts.bytecode ?? true,
       minify: opts.minify ?? true,
       sourcemap: "none",
       plugins: [embeddedProtoLoader, ssh2PureJsPlugin],
