@@ -1,10 +1,10 @@
 // The entry point every provider binary runs: parse flags and variables,
 // answer --help/--version/healthcheck, pick the sandbox or the real cloud
 // backend, start the server and drain it on SIGTERM/SIGINT.
-import { basename } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { ConfigError, bool, describeSettings, num, parseArgs, renderHelp, str, type FlagSpec, type Settings } from "./config";
 import type { ProviderDefinition } from "./definition";
+import { binaryName } from "./entry";
 import { HEALTHCHECK_FLAGS, runHealthcheck } from "./healthcheck";
 import { createLogger, isLogLevel, type Logger } from "./log";
 import type { CloudBackend } from "./provider";
@@ -115,10 +115,7 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
 }
 
 export async function runProvider(def: ProviderDefinition, argv = process.argv.slice(2)): Promise<void> {
-  // A compiled binary is named after its file; a source run after the product.
-  // `typeof Bun` keeps the same code runnable under Node (scripts/bench compares runtimes).
-  const compiled = typeof Bun !== "undefined" && Bun.main.startsWith("/$bunfs");
-  const binary = compiled ? basename(process.execPath) : `skyclust-${def.name}-provider`;
+  const binary = binaryName(def.name);
   if (argv[0] === "healthcheck") {
     process.exit(await runHealthcheck(binary, def.defaultPort, argv.slice(1)).catch((e) => (console.error(String(e?.message ?? e)), 2)));
   }

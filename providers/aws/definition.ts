@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { ConfigError, num, str, type Settings } from "../../shared/config";
 import type { ProviderDefinition } from "../../shared/definition";
 import { awsSandboxProfile } from "./sandbox-profile";
+import { awsIdentity } from "./provider-id";
 
 function checkUrl(value: string, source: string): string {
   let url: URL;
@@ -29,9 +30,8 @@ export function parseRegionEndpoints(value: string | undefined): Record<string, 
 }
 
 export const awsProvider: ProviderDefinition = {
-  name: "aws",
+  ...awsIdentity,
   displayName: "AWS EC2",
-  defaultPort: 50051,
   flags: [
     { name: "region", kind: "string", env: "AWS_REGION", default: "us-east-1", help: "default region" },
     {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { runProvider } from "../../shared/main";
-import { awsProvider } from "./definition";
+import { runBinary } from "../../shared/entry";
+import { awsIdentity } from "./provider-id";
 
-await runProvider(awsProvider);
+void runBinary(awsIdentity, async () => (await import("./definition")).awsProvider);

@@ -2,11 +2,11 @@
 import { str, type Settings } from "../../shared/config";
 import type { ProviderDefinition } from "../../shared/definition";
 import { gcpSandboxProfile } from "./sandbox-profile";
+import { gcpIdentity } from "./provider-id";
 
 export const gcpProvider: ProviderDefinition = {
-  name: "gcp",
+  ...gcpIdentity,
   displayName: "GCP Compute Engine",
-  defaultPort: 50052,
   flags: [
     { name: "project", kind: "string", env: "GCP_PROJECT_ID", help: "project id (default: the key file's project_id)" },
     { name: "region", kind: "string", env: "GCP_REGION", default: "us-central1", help: "default region (a region means all its zones; a zone name means that zone)" },

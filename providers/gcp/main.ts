@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { runProvider } from "../../shared/main";
-import { gcpProvider } from "./definition";
+import { runBinary } from "../../shared/entry";
+import { gcpIdentity } from "./provider-id";
 
-await runProvider(gcpProvider);
+void runBinary(gcpIdentity, async () => (await import("./definition")).gcpProvider);

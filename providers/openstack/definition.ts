@@ -4,11 +4,11 @@ import type { ProviderDefinition } from "../../shared/definition";
 import { RATE_CARD_FLAGS } from "../../shared/pricing/rate-card";
 import { OPENSTACK_FLAGS, resolveConfig } from "./cloud-config";
 import { openstackSandboxProfile } from "./sandbox-profile";
+import { openstackIdentity } from "./provider-id";
 
 export const openstackProvider: ProviderDefinition = {
-  name: "openstack",
+  ...openstackIdentity,
   displayName: "OpenStack Nova",
-  defaultPort: 50053,
   flags: [...OPENSTACK_FLAGS, ...RATE_CARD_FLAGS],
   helpFooter: [
     "Credentials: any complete form works, exactly as the openstack CLI takes them:",

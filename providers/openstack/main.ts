@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { runProvider } from "../../shared/main";
-import { openstackProvider } from "./definition";
+import { runBinary } from "../../shared/entry";
+import { openstackIdentity } from "./provider-id";
 
-await runProvider(openstackProvider);
+void runBinary(openstackIdentity, async () => (await import("./definition")).openstackProvider);

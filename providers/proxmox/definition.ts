@@ -3,11 +3,11 @@ import { str, type Settings } from "../../shared/config";
 import type { ProviderDefinition } from "../../shared/definition";
 import { RATE_CARD_FLAGS } from "../../shared/pricing";
 import { proxmoxSandboxProfile } from "./sandbox-profile";
+import { proxmoxIdentity } from "./provider-id";
 
 export const proxmoxProvider: ProviderDefinition = {
-  name: "proxmox",
+  ...proxmoxIdentity,
   displayName: "Proxmox VE",
-  defaultPort: 50054,
   flags: [
     { name: "pve-host", kind: "string", env: "PROXMOX_HOST", help: "host, host:port or https URL of the API (port 8006 by default)" },
     { name: "pve-user", kind: "string", env: "PROXMOX_USER", help: 'user name, "root" or "root@pam" (realm from --pve-realm when absent)' },

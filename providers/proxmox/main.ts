@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { runProvider } from "../../shared/main";
-import { proxmoxProvider } from "./definition";
+import { runBinary } from "../../shared/entry";
+import { proxmoxIdentity } from "./provider-id";
 
-await runProvider(proxmoxProvider);
+void runBinary(proxmoxIdentity, async () => (await import("./definition")).proxmoxProvider);
