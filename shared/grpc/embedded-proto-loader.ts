@@ -19,23 +19,46 @@ function embeddedFileNames(): string[] {
   });
 }
 
-function assertEmbedded(filename: string | string[]): void {
-  const names = embeddedFileNames();
-  for (const wanted of [filename].flat()) {
-    const normalized = wanted.replaceAll("\\", "/");
-    if (!names.some((name) => normalized.endsWith(name) || normalized.endsWith(name.replace(/^grpc\//, "")))) {
-      throw new Error(`proto file ${wanted} is not in the embedded descriptor set`);
-    }
-  }
+/** The embedded file a library asks for by its on-disk path (which ends in the embedded name, or in it minus "grpc/"). */
+function embeddedName(wanted: string): string {
+  const normalized = wanted.replaceAll("\\", "/");
+  const name = embeddedFileNames().find((n) => normalized.endsWith(n) || normalized.endsWith(n.replace(/^grpc\//, "")));
+  if (!name) throw new Error(`proto file ${wanted} is not in the embedded descriptor set`);
+  return name;
 }
 
 export function loadSync(filename: string | string[], options?: realLoader.Options): realLoader.PackageDefinition {
-  assertEmbedded(filename);
+  const files = [filename].flat().map(embeddedName);
   // grpc-health-check loads with keepCase; @grpc/reflection without it and
   // reads camelCase names (messageRequest, listServices): give each the form
   // generated for its casing.
   const json = options?.keepCase ? PROTOBUF_JSON : LIBRARY_PROTOBUF_JSON;
-  return realLoader.fromJSON(JSON.parse(json), options);
+  // Only the requested files' packages: building codecs for the whole set
+  // (our contract included) at every start cost ~30 ms for health alone.
+  return realLoader.fromJSON(onlyPackages(JSON.parse(json), files.map(packageOfFile)), options);
+}
+
+/** "grpc/health/v1/health.proto" -> ["grpc", "health", "v1"]: the embedded files live in their package's folder. */
+function packageOfFile(embedded: string): string[] {
+  return embedded.split("/").slice(0, -1);
+}
+
+type JsonNamespace = { nested?: Record<string, JsonNamespace> } & Record<string, unknown>;
+
+/** The protobufjs JSON tree cut down to the given package paths (which import nothing outside themselves). */
+export function onlyPackages(root: JsonNamespace, packages: string[][]): JsonNamespace {
+  const out: JsonNamespace = { nested: {} };
+  for (const path of packages) {
+    let from: JsonNamespace | undefined = root;
+    let to = out;
+    path.forEach((name, i) => {
+      from = from?.nested?.[name];
+      if (!from) throw new Error(`package ${path.join(".")} is not in the embedded descriptor set`);
+      to.nested ??= {};
+      to = to.nested[name] ??= i === path.length - 1 ? from : { nested: {} };
+    });
+  }
+  return out;
 }
 
 export async function load(filename: string | string[], options?: realLoader.Options): Promise<realLoader.PackageDefinition> {
