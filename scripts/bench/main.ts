@@ -10,7 +10,7 @@
 //   bun run bench --no-write    print only, leave BENCHMARKS.md alone
 //   bun run bench --latency-ms=100   injected latency per cloud call for the fan-out (default 50)
 //
-// Needs: h2load and nghttp (Debian: apt-get install nghttp2-client), node (20+),
+// Needs: h2load and nghttp (Debian: apt-get install nghttp2-client), GNU time (/usr/bin/time), node (20+),
 // python3 with moto (the same peer the aws tests use).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -20,8 +20,8 @@ import { h2loadAvailable, runLoad, type LoadCase, type LoadResult } from "./load
 import { startSeededMoto, walkMoto, type MotoWalkResult } from "./moto";
 import { renderReport, writeBenchmarksFile, type RunReport } from "./report";
 import { memoryOf, startProvider, type RunningProvider } from "./server-process";
-import { idleMemory, measureStartups } from "./startup";
-import { compileBytecodeVariant, profileStartup } from "./startup-profile";
+import { idleMemory, measureHealthcheck, measureStartups } from "./startup";
+import { compileWithoutBytecode, profileStartup } from "./startup-profile";
 import { buildVariants } from "./variants";
 
 const argv = process.argv.slice(2);
@@ -55,7 +55,7 @@ const LOAD_CASES: LoadCase[] = [
   { method: "ListInstances", request: { region: "us-east-1", page_size: 100 }, connections: 4, streamsPerConnection: 16 },
 ];
 
-const BYTECODE = "compiled --bytecode";
+const BYTECODE = "compiled without --bytecode";
 
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -79,8 +79,8 @@ async function main() {
     const built = await buildVariants(work, true);
     const labels = built.commands.map((c) => c.label);
     log(`built in ${built.buildSeconds.toFixed(1)} s`);
-    // What-if row: the same binary with bytecode (start-up and idle RSS only).
-    const bytecodeCmd = { label: BYTECODE, argv: [await compileBytecodeVariant(work)] };
+    // Comparison row: the same binary without bytecode, as shipped before (start-up and idle RSS only).
+    const bytecodeCmd = { label: BYTECODE, argv: [await compileWithoutBytecode(work)] };
     const startupCommands = [...built.commands, bytecodeCmd];
 
     log(`start-up: ${STARTS} starts per runtime`);
@@ -95,6 +95,17 @@ async function main() {
       work,
     );
     const providerStartupMs = Object.fromEntries(perProvider.map((r) => [r.label, r.medianMs]));
+
+    log("healthcheck subcommand of the compiled binary");
+    let healthcheck: RunReport["healthcheck"];
+    {
+      const s = await startProvider(built.commands[0]!, ["--sandbox"], join(work, "healthcheck.log"));
+      try {
+        healthcheck = measureHealthcheck(built.commands[0]!.argv[0]!, s.address, STARTS);
+      } finally {
+        await s.stop();
+      }
+    }
 
     // Load: all three servers up at once, cases interleaved across runtimes.
     log("load: starting the three servers");
@@ -174,6 +185,7 @@ async function main() {
       moto,
       binarySizes: built.binarySizes,
       providerStartupMs,
+      healthcheck,
       startupProfile,
       bytecodeLabel: BYTECODE,
       nodeBundleBytes: built.nodeBundleBytes,

@@ -2,7 +2,7 @@
 // the same bundler plugins as the real build, and a hello-world binary as
 // the floor, runs each several times and keeps the median of every phase.
 import { join } from "node:path";
-import { embeddedProtoLoader } from "../build";
+import { buildProviders, embeddedProtoLoader } from "../build";
 import { ssh2PureJsPlugin } from "../../shared/ssh/bundle-plugin";
 import { median } from "./stats";
 
@@ -29,19 +29,10 @@ async function compile(entry: string, outfile: string, plugins = true): Promise<
   if (!result.success) throw new Error(`compiling ${entry} failed: ${result.logs.join("\n")}`);
 }
 
-/** The aws provider compiled with bytecode (what-if row of the report). */
-export async function compileBytecodeVariant(workDir: string): Promise<string> {
-  const outfile = join(workDir, "skyclust-aws-provider-bytecode");
-  const result = await Bun.build({
-    entrypoints: [join(import.meta.dir, "bytecode-entry.ts")],
-    compile: { outfile },
-    bytecode: true,
-    minify: true,
-    plugins: [embeddedProtoLoader, ssh2PureJsPlugin],
-    define: { SKYCLUST_BUILD_VERSION: '"bench"' },
-  });
-  if (!result.success) throw new Error(`bytecode build failed: ${result.logs.join("\n")}`);
-  return outfile;
+/** The aws provider compiled as before bytecode shipped (the comparison row of the report). */
+export async function compileWithoutBytecode(workDir: string): Promise<string> {
+  const [outfile] = await buildProviders({ providers: ["aws"], outdir: join(workDir, "no-bytecode"), bytecode: false, version: "bench" });
+  return outfile!;
 }
 
 export async function profileStartup(workDir: string, runs = 7): Promise<StartupProfile> {

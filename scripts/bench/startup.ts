@@ -40,3 +40,29 @@ export async function idleMemory(pid: number, settleMs = 1000): Promise<ReturnTy
   await Bun.sleep(settleMs);
   return memoryOf(pid);
 }
+
+export interface HealthcheckResult {
+  medianMs: number;
+  p90Ms: number;
+  /** Peak resident memory of one healthcheck process (median over runs), KiB. */
+  maxRssKiB: number;
+  runs: number;
+}
+
+/** The `healthcheck` subcommand against a SERVING server, as a container engine runs it. */
+export function measureHealthcheck(binary: string, address: string, runs: number): HealthcheckResult {
+  const times: number[] = [];
+  const rss: number[] = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const t = performance.now();
+    // GNU time reports the child's own peak RSS (getrusage of this process
+    // would include every child it ever waited for, the compiler among them).
+    const r = Bun.spawnSync(["/usr/bin/time", "-f", "maxrss_kib=%M", binary, "healthcheck", "--addr", address], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+    const ms = performance.now() - t;
+    if (r.exitCode !== 0) throw new Error(`healthcheck failed (${r.exitCode}): ${r.stdout.toString()}${r.stderr.toString()}`);
+    if (i === 0) continue; // page cache warm-up, uncounted
+    times.push(ms);
+    rss.push(Number(/maxrss_kib=(\d+)/.exec(r.stderr.toString())?.[1] ?? NaN));
+  }
+  return { medianMs: median(times), p90Ms: percentile(times, 90), maxRssKiB: median(rss), runs };
+}
