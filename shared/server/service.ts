@@ -10,7 +10,7 @@ import type { SshService } from "../ssh/types";
 import { defaultLoginUser } from "../ssh/users";
 import { unary, type CallDeps } from "./calls";
 import { instanceToWire, keyPairToWire, regionToWire, toTimestamp } from "./convert";
-import { initialFanoutCursor, listAcrossRegions } from "./fanout";
+import { checkFanoutRegions, initialFanoutCursor, listAcrossRegions, parseFanoutCursor } from "./fanout";
 import { decodePageToken, encodePageToken, queryFingerprint } from "./page-token";
 import {
   checkIdempotencyKey,
@@ -65,7 +65,12 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
 
     let page: InstancePage & { unreachable?: string[] };
     if (resolved === "*") {
-      const cursor = state?.cursor ?? initialFanoutCursor(await availableRegions(ctx));
+      // A token's region list is checked shape-first (no cloud call), then
+      // against the real regions, before any instance listing.
+      const pending = state ? parseFanoutCursor(state.cursor) : undefined;
+      const available = await availableRegions(ctx);
+      if (pending) checkFanoutRegions(pending, available);
+      const cursor = state?.cursor ?? initialFanoutCursor(available);
       page = await listAcrossRegions(ctx, (c, q) => backend.listInstances(c, q), cursor, filters, pageSize, opts.fanoutConcurrency);
     } else {
       const query: ListInstancesQuery = { region: resolved, filters, pageSize, cursor: state?.cursor };
