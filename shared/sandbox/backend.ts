@@ -26,6 +26,7 @@ import type {
 } from "../provider";
 import type { InstanceStatus } from "../status";
 import type { Phase, SandboxInstanceType, SandboxProfile } from "./profile";
+import { quote } from "../quote";
 
 export interface SandboxOptions {
   /** How long each transitional state lasts. */
@@ -135,7 +136,7 @@ export class SandboxBackend implements CloudBackend {
 
   private region(id: string, field = "region"): { id: string; zones: string[] } {
     const region = this.profile.regions.find((r) => r.id === id || r.zones.includes(id));
-    if (!region) throw invalidArgument(field, `unknown region "${id}" (see ListRegions)`);
+    if (!region) throw invalidArgument(field, `unknown region ${quote(id)} (see ListRegions)`);
     return region;
   }
 
@@ -265,14 +266,14 @@ export class SandboxBackend implements CloudBackend {
     const region = this.region(spec.region);
     const type = this.profile.instanceTypes.find((t) => t.name === spec.type);
     if (!type) {
-      throw invalidArgument("type", `unknown instance type "${spec.type}" (sandbox types: ${this.knownTypes()})`);
+      throw invalidArgument("type", `unknown instance type ${quote(spec.type)} (sandbox types: ${this.knownTypes()})`);
     }
     const imageId = spec.imageId ?? this.profile.images[0]!.id;
     if (!this.profile.images.some((i) => i.id === imageId || i.name === imageId)) {
-      throw invalidArgument("image_id", `unknown image "${imageId}" (sandbox images: ${this.profile.images.map((i) => i.id).join(", ")})`);
+      throw invalidArgument("image_id", `unknown image ${quote(imageId)} (sandbox images: ${this.profile.images.map((i) => i.id).join(", ")})`);
     }
     let zone = spec.zone ?? (region.id !== spec.region ? spec.region : region.zones[0]!);
-    if (!region.zones.includes(zone)) throw invalidArgument("zone", `zone "${zone}" is not in region ${region.id}`);
+    if (!region.zones.includes(zone)) throw invalidArgument("zone", `zone ${quote(zone)} is not in region ${region.id}`);
     if (spec.keyPairName && !this.keyPairs.has(`${region.id}/${spec.keyPairName}`)) {
       throw notFound(`key pair ${spec.keyPairName} not found in region ${region.id}`);
     }

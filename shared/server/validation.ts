@@ -2,6 +2,7 @@
 // INVALID_ARGUMENT naming the field. Cloud-specific rules (GCE label syntax,
 // EC2 id formats) belong to the backends, which throw invalidArgument too.
 import { invalidArgument } from "../errors";
+import { quote } from "../quote";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
@@ -33,7 +34,7 @@ export function checkRegion(field: string, value: string | undefined, allowAll: 
     if (allowAll) return v;
     throw invalidArgument(field, `"*" (every region) is only accepted by ListInstances`);
   }
-  if (!REGION.test(v)) throw invalidArgument(field, `"${v}" is not a region name`);
+  if (!REGION.test(v)) throw invalidArgument(field, `${quote(v)} is not a region name`);
   return v;
 }
 

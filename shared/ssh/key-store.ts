@@ -8,6 +8,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, wri
 import { join } from "node:path";
 import { failedPrecondition } from "../errors";
 import { loadSsh2 } from "./ssh2-module";
+import { quote } from "../quote";
 
 export interface ResolvedKey {
   /** The key pair name (or, for a path given by the operator, the path). */
@@ -75,11 +76,11 @@ export class KeyStore {
       throw failedPrecondition("the instance has no key pair and the request named none (key_pair_name); the provider needs a private key to connect");
     }
     if (!this.opts.dir) {
-      throw failedPrecondition(`no private key for key pair "${name}": set --ssh-key-dir (SKYCLUST_SSH_KEY_DIR) to a directory holding ${name} or ${name}.pem`);
+      throw failedPrecondition(`no private key for key pair ${quote(name)}: set --ssh-key-dir (SKYCLUST_SSH_KEY_DIR) to a directory holding ${name} or ${name}.pem`);
     }
     const path = this.find(name);
-    if (!path) throw failedPrecondition(`no private key for key pair "${name}" in the SSH key directory (expected ${name} or ${name}.pem)`);
-    return { name, path, pem: await readPrivateKeyFile(path, `key pair "${name}"`) };
+    if (!path) throw failedPrecondition(`no private key for key pair ${quote(name)} in the SSH key directory (expected ${name} or ${name}.pem)`);
+    return { name, path, pem: await readPrivateKeyFile(path, `key pair ${quote(name)}`) };
   }
 
   /**
@@ -92,7 +93,7 @@ export class KeyStore {
     if (!dir) return { skipped: "no key directory" };
     if (!isSafeKeyName(name)) return { skipped: "name is not usable as a file name" };
     const path = join(dir, name);
-    if (existsSync(path) || existsSync(`${path}.pem`)) return { skipped: `a key file for "${name}" already exists` };
+    if (existsSync(path) || existsSync(`${path}.pem`)) return { skipped: `a key file for ${quote(name)} already exists` };
     // O_EXCL: two concurrent CreateKeyPair calls cannot both write the file.
     const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
     try {
