@@ -49,6 +49,7 @@ import { readPage } from "./paging";
 import { TtlCache, toRegion } from "./regions";
 import { buildRunInstancesInput, type ResolvedPlacement } from "./run-instances";
 import { quote } from "../../shared/quote";
+import { AWS_TAG_LIMITS } from "./tag-limits";
 
 export interface AwsBackendOptions {
   defaultRegion: string;
@@ -92,6 +93,7 @@ const KEY_FIELDS: FieldHints = { InvalidKeyPair: "key_pair_name", InvalidKey: "p
 
 export class AwsEc2Backend implements CloudBackend {
   readonly provider = "aws";
+  readonly tagLimits = AWS_TAG_LIMITS;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly clients = new Map<string, EC2Client>();

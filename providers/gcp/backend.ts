@@ -32,6 +32,7 @@ import { gcpPriceQuote } from "../../shared/pricing";
 import { checkInstanceName, checkNetworkTags, checkSshUser, parseLocation, regionOfZone, tagsToLabels, type Location } from "./rules";
 import { SSH_KEYS_ITEM, formatSshKeys, managedLines, parseSshKeys, sshKeyLine, toKeyPair, type SshKeyLine } from "./ssh-keys";
 import { quote } from "../../shared/quote";
+import { GCP_TAG_LIMITS } from "./tag-limits";
 
 export const DEFAULT_IMAGE = "projects/debian-cloud/global/images/family/debian-12";
 const METADATA_UPDATE_ATTEMPTS = 6;
@@ -61,6 +62,7 @@ export function requestIdFor(...parts: string[]): string {
 
 export class GcpBackend implements CloudBackend {
   readonly provider = "gcp";
+  readonly tagLimits = GCP_TAG_LIMITS;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly project: string;

@@ -40,6 +40,7 @@ import { CLAIM_PREFIX, CreateClaims, type ClaimOptions } from "./create-claims";
 import { IDEMPOTENCY_METADATA, idempotencyTag, planFilters, toInstance } from "./servers";
 import { Session } from "./session";
 import { quote } from "../../shared/quote";
+import { OPENSTACK_TAG_LIMITS } from "./tag-limits";
 
 export interface OpenStackBackendOptions {
   transport?: TransportOptions;
@@ -54,6 +55,7 @@ export interface OpenStackBackendOptions {
 
 export class OpenStackBackend implements CloudBackend {
   readonly provider = "openstack";
+  readonly tagLimits = OPENSTACK_TAG_LIMITS;
   readonly mode = "cloud" as const;
   readonly identity: Identity;
   readonly session: Session;

@@ -44,6 +44,7 @@ import { formatInstanceId, parseInstanceId, type GuestKind } from "./ids";
 import type { KeyPairStore } from "./keystore";
 import type { SizeCatalog } from "./sizes";
 import { TaskFailedError, waitForTask, type TaskPolling } from "./tasks";
+import { PROXMOX_TAG_LIMITS } from "./tag-limits";
 
 /** The region that means "every node of the cluster" (the default). */
 export const CLUSTER_REGION = "cluster";
@@ -96,6 +97,7 @@ const guestPath = (node: string, kind: GuestKind, vmid: number) => `/nodes/${enc
 
 export class ProxmoxBackend implements CloudBackend {
   readonly provider = "proxmox";
+  readonly tagLimits = PROXMOX_TAG_LIMITS;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly client: PveClient;

@@ -23,6 +23,7 @@ import type {
   PriceQuote,
   Region,
   StopRequest,
+  TagLimits,
 } from "../provider";
 import type { InstanceStatus } from "../status";
 import type { Phase, SandboxInstanceType, SandboxProfile } from "./profile";
@@ -86,6 +87,7 @@ export class SandboxBackend implements CloudBackend {
   readonly mode = "sandbox" as const;
   readonly provider: string;
   readonly defaultRegion: string;
+  readonly tagLimits: TagLimits;
   private readonly instances = new Map<string, SandboxInstance>();
   private readonly keyPairs = new Map<string, SandboxKeyPair>();
   private instanceSeq = 0;
@@ -98,6 +100,7 @@ export class SandboxBackend implements CloudBackend {
   ) {
     this.provider = profile.provider;
     this.defaultRegion = profile.defaultRegion;
+    this.tagLimits = profile.tagLimits;
     this.now = options.now ?? Date.now;
     const bootTime = this.now() - 86_400_000;
     for (const region of profile.regions) {

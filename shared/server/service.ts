@@ -18,6 +18,7 @@ import {
   checkPageSize,
   checkRegion,
   checkStringMap,
+  checkTags,
   checkUserData,
   checkVolumeSize,
   optionalText,
@@ -124,7 +125,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
         region: region(regionValue),
         zone: optionalText("zone", req.zone, 64),
         imageId: optionalText("image_id", req.image_id),
-        tags: checkStringMap("tags", req.tags),
+        tags: checkTags("tags", req.tags, backend.tagLimits, backend.provider),
         userData: checkUserData(req.user_data),
         vpcId: optionalText("vpc_id", req.vpc_id),
         subnetId: optionalText("subnet_id", req.subnet_id),
@@ -252,7 +253,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
       const created = await backend.createKeyPair(ctx, {
         name: checkKeyPairName("key_pair_name", req.key_pair_name),
         region: region(checkRegion("region", req.region, false)),
-        tags: checkStringMap("tags", req.tags),
+        tags: checkTags("tags", req.tags, backend.tagLimits, backend.provider),
         keyType,
       });
       // Lets the operator keep the key for the SSH RPCs (--ssh-keep-created-keys).
@@ -265,7 +266,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
         name: checkKeyPairName("key_pair_name", req.key_pair_name),
         region: region(checkRegion("region", req.region, false)),
         publicKey: requireText("public_key", req.public_key, 16 * 1024),
-        tags: checkStringMap("tags", req.tags),
+        tags: checkTags("tags", req.tags, backend.tagLimits, backend.provider),
       });
       return { key_pair: keyPairToWire(keyPair) };
     }),
