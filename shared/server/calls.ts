@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { ProviderError, deadlineExceeded, unavailable } from "../errors";
 import type { Logger } from "../log";
 import type { CallContext } from "../provider";
+import type { AccessPolicy } from "./auth/access";
 import { codeName, toGrpcError } from "./grpc-errors";
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -36,6 +37,8 @@ export class InflightCalls {
 export interface CallDeps {
   log: Logger;
   inflight: InflightCalls;
+  /** Authentication and scopes; absent = every caller may call everything. */
+  access?: AccessPolicy;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
@@ -73,7 +76,11 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
 
     const trailer = new grpc.Metadata();
     trailer.set("x-request-id", requestId);
-    Promise.race([handler(call.request, ctx, call), aborted])
+    const run = async () => {
+      deps.access?.check(method, call);
+      return handler(call.request, ctx, call);
+    };
+    Promise.race([run(), aborted])
       .then(
         (response) => {
           callback(null, response, trailer);

@@ -4,6 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { readFileSync } from "node:fs";
 import { serviceDefinition } from "../grpc/descriptors";
 import type { Logger } from "../log";
+import type { AccessPolicy } from "./auth/access";
 import { InflightCalls } from "./calls";
 import { createHealth } from "./health";
 import { addReflection } from "./reflection";
@@ -24,6 +25,7 @@ export interface ServerOptions extends Omit<ServiceOptions, "serverCapabilities"
   /** How long in-flight calls may run after SIGTERM before being cancelled. */
   shutdownGraceMs: number;
   log: Logger;
+  access?: AccessPolicy;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     reflection: String(opts.reflection),
     tls: opts.tls ? (opts.tls.clientCaFile ? "mtls" : "tls") : "plaintext",
   };
-  server.addService(serviceDefinition(), buildProviderService({ log, inflight }, { ...opts, serverCapabilities }));
+  server.addService(serviceDefinition(), buildProviderService({ log, inflight, access: opts.access }, { ...opts, serverCapabilities }));
   health.addToServer(server);
   if (opts.reflection) addReflection(server);
 
