@@ -118,7 +118,15 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     fanoutConcurrency: Math.max(1, num(settings, "fanout-concurrency") ?? 32),
     access,
   });
+  logAccessPosture(settings, backend, log);
   return { running, backend, log };
+}
+
+function logAccessPosture(settings: Settings, backend: CloudBackend, log: Logger): void {
+  if (str(settings, "auth-token-file") || str(settings, "tls-client-ca")) return;
+  if (backend.mode === "sandbox") log.warn("no authentication configured: sandbox mode answers every caller");
+  else if (bool(settings, "allow-unauthenticated")) log.warn("no authentication and --allow-unauthenticated: anyone who reaches this port can create, delete and reach into machines");
+  else log.warn("protected mode: no authentication configured, so only loopback callers are answered (see --auth-token-file, --tls-client-ca, --allow-unauthenticated)");
 }
 
 function accessPolicy(settings: Settings, backend: CloudBackend, log: Logger): AccessPolicy {
@@ -184,11 +192,6 @@ export async function runProvider(def: ProviderDefinition, argv = process.argv.s
   // One plain line on stdout for people and scripts (--port 0 picks a port).
   console.log(`${binary} serving on ${running.address} (${backend.mode})`);
   if (!str(settings, "tls-cert")) log.warn("serving PLAINTEXT gRPC: traffic and bearer tokens are readable on the network; use --tls-cert/--tls-key (and --tls-client-ca for mTLS) outside a trusted network");
-  if (!str(settings, "auth-token-file") && !str(settings, "tls-client-ca")) {
-    if (backend.mode === "sandbox") log.warn("no authentication configured: sandbox mode answers every caller");
-    else if (bool(settings, "allow-unauthenticated")) log.warn("no authentication and --allow-unauthenticated: anyone who reaches this port can create, delete and reach into machines");
-    else log.warn("protected mode: no authentication configured, so only loopback callers are answered (see --auth-token-file, --tls-client-ca, --allow-unauthenticated)");
-  }
   let signals = 0;
   const onSignal = (signal: string) => {
     if (++signals > 1) {

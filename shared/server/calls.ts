@@ -52,6 +52,8 @@ function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): Date | undefi
 export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHandler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const started = performance.now();
+    // Read now: once the stream has ended grpc-js reports the peer as "unknown".
+    const peer = call.getPeer();
     const given = call.metadata.get("x-request-id")[0];
     const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     const log = deps.log.child({ request_id: requestId });
@@ -77,7 +79,7 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
     const trailer = new grpc.Metadata();
     trailer.set("x-request-id", requestId);
     const run = async () => {
-      deps.access?.check(method, call);
+      deps.access?.check(method, call, peer);
       return handler(call.request, ctx, call);
     };
     Promise.race([run(), aborted])
@@ -100,7 +102,7 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
         call.removeListener("cancelled", onCancelled);
         deps.inflight.forceAbort.signal.removeEventListener("abort", onForce);
         deps.inflight.leave();
-        const fields = { method, code: codeName(code), duration_ms: Math.round((performance.now() - started) * 10) / 10, peer: call.getPeer() };
+        const fields = { method, code: codeName(code), duration_ms: Math.round((performance.now() - started) * 10) / 10, peer };
         if (code === grpc.status.OK || code === grpc.status.NOT_FOUND || code === grpc.status.INVALID_ARGUMENT) log.info("rpc", fields);
         else log.warn("rpc", fields);
       });

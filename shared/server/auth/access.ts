@@ -28,7 +28,7 @@ export interface AccessOptions {
   protectedMode: boolean;
 }
 
-type Call = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "getPeer" | "getAuthContext">;
+type Call = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "getAuthContext">;
 
 export const PROTECTED_MODE_MESSAGE =
   "this provider serves a real cloud without authentication, so it answers only callers on the same host (loopback). " +
@@ -60,10 +60,10 @@ export class AccessPolicy {
   }
 
   /** Throws UNAUTHENTICATED or PERMISSION_DENIED; returns when the call may proceed. */
-  check(method: string, call: Call): void {
+  check(method: string, call: Call, peer: string): void {
     const needed: Scope = METHOD_SCOPES[method] ?? "write";
     if (!this.authenticationConfigured) {
-      if (this.opts.protectedMode && !isLoopbackPeer(call.getPeer())) throw unauthenticated(PROTECTED_MODE_MESSAGE);
+      if (this.opts.protectedMode && !isLoopbackPeer(peer)) throw unauthenticated(PROTECTED_MODE_MESSAGE);
       return;
     }
     const granted = new Set<Scope>();
