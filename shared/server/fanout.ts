@@ -17,7 +17,7 @@
 // real region, each region once, exactly like a genuine token.
 import type { CallContext, Instance, InstancePage, ListInstancesQuery } from "../provider";
 import { ProviderError, invalidArgument } from "../errors";
-import { quote } from "../quote";
+import { bounded, quote } from "../quote";
 
 type RegionState = [region: string, cursor: string | null, skip: number];
 
@@ -126,7 +126,7 @@ export async function listAcrossRegions(
       const [region, regionCursor, skip] = state;
       if (!outcome.ok) {
         if (ctx.signal.aborted) throw outcome.error;
-        const why = outcome.error instanceof ProviderError ? `${outcome.error.code}: ${outcome.error.message}` : "internal error";
+        const why = outcome.error instanceof ProviderError ? `${outcome.error.code}: ${bounded(outcome.error.message)}` : "internal error";
         unreachable.push(`${region}: ${why}`);
         continue;
       }
