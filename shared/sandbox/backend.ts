@@ -344,10 +344,10 @@ export class SandboxBackend implements CloudBackend {
     await this.cloudCall(ctx);
     const type = this.profile.instanceTypes.find((t) => t.name === req.instanceType);
     const region = this.region(req.region);
-    const quote = this.profile.price(req.instanceType, region.id, type);
-    if (quote) return quote;
+    const price = this.profile.price(req.instanceType, region.id, type);
+    if (price) return price;
     // The same code and hint CreateInstance gives an unknown type.
-    if (!type) throw invalidArgument("instance_type", `unknown instance type "${req.instanceType}" (sandbox types: ${this.knownTypes()})`);
+    if (!type) throw invalidArgument("instance_type", `unknown instance type ${quote(req.instanceType)} (sandbox types: ${this.knownTypes()})`);
     throw notFound(`no price for ${req.instanceType} in region ${region.id}`);
   }
 
