@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { validate as lintDockerfile } from "dockerfile-utils";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import { Secret } from "kubernetes-models/v1/Secret";
@@ -131,6 +132,9 @@ describe("docker-compose.yml", () => {
       const [, hostPort, containerPort] = /^(?:.*:)?(\d+):(\d+)$/.exec(s.ports[0])!.map(Number);
       expect([hostPort, containerPort]).toEqual([SEED_PORTS[p]!, image.exposedPorts[0]!]);
       expect(composeDefault(s.ports[0])).toStartWith("127.0.0.1:");
+      // The host's calls reach the container from Docker's bridge, not from
+      // loopback: without this, protected mode would refuse them.
+      expect(s.environment.SKYCLUST_ALLOW_UNAUTHENTICATED).toBe("true");
       expect(s.user).toBe(image.user);
       expect(s.read_only).toBe(true);
       expect(s.cap_drop).toEqual(["ALL"]);
@@ -213,6 +217,7 @@ describe("Kubernetes manifests", () => {
     "apps/v1 Deployment": Deployment,
     "v1 Service": Service,
     "policy/v1 PodDisruptionBudget": PodDisruptionBudget,
+    "networking.k8s.io/v1 NetworkPolicy": NetworkPolicy,
     "v1 PersistentVolumeClaim": PersistentVolumeClaim,
     "v1 Secret": Secret,
   };
@@ -231,7 +236,7 @@ describe("Kubernetes manifests", () => {
         checked++;
       }
     }
-    expect(checked).toBe(4 * 3 + 1 + 4);
+    expect(checked).toBe(4 * 4 + 1 + 4);
   });
 
   test("JSON files shipped beside them parse too", () => {
@@ -251,10 +256,11 @@ describe("Kubernetes manifests", () => {
       const port = DEFINITIONS[p]!.defaultPort;
       const image = finalImage(dockerfile, { PROVIDER: p });
 
-      test("a Deployment, a headless Service and a PodDisruptionBudget, named after the binary", () => {
+      test("a Deployment, a headless Service, a PodDisruptionBudget and a NetworkPolicy, named after the binary", () => {
         expect(of("Deployment")).toHaveLength(1);
         expect(of("Service")).toHaveLength(1);
         expect(of("PodDisruptionBudget")).toHaveLength(1);
+        expect(of("NetworkPolicy")).toHaveLength(1);
         for (const d of docs) expect(d.metadata.name).toStartWith(name);
         expect(pod.containers).toHaveLength(1);
       });
@@ -265,6 +271,22 @@ describe("Kubernetes manifests", () => {
         expect(deployment.metadata.labels["app.kubernetes.io/version"]).toBe(pkg.version);
         expect(container.ports).toEqual([{ name: "grpc", containerPort: port, protocol: "TCP" }]);
         expect(image.exposedPorts).toEqual([port]);
+      });
+
+      test("reachable by its intended caller despite protected mode: only the platform's pods may connect, and they are answered", () => {
+        // Protected mode refuses non-loopback callers without credentials;
+        // in a cluster every caller is another pod, so the manifest either
+        // configures authentication or opts out behind a NetworkPolicy.
+        const policy = of("NetworkPolicy")[0];
+        expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+        expect(policy.spec.policyTypes).toEqual(["Ingress"]);
+        expect(policy.spec.ingress).toHaveLength(1);
+        const rule = policy.spec.ingress[0];
+        expect(rule.ports).toEqual([{ protocol: "TCP", port }]);
+        expect(rule.from).toEqual([{ namespaceSelector: {}, podSelector: { matchLabels: { "skyclust.io/provider-client": "true" } } }]);
+        const env = new Map(container.env.map((e: any) => [e.name, e.value]));
+        const authenticated = env.has("SKYCLUST_AUTH_TOKEN_FILE") || env.has("SKYCLUST_TLS_CLIENT_CA");
+        expect(authenticated || env.get("SKYCLUST_ALLOW_UNAUTHENTICATED") === "true").toBe(true);
       });
 
       test("native gRPC liveness, readiness and startup probes on the serving port", () => {

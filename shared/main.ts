@@ -9,6 +9,8 @@ import { HEALTHCHECK_FLAGS, runHealthcheck } from "./healthcheck";
 import { createLogger, isLogLevel, type Logger } from "./log";
 import type { CloudBackend } from "./provider";
 import { SandboxBackend } from "./sandbox/backend";
+import { AccessPolicy } from "./server/auth/access";
+import { CredentialFile } from "./server/auth/credential-file";
 import { startServer, type RunningServer } from "./server/server";
 import { SSH_FLAGS, createSshService } from "./ssh";
 import { VERSION } from "./version";
@@ -21,7 +23,10 @@ export function serverFlags(defaultPort: number): FlagSpec[] {
     { name: "reflection", kind: "boolean", env: "SKYCLUST_REFLECTION", default: true, help: "serve gRPC server reflection (--no-reflection to turn off)" },
     { name: "tls-cert", kind: "string", env: "SKYCLUST_TLS_CERT", help: "serve TLS with this certificate chain (PEM)" },
     { name: "tls-key", kind: "string", env: "SKYCLUST_TLS_KEY", help: "private key for --tls-cert (PEM)" },
-    { name: "tls-client-ca", kind: "string", env: "SKYCLUST_TLS_CLIENT_CA", help: "require client certificates signed by this CA (mTLS)" },
+    { name: "tls-client-ca", kind: "string", env: "SKYCLUST_TLS_CLIENT_CA", help: "require client certificates signed by this CA, with the clientAuth usage (mTLS)" },
+    { name: "tls-client-identities", kind: "string", env: "SKYCLUST_TLS_CLIENT_IDENTITIES", help: "mTLS allow-list: lines 'CN=NAME|DNS:NAME|URI:... [SCOPE,...]'" },
+    { name: "auth-token-file", kind: "string", env: "SKYCLUST_AUTH_TOKEN_FILE", help: "bearer tokens, lines 'TOKEN SCOPE[,SCOPE]' (read, write, ssh); mode 0600; re-read on change" },
+    { name: "allow-unauthenticated", kind: "boolean", env: "SKYCLUST_ALLOW_UNAUTHENTICATED", default: false, help: "with a real cloud and no tokens/mTLS, answer non-loopback callers too (trusted networks only)" },
     { name: "shutdown-grace-seconds", kind: "number", env: "SKYCLUST_SHUTDOWN_GRACE_SECONDS", default: 20, help: "on SIGTERM, let running calls finish for this long" },
     { name: "fanout-concurrency", kind: "number", env: "SKYCLUST_FANOUT_CONCURRENCY", default: 32, help: 'regions listed at once for region "*"' },
     { name: "log-level", kind: "string", env: "SKYCLUST_LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
@@ -99,6 +104,7 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
   const clientCaFile = str(settings, "tls-client-ca");
   if (Boolean(certFile) !== Boolean(keyFile)) throw new ConfigError("--tls-cert and --tls-key go together");
   if (clientCaFile && !certFile) throw new ConfigError("--tls-client-ca (mTLS) needs --tls-cert and --tls-key");
+  const access = accessPolicy(settings, backend, log);
   const running = await startServer({
     host: str(settings, "host") ?? "0.0.0.0",
     port: num(settings, "port") ?? def.defaultPort,
@@ -110,8 +116,32 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     ssh: createSshService(settings, log),
     version: VERSION,
     fanoutConcurrency: Math.max(1, num(settings, "fanout-concurrency") ?? 32),
+    access,
   });
+  logAccessPosture(settings, backend, log);
   return { running, backend, log };
+}
+
+function logAccessPosture(settings: Settings, backend: CloudBackend, log: Logger): void {
+  if (str(settings, "auth-token-file") || str(settings, "tls-client-ca")) return;
+  if (backend.mode === "sandbox") log.warn("no authentication configured: sandbox mode answers every caller");
+  else if (bool(settings, "allow-unauthenticated")) log.warn("no authentication and --allow-unauthenticated: anyone who reaches this port can create, delete and reach into machines");
+  else log.warn("protected mode: no authentication configured, so only loopback callers are answered (see --auth-token-file, --tls-client-ca, --allow-unauthenticated)");
+}
+
+function accessPolicy(settings: Settings, backend: CloudBackend, log: Logger): AccessPolicy {
+  const tokenFile = str(settings, "auth-token-file");
+  const identitiesFile = str(settings, "tls-client-identities");
+  const mtls = Boolean(str(settings, "tls-client-ca"));
+  if (identitiesFile && !mtls) throw new ConfigError("--tls-client-identities needs mTLS (--tls-client-ca)");
+  return new AccessPolicy({
+    tokens: tokenFile ? new CredentialFile({ path: tokenFile, flag: "--auth-token-file", scopesOptional: false, secret: true, log }) : undefined,
+    mtls,
+    identities: identitiesFile
+      ? new CredentialFile({ path: identitiesFile, flag: "--tls-client-identities", scopesOptional: true, secret: false, log })
+      : undefined,
+    protectedMode: backend.mode === "cloud" && !bool(settings, "allow-unauthenticated"),
+  });
 }
 
 export async function runProvider(def: ProviderDefinition, argv = process.argv.slice(2)): Promise<void> {
@@ -158,7 +188,7 @@ export async function runProvider(def: ProviderDefinition, argv = process.argv.s
   });
   // One plain line on stdout for people and scripts (--port 0 picks a port).
   console.log(`${binary} serving on ${running.address} (${backend.mode})`);
-  if (!str(settings, "tls-cert")) log.warn("serving PLAINTEXT gRPC: anyone who can reach this port can call it; use --tls-cert/--tls-key (and --tls-client-ca for mTLS) outside a trusted network");
+  if (!str(settings, "tls-cert")) log.warn("serving PLAINTEXT gRPC: traffic and bearer tokens are readable on the network; use --tls-cert/--tls-key (and --tls-client-ca for mTLS) outside a trusted network");
   let signals = 0;
   const onSignal = (signal: string) => {
     if (++signals > 1) {

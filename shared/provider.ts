@@ -156,9 +156,23 @@ export interface ActionResult {
   message: string;
 }
 
+/**
+ * How many tags (labels, metadata items) one resource may carry and how
+ * long their keys and values may be: the cloud's own limits, declared by
+ * each provider (providers/<cloud>/tag-limits.ts) and enforced by the
+ * shared validation layer before any cloud call.
+ */
+export interface TagLimits {
+  maxTags: number;
+  maxKeyLength: number;
+  maxValueLength: number;
+}
+
 export interface CloudBackend {
   /** "aws", "gcp", "openstack", "proxmox". */
   readonly provider: string;
+  /** The cloud's limits on tags; checked for every create. */
+  readonly tagLimits: TagLimits;
   /** "sandbox" or "cloud". */
   readonly mode: "sandbox" | "cloud";
   /** The region used when a request leaves `region` empty. */

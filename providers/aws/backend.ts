@@ -48,6 +48,8 @@ import { IDEMPOTENCY_TAG, recordToTags, tagsToRecord, toInstance, translateFilte
 import { readPage } from "./paging";
 import { TtlCache, toRegion } from "./regions";
 import { buildRunInstancesInput, type ResolvedPlacement } from "./run-instances";
+import { quote } from "../../shared/quote";
+import { AWS_TAG_LIMITS } from "./tag-limits";
 
 export interface AwsBackendOptions {
   defaultRegion: string;
@@ -91,6 +93,7 @@ const KEY_FIELDS: FieldHints = { InvalidKeyPair: "key_pair_name", InvalidKey: "p
 
 export class AwsEc2Backend implements CloudBackend {
   readonly provider = "aws";
+  readonly tagLimits = AWS_TAG_LIMITS;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly clients = new Map<string, EC2Client>();
@@ -146,7 +149,7 @@ export class AwsEc2Backend implements CloudBackend {
   }
 
   private checkRegion(region: string): string {
-    if (!REGION_NAME.test(region)) throw invalidArgument("region", `"${region}" is not an AWS region name (for example us-east-1)`);
+    if (!REGION_NAME.test(region)) throw invalidArgument("region", `${quote(region)} is not an AWS region name (for example us-east-1)`);
     return region;
   }
 
@@ -169,7 +172,7 @@ export class AwsEc2Backend implements CloudBackend {
   }
 
   private checkInstanceId(id: string): string {
-    if (!INSTANCE_ID.test(id)) throw invalidArgument("instance_id", `"${id.slice(0, 64)}" is not an EC2 instance id (i- and 8 or 17 hex digits)`);
+    if (!INSTANCE_ID.test(id)) throw invalidArgument("instance_id", `${quote(id)} is not an EC2 instance id (i- and 8 or 17 hex digits)`);
     return id;
   }
 

@@ -4,6 +4,7 @@ import type { Filter, Instance as Ec2Instance, Tag } from "@aws-sdk/client-ec2";
 import { invalidArgument } from "../../shared/errors";
 import type { Instance } from "../../shared/provider";
 import { isInstanceStatus, statusFromTable, type InstanceStatus } from "../../shared/status";
+import { quote } from "../../shared/quote";
 
 /** Tag that records the caller's idempotency key on the instance it created. */
 export const IDEMPOTENCY_TAG = "skyclust:idempotency-key";
@@ -97,7 +98,7 @@ export function translateFilters(filters: Record<string, string>): TranslatedFil
   let matchesNothing = false;
   for (const [key, value] of Object.entries(filters)) {
     if (key === "status") {
-      if (!isInstanceStatus(value)) throw invalidArgument("filters[status]", `"${value}" is not a status (pending, running, stopping, stopped, rebooting, suspended, terminating, terminated, error, unknown)`);
+      if (!isInstanceStatus(value)) throw invalidArgument("filters[status]", `${quote(value)} is not a status (pending, running, stopping, stopped, rebooting, suspended, terminating, terminated, error, unknown)`);
       const states = ec2StatesFor(value);
       if (states.length === 0) matchesNothing = true;
       else out.push({ Name: "instance-state-name", Values: states });

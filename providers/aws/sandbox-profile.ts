@@ -2,11 +2,13 @@
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, privateIpFor } from "../../shared/sandbox/ids";
 import { awsPriceQuote } from "../../shared/pricing";
+import { AWS_TAG_LIMITS } from "./tag-limits";
 
 export function awsSandboxProfile(defaultRegion = "us-east-1"): SandboxProfile {
   const zones = (r: string, letters = "abc") => [...letters].map((l) => `${r}${l}`);
   return {
     provider: "aws",
+    tagLimits: AWS_TAG_LIMITS,
     defaultRegion,
     regions: [
       { id: "us-east-1", displayName: "US East (N. Virginia)", zones: zones("us-east-1", "abcdef") },

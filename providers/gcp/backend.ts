@@ -31,6 +31,8 @@ import { unwrapOperation, waitForOperation, type GceOperation } from "./operatio
 import { gcpPriceQuote } from "../../shared/pricing";
 import { checkInstanceName, checkNetworkTags, checkSshUser, parseLocation, regionOfZone, tagsToLabels, type Location } from "./rules";
 import { SSH_KEYS_ITEM, formatSshKeys, managedLines, parseSshKeys, sshKeyLine, toKeyPair, type SshKeyLine } from "./ssh-keys";
+import { quote } from "../../shared/quote";
+import { GCP_TAG_LIMITS } from "./tag-limits";
 
 export const DEFAULT_IMAGE = "projects/debian-cloud/global/images/family/debian-12";
 const METADATA_UPDATE_ATTEMPTS = 6;
@@ -60,6 +62,7 @@ export function requestIdFor(...parts: string[]): string {
 
 export class GcpBackend implements CloudBackend {
   readonly provider = "gcp";
+  readonly tagLimits = GCP_TAG_LIMITS;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly project: string;
@@ -115,9 +118,9 @@ export class GcpBackend implements CloudBackend {
 
   private async checkLocation(ctx: CallContext, location: Location, field = "region"): Promise<void> {
     const region = (await this.cachedRegions(ctx)).find((r) => r.id === location.region);
-    if (!region) throw invalidArgument(field, `"${location.region}" is not a region of project ${this.project}`);
+    if (!region) throw invalidArgument(field, `${quote(location.region)} is not a region of project ${this.project}`);
     if (location.kind === "zone" && !region.zones?.includes(location.zone)) {
-      throw invalidArgument(field, `"${location.zone}" is not a zone of region ${location.region}`);
+      throw invalidArgument(field, `${quote(location.zone)} is not a zone of region ${location.region}`);
     }
   }
 
@@ -164,7 +167,7 @@ export class GcpBackend implements CloudBackend {
     }
     if (found.length === 0) throw notFound(`instance ${id} not found in ${ref.region}`);
     if (found.length > 1) {
-      throw invalidArgument("instance_id", `"${id}" names instances in several zones (${found.map((f) => lastSegment(f.zone)).join(", ")}); pass ZONE/NAME or the numeric id`);
+      throw invalidArgument("instance_id", `${quote(id)} names instances in several zones (${found.map((f) => lastSegment(f.zone)).join(", ")}); pass ZONE/NAME or the numeric id`);
     }
     const raw = found[0]!;
     return { zone: lastSegment(raw.zone), name: raw.name ?? id, raw };
@@ -178,16 +181,16 @@ export class GcpBackend implements CloudBackend {
   private async chooseZone(ctx: CallContext, spec: CreateInstanceSpec, location: Location): Promise<string> {
     let zone: string;
     if (location.kind === "zone") {
-      if (spec.zone && spec.zone !== location.zone) throw invalidArgument("zone", `"${spec.zone}" contradicts region "${location.zone}"`);
+      if (spec.zone && spec.zone !== location.zone) throw invalidArgument("zone", `${quote(spec.zone)} contradicts region ${quote(location.zone)}`);
       zone = location.zone;
     } else if (spec.zone) {
       const z = parseLocation(spec.zone, "zone");
-      if (z.kind !== "zone" || z.region !== location.region) throw invalidArgument("zone", `"${spec.zone}" is not a zone of region ${location.region}`);
+      if (z.kind !== "zone" || z.region !== location.region) throw invalidArgument("zone", `${quote(spec.zone)} is not a zone of region ${location.region}`);
       zone = spec.zone;
     } else {
       // Deterministic, so a retried create picks the same zone (and requestId).
       const region = (await this.cachedRegions(ctx)).find((r) => r.id === location.region);
-      if (!region) throw invalidArgument("region", `"${location.region}" is not a region of project ${this.project}`);
+      if (!region) throw invalidArgument("region", `${quote(location.region)} is not a region of project ${this.project}`);
       const first = [...(region.zones ?? [])].sort()[0];
       if (!first) throw failedPrecondition(`region ${location.region} lists no zones`);
       zone = first;
@@ -208,7 +211,7 @@ export class GcpBackend implements CloudBackend {
     const labels = tagsToLabels(spec.tags);
     const networkTags = checkNetworkTags(spec.securityGroups);
     const location = parseLocation(spec.region);
-    if (!/^[a-z0-9][-a-z0-9]{0,62}$/.test(spec.type)) throw invalidArgument("type", `"${spec.type}" is not a GCE machine type name (e.g. e2-medium)`);
+    if (!/^[a-z0-9][-a-z0-9]{0,62}$/.test(spec.type)) throw invalidArgument("type", `${quote(spec.type)} is not a GCE machine type name (e.g. e2-medium)`);
     if (spec.rootVolumeType && !/^[a-z0-9][-a-z0-9]{0,62}$/.test(spec.rootVolumeType)) throw invalidArgument("root_volume_type", "expected a GCE disk type such as pd-balanced or pd-ssd");
     const zone = await this.chooseZone(ctx, spec, location);
 

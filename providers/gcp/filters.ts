@@ -10,6 +10,7 @@ import { invalidArgument } from "../../shared/errors";
 import { isInstanceStatus } from "../../shared/status";
 import { rawStatusesFor, STATUS_TABLE } from "./instances";
 import { labelKeyForFilter, type Location } from "./rules";
+import { quote } from "../../shared/quote";
 
 export const RAW_FILTER_KEY = "filter";
 const FIELD_PATH = /^[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z0-9_-]+)*$/;
@@ -35,7 +36,7 @@ function statusPattern(value: string): string[] {
   const v = value.trim();
   if (STATUS_TABLE[v.toUpperCase()] && v === v.toUpperCase()) return [v]; // a GCE word, e.g. TERMINATED
   if (!isInstanceStatus(v)) {
-    throw invalidArgument("filters[status]", `"${v}" is not a status (pending, running, stopping, stopped, suspended, error, ... or a GCE word such as TERMINATED)`);
+    throw invalidArgument("filters[status]", `${quote(v)} is not a status (pending, running, stopping, stopped, suspended, error, ... or a GCE word such as TERMINATED)`);
   }
   return rawStatusesFor(v);
 }

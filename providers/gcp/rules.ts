@@ -1,6 +1,7 @@
 // Compute Engine naming rules, checked before calling the API so a bad
 // request is INVALID_ARGUMENT naming the caller's field instead of a 400.
 import { invalidArgument } from "../../shared/errors";
+import { quote } from "../../shared/quote";
 
 const INSTANCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // Labels: keys start with a lower-case letter; keys and values hold lower-case
@@ -37,7 +38,7 @@ export function tagsToLabels(tags: Record<string, string>): Record<string, strin
     if (!LABEL_VALUE.test(value)) {
       throw invalidArgument(`tags[${key}]`, "a GCE label value holds at most 63 lower-case letters, digits, _ and - (no upper case, spaces or dots)");
     }
-    if (k in labels) throw invalidArgument(`tags[${key}]`, `collides with another tag once lower-cased to "${k}"`);
+    if (k in labels) throw invalidArgument(`tags[${key}]`, `collides with another tag once lower-cased to ${quote(k)}`);
     labels[k] = value;
   }
   return labels;
@@ -64,7 +65,7 @@ export function checkSshUser(name: string, field = "key_pair_name"): string {
 }
 
 export function checkResourceName(field: string, name: string): string {
-  if (!RESOURCE_NAME.test(name)) throw invalidArgument(field, `"${name.slice(0, 70)}" is not a GCE resource name`);
+  if (!RESOURCE_NAME.test(name)) throw invalidArgument(field, `${quote(name)} is not a GCE resource name`);
   return name;
 }
 
@@ -81,7 +82,7 @@ export function parseLocation(value: string, field = "region"): Location {
   const zone = ZONE_NAME.exec(value);
   if (zone) return { kind: "zone", region: zone[1]!, zone: value };
   if (REGION_NAME.test(value)) return { kind: "region", region: value };
-  throw invalidArgument(field, `"${value}" is neither a GCE region (us-central1) nor a zone (us-central1-a)`);
+  throw invalidArgument(field, `${quote(value)} is neither a GCE region (us-central1) nor a zone (us-central1-a)`);
 }
 
 export function regionOfZone(zone: string): string {

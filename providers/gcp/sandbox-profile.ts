@@ -3,11 +3,13 @@
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, numericId, privateIpFor } from "../../shared/sandbox/ids";
 import { gcpPriceQuote } from "../../shared/pricing";
+import { GCP_TAG_LIMITS } from "./tag-limits";
 
 export function gcpSandboxProfile(defaultRegion = "us-central1"): SandboxProfile {
   const zones = (r: string, letters: string) => [...letters].map((l) => `${r}-${l}`);
   return {
     provider: "gcp",
+    tagLimits: GCP_TAG_LIMITS,
     defaultRegion,
     regions: [
       { id: "us-central1", displayName: "Iowa", zones: zones("us-central1", "abcf") },

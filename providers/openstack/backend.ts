@@ -39,6 +39,8 @@ import { Images } from "./image";
 import { CLAIM_PREFIX, CreateClaims, type ClaimOptions } from "./create-claims";
 import { IDEMPOTENCY_METADATA, idempotencyTag, planFilters, toInstance } from "./servers";
 import { Session } from "./session";
+import { quote } from "../../shared/quote";
+import { OPENSTACK_TAG_LIMITS } from "./tag-limits";
 
 export interface OpenStackBackendOptions {
   transport?: TransportOptions;
@@ -53,6 +55,7 @@ export interface OpenStackBackendOptions {
 
 export class OpenStackBackend implements CloudBackend {
   readonly provider = "openstack";
+  readonly tagLimits = OPENSTACK_TAG_LIMITS;
   readonly mode = "cloud" as const;
   readonly identity: Identity;
   readonly session: Session;
@@ -220,7 +223,7 @@ export class OpenStackBackend implements CloudBackend {
       return await this.compute.getServer(region, id, signal);
     } catch (err) {
       if (err instanceof ProviderError && err.code === "NOT_FOUND") {
-        throw notFound(`server "${id}" not found in region ${region}`, err.details);
+        throw notFound(`server ${quote(id)} not found in region ${region}`, err.details);
       }
       throw err;
     }
@@ -252,13 +255,13 @@ export class OpenStackBackend implements CloudBackend {
     if (byName.length === 1) return byName[0]!;
     const byId = list.find((f) => f.id === ref);
     if (byId) return byId;
-    if (byName.length > 1) throw invalidArgument(field, `${byName.length} flavors are named "${ref}"; give the flavor id`);
+    if (byName.length > 1) throw invalidArgument(field, `${byName.length} flavors are named ${quote(ref)}; give the flavor id`);
     try {
       // Private flavors shared with the project may not be listed.
       return await this.compute.getFlavor(region, ref, signal);
     } catch (err) {
       if (err instanceof ProviderError && err.code === "NOT_FOUND") {
-        throw invalidArgument(field, `no flavor "${ref}" in region ${region} (flavors: ${list.map((f) => f.name).slice(0, 20).join(", ")})`);
+        throw invalidArgument(field, `no flavor ${quote(ref)} in region ${region} (flavors: ${list.map((f) => f.name).slice(0, 20).join(", ")})`);
       }
       throw err;
     }
@@ -375,7 +378,7 @@ export class OpenStackBackend implements CloudBackend {
       await this.compute.serverAction(ref.region, ref.instanceId, body, ctx.signal);
     } catch (err) {
       const info = httpInfo(err);
-      if (info?.status === 404) throw notFound(`server "${ref.instanceId}" not found in region ${ref.region}`, (err as ProviderError).details);
+      if (info?.status === 404) throw notFound(`server ${quote(ref.instanceId)} not found in region ${ref.region}`, (err as ProviderError).details);
       if (info?.status === 409) {
         const now = await this.getInstance(ctx, ref).catch(() => undefined);
         const state = now ? `is ${now.status} (${now.rawStatus}${now.extra?.task_state ? `, task ${now.extra.task_state}` : ""})` : "is in a state that does not allow it";
@@ -393,7 +396,7 @@ export class OpenStackBackend implements CloudBackend {
       await this.compute.deleteServer(ref.region, ref.instanceId, ctx.signal);
     } catch (err) {
       const info = httpInfo(err);
-      if (info?.status === 404) throw notFound(`server "${ref.instanceId}" not found in region ${ref.region}`, (err as ProviderError).details);
+      if (info?.status === 404) throw notFound(`server ${quote(ref.instanceId)} not found in region ${ref.region}`, (err as ProviderError).details);
       if (info?.status === 409) throw failedPrecondition(`cannot delete server ${ref.instanceId}: nova: ${info.message}`, { cloudRequestId: info.requestId });
       throw err;
     }
@@ -489,7 +492,7 @@ export class OpenStackBackend implements CloudBackend {
     try {
       return await this.compute.createKeypair(region, body, signal);
     } catch (err) {
-      if (httpInfo(err)?.status === 409) throw alreadyExists(`key pair "${name}" already exists in region ${region}`, (err as ProviderError).details);
+      if (httpInfo(err)?.status === 409) throw alreadyExists(`key pair ${quote(name)} already exists in region ${region}`, (err as ProviderError).details);
       throw err;
     }
   }
@@ -513,7 +516,7 @@ export class OpenStackBackend implements CloudBackend {
         const { private_key, ...rest } = created;
         return { keyPair: this.toKeyPair(rest, req.region), privateKey: private_key ?? "" };
       } catch (err) {
-        if (httpInfo(err)?.status === 409) throw alreadyExists(`key pair "${req.name}" already exists in region ${req.region}`);
+        if (httpInfo(err)?.status === 409) throw alreadyExists(`key pair ${quote(req.name)} already exists in region ${req.region}`);
         throw err;
       }
     }
@@ -545,7 +548,7 @@ export class OpenStackBackend implements CloudBackend {
     try {
       await this.compute.deleteKeypair(req.region, req.name, ctx.signal);
     } catch (err) {
-      if (httpInfo(err)?.status === 404) throw notFound(`key pair "${req.name}" not found in region ${req.region}`, (err as ProviderError).details);
+      if (httpInfo(err)?.status === 404) throw notFound(`key pair ${quote(req.name)} not found in region ${req.region}`, (err as ProviderError).details);
       throw err;
     }
     return { message: `key pair ${req.name} deleted` };

@@ -6,6 +6,7 @@ import { abortError, invalidArgument, ProviderError, unauthenticated } from "../
 import type { Logger } from "../../shared/log";
 import type { AuthMethod, OpenStackConfig } from "./cloud-config";
 import { httpInfo, type Transport } from "./http";
+import { quote } from "../../shared/quote";
 
 export interface CatalogEndpoint {
   url: string;
@@ -196,10 +197,10 @@ export function catalogRegions(catalog: CatalogService[], type: string, iface: s
 /** The endpoint URL of service `type` in `region` on interface `iface`. */
 export function findEndpoint(catalog: CatalogService[], type: string, region: string, iface: string): string {
   const endpoints = catalog.filter((s) => s.type === type).flatMap((s) => s.endpoints);
-  if (endpoints.length === 0) throw new ProviderError("FAILED_PRECONDITION", `the service catalog has no "${type}" service`);
+  if (endpoints.length === 0) throw new ProviderError("FAILED_PRECONDITION", `the service catalog has no ${quote(type)} service`);
   const match = endpoints.find((e) => e.interface === iface && (e.region_id === region || e.region === region));
   if (match) return match.url.replace(/\/+$/, "");
   const offered = catalogRegions(catalog, type, iface);
-  if (offered.length === 0) throw new ProviderError("FAILED_PRECONDITION", `the "${type}" service has no ${iface} endpoint in the catalog`);
-  throw invalidArgument("region", `no ${iface} "${type}" endpoint in region "${region}" (the catalog offers: ${offered.join(", ")})`);
+  if (offered.length === 0) throw new ProviderError("FAILED_PRECONDITION", `the ${quote(type)} service has no ${iface} endpoint in the catalog`);
+  throw invalidArgument("region", `no ${iface} ${quote(type)} endpoint in region ${quote(region)} (the catalog offers: ${offered.join(", ")})`);
 }

@@ -1,6 +1,7 @@
 // Glance v2 image lookup: CreateInstance accepts an image by id or by name.
 import { invalidArgument, ProviderError } from "../../shared/errors";
 import type { Session } from "./session";
+import { quote } from "../../shared/quote";
 
 export interface GlanceImage {
   id: string;
@@ -69,7 +70,7 @@ export class Images {
     }
     const found = (await this.call<{ images: GlanceImage[] }>(region, "", { name: ref }, signal)).body?.images ?? [];
     if (found.length === 1) return found[0]!;
-    if (found.length === 0) throw invalidArgument(field, `no image with id or name "${ref}" in region "${region}"`);
-    throw invalidArgument(field, `${found.length} images are named "${ref}"; give the image id (${found.map((i) => i.id).join(", ")})`);
+    if (found.length === 0) throw invalidArgument(field, `no image with id or name ${quote(ref)} in region ${quote(region)}`);
+    throw invalidArgument(field, `${found.length} images are named ${quote(ref)}; give the image id (${found.map((i) => i.id).join(", ")})`);
   }
 }

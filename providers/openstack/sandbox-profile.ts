@@ -3,10 +3,12 @@
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { privateIpFor, uuidFrom } from "../../shared/sandbox/ids";
 import { DEMO_RATE_CARDS, rateCardQuote } from "../../shared/pricing";
+import { OPENSTACK_TAG_LIMITS } from "./tag-limits";
 
 export function openstackSandboxProfile(defaultRegion = "RegionOne"): SandboxProfile {
   return {
     provider: "openstack",
+    tagLimits: OPENSTACK_TAG_LIMITS,
     defaultRegion,
     regions: [
       { id: "RegionOne", displayName: "RegionOne", zones: ["nova"] },

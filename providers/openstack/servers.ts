@@ -7,6 +7,7 @@ import { invalidArgument } from "../../shared/errors";
 import type { Instance } from "../../shared/provider";
 import { statusFromTable, type InstanceStatus } from "../../shared/status";
 import type { NovaFlavor, NovaServer } from "./compute";
+import { quote } from "../../shared/quote";
 
 /** Nova server status -> normalized status (raw word kept in rawStatus). */
 export const NOVA_STATUS: Record<string, InstanceStatus> = {
@@ -195,7 +196,7 @@ export function planFilters(filters: Record<string, string>, flavors: NovaFlavor
       }
       const novaWords = Object.entries(NOVA_STATUS).filter(([, s]) => s === value).map(([w]) => w);
       if (novaWords.length === 0 && !["stopping", "terminating"].includes(value)) {
-        throw invalidArgument(field, `"${value}" is neither a status (pending, running, stopping, stopped, rebooting, suspended, terminating, terminated, error, unknown) nor a Nova status`);
+        throw invalidArgument(field, `${quote(value)} is neither a status (pending, running, stopping, stopped, rebooting, suspended, terminating, terminated, error, unknown) nor a Nova status`);
       }
       // One Nova word can be asked server-side; the normalized status still
       // decides (task states refine it), client-side.
@@ -208,7 +209,7 @@ export function planFilters(filters: Record<string, string>, flavors: NovaFlavor
       query.name = value;
     } else if (key === "type") {
       const flavor = flavors?.find((f) => f.name === value) ?? flavors?.find((f) => f.id === value);
-      if (!flavor) throw invalidArgument(field, `no flavor named "${value}"`);
+      if (!flavor) throw invalidArgument(field, `no flavor named ${quote(value)}`);
       query.flavor = flavor.id;
     } else if (key.startsWith("tag:")) {
       const tag = key.slice(4);

@@ -44,6 +44,8 @@ import { formatInstanceId, parseInstanceId, type GuestKind } from "./ids";
 import type { KeyPairStore } from "./keystore";
 import type { SizeCatalog } from "./sizes";
 import { TaskFailedError, waitForTask, type TaskPolling } from "./tasks";
+import { PROXMOX_TAG_LIMITS } from "./tag-limits";
+import { quote } from "../../shared/quote";
 
 /** The region that means "every node of the cluster" (the default). */
 export const CLUSTER_REGION = "cluster";
@@ -96,6 +98,7 @@ const guestPath = (node: string, kind: GuestKind, vmid: number) => `/nodes/${enc
 
 export class ProxmoxBackend implements CloudBackend {
   readonly provider = "proxmox";
+  readonly tagLimits = PROXMOX_TAG_LIMITS;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly client: PveClient;
@@ -146,7 +149,7 @@ export class ProxmoxBackend implements CloudBackend {
   private async checkNode(ctx: Ctx, node: string, field: string, mustBeOnline: boolean): Promise<void> {
     const regions = await this.listRegions(ctx);
     const region = regions.find((r) => r.id === node);
-    if (!region) throw notFound(`${field} "${node}" is not a node of this Proxmox cluster (nodes: ${regions.map((r) => r.id).join(", ")}; "${CLUSTER_REGION}" means all)`);
+    if (!region) throw notFound(`${field} ${quote(node)} is not a node of this Proxmox cluster (nodes: ${regions.map((r) => r.id).join(", ")}; ${quote(CLUSTER_REGION)} means all)`);
     if (mustBeOnline && region.status !== "available") throw failedPrecondition(`node ${node} is ${region.status}`);
   }
 
@@ -186,7 +189,7 @@ export class ProxmoxBackend implements CloudBackend {
         throw invalidArgument(`filters[${key}]`, `unknown filter; use status, name, type, tag:KEY, node, kind (qemu|lxc), template (false|true|any) or pool`);
       }
     }
-    if (filters.status !== undefined && !isInstanceStatus(filters.status)) throw invalidArgument("filters[status]", `"${filters.status}" is not a status of the common vocabulary`);
+    if (filters.status !== undefined && !isInstanceStatus(filters.status)) throw invalidArgument("filters[status]", `${quote(filters.status)} is not a status of the common vocabulary`);
     if (filters.kind !== undefined && filters.kind !== "qemu" && filters.kind !== "lxc") throw invalidArgument("filters[kind]", "must be qemu or lxc");
     const templates = filters.template ?? "false";
     if (!["false", "true", "any"].includes(templates)) throw invalidArgument("filters[template]", "must be false (default), true or any");
@@ -348,7 +351,7 @@ export class ProxmoxBackend implements CloudBackend {
     if (/^\d+$/.test(imageId)) vmid = Number(imageId);
     else if (/\/(qemu|lxc)\/\d+$/.test(imageId) || /^(qemu|lxc)\/\d+$/.test(imageId)) vmid = parseInstanceId(imageId, "image_id").vmid;
     const candidates = all.filter((r) => r.template && (vmid !== undefined ? r.vmid === vmid : r.name === imageId));
-    if (candidates.length === 0) throw notFound(`image_id: no Proxmox template ${vmid !== undefined ? "with vmid" : "named"} "${imageId}"`);
+    if (candidates.length === 0) throw notFound(`image_id: no Proxmox template ${vmid !== undefined ? "with vmid" : "named"} ${quote(imageId)}`);
     // The same template name often exists once per node: prefer the target's.
     return candidates.find((r) => r.node === node) ?? candidates.sort((a, b) => a.vmid - b.vmid)[0]!;
   }
@@ -393,7 +396,7 @@ export class ProxmoxBackend implements CloudBackend {
 
     const all = await this.resources(ctx);
     const regionNode = spec.region !== CLUSTER_REGION ? spec.region : spec.zone;
-    if (spec.region !== CLUSTER_REGION && spec.zone && spec.zone !== spec.region) throw invalidArgument("zone", `a Proxmox node is both region and zone; zone "${spec.zone}" differs from region "${spec.region}"`);
+    if (spec.region !== CLUSTER_REGION && spec.zone && spec.zone !== spec.region) throw invalidArgument("zone", `a Proxmox node is both region and zone; zone ${quote(spec.zone)} differs from region ${quote(spec.region)}`);
     const template = this.findTemplate(all, spec.imageId, regionNode);
     const kind = template.type as GuestKind;
     const node = regionNode ?? template.node;

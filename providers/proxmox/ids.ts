@@ -4,6 +4,7 @@
 // migration. PVE's own resource id ("qemu/100") and a bare vmid ("100")
 // are accepted too.
 import { invalidArgument } from "../../shared/errors";
+import { quote } from "../../shared/quote";
 
 export type GuestKind = "qemu" | "lxc";
 
@@ -29,7 +30,7 @@ export function parseInstanceId(id: string, field = "instance_id"): GuestRef {
   else if ((m = SHORT.exec(v))) ref = { kind: m[1] as GuestKind, vmid: Number(m[2]) };
   else if ((m = BARE.exec(v))) ref = { vmid: Number(m[1]) };
   if (!ref || ref.vmid < 100) {
-    throw invalidArgument(field, `"${v.slice(0, 80)}" is not a Proxmox instance id; expected NODE/KIND/VMID such as "pve1/qemu/100" (KIND is qemu or lxc, VMID at least 100)`);
+    throw invalidArgument(field, `${quote(v)} is not a Proxmox instance id; expected NODE/KIND/VMID such as "pve1/qemu/100" (KIND is qemu or lxc, VMID at least 100)`);
   }
   return ref;
 }

@@ -4,10 +4,12 @@
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, privateIpFor } from "../../shared/sandbox/ids";
 import { DEMO_RATE_CARDS, rateCardQuote } from "../../shared/pricing";
+import { PROXMOX_TAG_LIMITS } from "./tag-limits";
 
 export function proxmoxSandboxProfile(defaultRegion = "pve1"): SandboxProfile {
   return {
     provider: "proxmox",
+    tagLimits: PROXMOX_TAG_LIMITS,
     defaultRegion,
     regions: [
       { id: "pve1", displayName: "pve1 (cluster demo)", zones: ["pve1"] },

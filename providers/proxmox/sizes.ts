@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../shared/config";
 import { invalidArgument } from "../../shared/errors";
+import { quote } from "../../shared/quote";
 
 export interface Size {
   name: string;
@@ -59,7 +60,7 @@ export class SizeCatalog {
       const memoryMiB = m[3]!.toLowerCase() === "g" ? Number(m[2]) * 1024 : Number(m[2]);
       if (vcpus >= 1 && memoryMiB >= 16) return { name: type.toLowerCase(), vcpus, memoryMiB };
     }
-    throw invalidArgument(field, `unknown Proxmox size "${type}": use one of ${this.sizes.map((s) => s.name).join(", ")} or "<cores>c<GiB>g" such as "2c4g"`);
+    throw invalidArgument(field, `unknown Proxmox size ${quote(type)}: use one of ${this.sizes.map((s) => s.name).join(", ")} or "<cores>c<GiB>g" such as "2c4g"`);
   }
 
   /** The type name a guest with this shape reports: a catalog name if one fits exactly. */

@@ -10,6 +10,7 @@
 // "1.1h" is the double nearest 1.1 (not 1.1 x 1 with drift) and "45min" is
 // the double nearest 0.75. Costs are rounded only in the response.
 import { invalidArgument } from "../errors";
+import { quote } from "../quote";
 
 /** Whole minutes per unit; every spelling maps to one of these. */
 const MINUTES_PER_UNIT: Record<string, number> = {
@@ -76,18 +77,18 @@ export function parseDuration(raw: string, field = "duration"): Duration {
   if (!match || (match[1] === undefined && match[2] === undefined) || unit === undefined) {
     throw invalidArgument(
       field,
-      `"${raw}" is not a duration; use a decimal number and a unit: min (minutes), h (hours), d (days), w (weeks), ` +
+      `${quote(raw)} is not a duration; use a decimal number and a unit: min (minutes), h (hours), d (days), w (weeks), ` +
         `m or mo (730-hour months), y (8760-hour years), e.g. "30min", "1.5h", "1m"`,
     );
   }
   const whole = match[1] ?? "0";
   const fraction = (match[2] ?? "").replace(/0+$/, "");
-  if (whole.length + fraction.length > 15) throw invalidArgument(field, `"${raw}" has more digits than a price estimate can use`);
+  if (whole.length + fraction.length > 15) throw invalidArgument(field, `${quote(raw)} has more digits than a price estimate can use`);
   // count = digits / 10^fraction.length, exactly (at most 15 digits fit a double).
   const digits = Number(whole + fraction);
-  if (!(digits > 0)) throw invalidArgument(field, `"${raw}" must be greater than zero`);
+  if (!(digits > 0)) throw invalidArgument(field, `${quote(raw)} must be greater than zero`);
   const minutes = MINUTES_PER_UNIT[unit]!;
   const hours = (digits * minutes) / (10 ** fraction.length * 60);
-  if (hours > MAX_HOURS) throw invalidArgument(field, `"${raw}" is longer than 100 years`);
+  if (hours > MAX_HOURS) throw invalidArgument(field, `${quote(raw)} is longer than 100 years`);
   return { hours, text };
 }

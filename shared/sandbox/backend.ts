@@ -23,9 +23,11 @@ import type {
   PriceQuote,
   Region,
   StopRequest,
+  TagLimits,
 } from "../provider";
 import type { InstanceStatus } from "../status";
 import type { Phase, SandboxInstanceType, SandboxProfile } from "./profile";
+import { quote } from "../quote";
 
 export interface SandboxOptions {
   /** How long each transitional state lasts. */
@@ -85,6 +87,7 @@ export class SandboxBackend implements CloudBackend {
   readonly mode = "sandbox" as const;
   readonly provider: string;
   readonly defaultRegion: string;
+  readonly tagLimits: TagLimits;
   private readonly instances = new Map<string, SandboxInstance>();
   private readonly keyPairs = new Map<string, SandboxKeyPair>();
   private instanceSeq = 0;
@@ -97,6 +100,7 @@ export class SandboxBackend implements CloudBackend {
   ) {
     this.provider = profile.provider;
     this.defaultRegion = profile.defaultRegion;
+    this.tagLimits = profile.tagLimits;
     this.now = options.now ?? Date.now;
     const bootTime = this.now() - 86_400_000;
     for (const region of profile.regions) {
@@ -135,7 +139,7 @@ export class SandboxBackend implements CloudBackend {
 
   private region(id: string, field = "region"): { id: string; zones: string[] } {
     const region = this.profile.regions.find((r) => r.id === id || r.zones.includes(id));
-    if (!region) throw invalidArgument(field, `unknown region "${id}" (see ListRegions)`);
+    if (!region) throw invalidArgument(field, `unknown region ${quote(id)} (see ListRegions)`);
     return region;
   }
 
@@ -265,14 +269,14 @@ export class SandboxBackend implements CloudBackend {
     const region = this.region(spec.region);
     const type = this.profile.instanceTypes.find((t) => t.name === spec.type);
     if (!type) {
-      throw invalidArgument("type", `unknown instance type "${spec.type}" (sandbox types: ${this.knownTypes()})`);
+      throw invalidArgument("type", `unknown instance type ${quote(spec.type)} (sandbox types: ${this.knownTypes()})`);
     }
     const imageId = spec.imageId ?? this.profile.images[0]!.id;
     if (!this.profile.images.some((i) => i.id === imageId || i.name === imageId)) {
-      throw invalidArgument("image_id", `unknown image "${imageId}" (sandbox images: ${this.profile.images.map((i) => i.id).join(", ")})`);
+      throw invalidArgument("image_id", `unknown image ${quote(imageId)} (sandbox images: ${this.profile.images.map((i) => i.id).join(", ")})`);
     }
     let zone = spec.zone ?? (region.id !== spec.region ? spec.region : region.zones[0]!);
-    if (!region.zones.includes(zone)) throw invalidArgument("zone", `zone "${zone}" is not in region ${region.id}`);
+    if (!region.zones.includes(zone)) throw invalidArgument("zone", `zone ${quote(zone)} is not in region ${region.id}`);
     if (spec.keyPairName && !this.keyPairs.has(`${region.id}/${spec.keyPairName}`)) {
       throw notFound(`key pair ${spec.keyPairName} not found in region ${region.id}`);
     }
@@ -340,10 +344,10 @@ export class SandboxBackend implements CloudBackend {
     await this.cloudCall(ctx);
     const type = this.profile.instanceTypes.find((t) => t.name === req.instanceType);
     const region = this.region(req.region);
-    const quote = this.profile.price(req.instanceType, region.id, type);
-    if (quote) return quote;
+    const price = this.profile.price(req.instanceType, region.id, type);
+    if (price) return price;
     // The same code and hint CreateInstance gives an unknown type.
-    if (!type) throw invalidArgument("instance_type", `unknown instance type "${req.instanceType}" (sandbox types: ${this.knownTypes()})`);
+    if (!type) throw invalidArgument("instance_type", `unknown instance type ${quote(req.instanceType)} (sandbox types: ${this.knownTypes()})`);
     throw notFound(`no price for ${req.instanceType} in region ${region.id}`);
   }
 

@@ -2,7 +2,7 @@
 // sandbox to look like it: regions and zones (or nodes), instance types,
 // images, id formats, the cloud's own status words and prices. Each
 // provider folder owns its profile (providers/<cloud>/sandbox-profile.ts).
-import type { PriceQuote } from "../provider";
+import type { PriceQuote, TagLimits } from "../provider";
 
 export type Phase = "pending" | "running" | "stopping" | "stopped" | "rebooting" | "terminating" | "terminated";
 
@@ -29,6 +29,8 @@ export interface SandboxImage {
 
 export interface SandboxProfile {
   provider: string;
+  /** The same limits the real cloud's backend declares. */
+  tagLimits: TagLimits;
   defaultRegion: string;
   regions: SandboxRegion[];
   instanceTypes: SandboxInstanceType[];

@@ -7,6 +7,8 @@ import { randomUUID } from "node:crypto";
 import { ProviderError, deadlineExceeded, unavailable } from "../errors";
 import type { Logger } from "../log";
 import type { CallContext } from "../provider";
+import type { AccessPolicy } from "./auth/access";
+import { takeLastReplyBytes, type ReplyBudget } from "./reply-budget";
 import { codeName, toGrpcError } from "./grpc-errors";
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -36,6 +38,10 @@ export class InflightCalls {
 export interface CallDeps {
   log: Logger;
   inflight: InflightCalls;
+  /** Authentication and scopes; absent = every caller may call everything. */
+  access?: AccessPolicy;
+  /** Bounds unread replies (memory); absent = unbounded. */
+  replies?: ReplyBudget;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
@@ -49,6 +55,33 @@ function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): Date | undefi
 export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHandler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const started = performance.now();
+    let holdReply = (_bytes: number) => {};
+    // Read now: once the stream has ended grpc-js reports the peer as "unknown".
+    const peer = call.getPeer();
+    const replies = deps.replies;
+    if (replies) {
+      const refused = replies.refusal(peer);
+      if (refused) {
+        const count = replies.refused();
+        if (count !== undefined) deps.log.warn("rpc", { method, code: "RESOURCE_EXHAUSTED", peer, reason: refused, refused_calls: count });
+        callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `${refused}; retry later` } as grpc.ServiceError, null);
+        return;
+      }
+      // Held until the stream closes: grpc-js reports every stream's close,
+      // read to the end or not, as "cancelled".
+      replies.enter();
+      let held = 0;
+      let closed = false;
+      call.once("cancelled", () => {
+        closed = true;
+        replies.leave(peer, held);
+      });
+      holdReply = (bytes: number) => {
+        if (closed || bytes === 0) return;
+        held = bytes;
+        replies.hold(peer, bytes);
+      };
+    }
     const given = call.metadata.get("x-request-id")[0];
     const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     const log = deps.log.child({ request_id: requestId });
@@ -73,10 +106,16 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
 
     const trailer = new grpc.Metadata();
     trailer.set("x-request-id", requestId);
-    Promise.race([handler(call.request, ctx, call), aborted])
+    const run = async () => {
+      deps.access?.check(method, call, peer);
+      return handler(call.request, ctx, call);
+    };
+    Promise.race([run(), aborted])
       .then(
         (response) => {
+          takeLastReplyBytes();
           callback(null, response, trailer);
+          holdReply(takeLastReplyBytes());
           return grpc.status.OK;
         },
         (err: unknown) => {
@@ -93,7 +132,7 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
         call.removeListener("cancelled", onCancelled);
         deps.inflight.forceAbort.signal.removeEventListener("abort", onForce);
         deps.inflight.leave();
-        const fields = { method, code: codeName(code), duration_ms: Math.round((performance.now() - started) * 10) / 10, peer: call.getPeer() };
+        const fields = { method, code: codeName(code), duration_ms: Math.round((performance.now() - started) * 10) / 10, peer };
         if (code === grpc.status.OK || code === grpc.status.NOT_FOUND || code === grpc.status.INVALID_ARGUMENT) log.info("rpc", fields);
         else log.warn("rpc", fields);
       });

@@ -7,8 +7,17 @@
 // and how many of its instances earlier pages already returned. A page never
 // holds more than pageSize instances; once it is full, prefetches that are
 // no longer needed are cancelled.
+//
+// Page tokens carry no secret, so a caller can forge this cursor. What keeps
+// a forged cursor from costing more than a genuine one: parseFanoutCursor
+// refuses (before any cloud call) a region list that is too long, repeats a
+// region, or carries oversized cursors or skips; checkFanoutRegions then
+// refuses any region that is not among the cloud's available regions, in the
+// order a genuine token keeps them. So one RPC reads at most one page per
+// real region, each region once, exactly like a genuine token.
 import type { CallContext, Instance, InstancePage, ListInstancesQuery } from "../provider";
 import { ProviderError, invalidArgument } from "../errors";
+import { bounded, quote } from "../quote";
 
 type RegionState = [region: string, cursor: string | null, skip: number];
 
@@ -23,16 +32,53 @@ export function initialFanoutCursor(regions: string[]): string {
   return JSON.stringify({ r: regions.map((r) => [r, null, 0]) } satisfies FanoutCursor);
 }
 
-function parseCursor(cursor: string): FanoutCursor {
+/** More regions than any real cloud has (AWS ~36, GCE ~42). */
+export const MAX_FANOUT_REGIONS = 128;
+/** A cloud's own cursor (EC2 NextToken, GCE pageToken, Nova marker) is far shorter. */
+export const MAX_REGION_CURSOR = 2048;
+/** A region's skip is below one cloud page, which is at most MAX_PAGE_SIZE... */
+const MAX_SKIP = 1000; // ...but EC2 pages by reservation, so leave room.
+const REGION_NAME = /^[A-Za-z0-9][A-Za-z0-9._\/-]{0,62}$/;
+
+/** Structural checks only: no cloud call is needed to refuse these. */
+export function parseFanoutCursor(cursor: string): RegionState[] {
+  const bad = (why: string) => invalidArgument("page_token", `not a multi-region listing token: ${why}`);
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(cursor) as FanoutCursor;
-    if (!Array.isArray(parsed.r)) throw new Error();
-    for (const s of parsed.r) {
-      if (!Array.isArray(s) || typeof s[0] !== "string" || typeof s[2] !== "number") throw new Error();
-    }
-    return parsed;
+    parsed = JSON.parse(cursor);
   } catch {
-    throw invalidArgument("page_token", "the token is not a multi-region listing token");
+    throw bad("unreadable");
+  }
+  const states = (parsed as Partial<FanoutCursor> | null)?.r;
+  if (!Array.isArray(states)) throw bad("unreadable");
+  if (states.length > MAX_FANOUT_REGIONS) throw bad(`it lists ${states.length} regions, more than ${MAX_FANOUT_REGIONS}`);
+  const seen = new Set<string>();
+  for (const s of states) {
+    if (!Array.isArray(s) || s.length !== 3) throw bad("unreadable");
+    const [region, regionCursor, skip] = s as unknown[];
+    if (typeof region !== "string" || !REGION_NAME.test(region)) throw bad("a region is not a region name");
+    if (seen.has(region)) throw bad(`region ${quote(region)} appears twice`);
+    seen.add(region);
+    if (regionCursor !== null && (typeof regionCursor !== "string" || regionCursor.length > MAX_REGION_CURSOR)) throw bad("a region cursor is invalid");
+    if (!Number.isInteger(skip) || (skip as number) < 0 || (skip as number) > MAX_SKIP) throw bad("a region position is invalid");
+  }
+  return states as RegionState[];
+}
+
+/**
+ * Every region of the cursor must be an available region, in the cloud's
+ * order (a genuine cursor is what remains of that list, order kept).
+ */
+export function checkFanoutRegions(states: RegionState[], available: string[]): void {
+  const position = new Map(available.map((r, i) => [r, i]));
+  let last = -1;
+  for (const [region] of states) {
+    const at = position.get(region);
+    if (at === undefined) {
+      throw invalidArgument("page_token", `region ${quote(region)} in the token is not an available region; list again without page_token`);
+    }
+    if (at < last) throw invalidArgument("page_token", "the token's regions are out of order; list again without page_token");
+    last = at;
   }
 }
 
@@ -48,7 +94,7 @@ export async function listAcrossRegions(
   pageSize: number,
   concurrency: number,
 ): Promise<FanoutResult> {
-  const pending = parseCursor(cursor).r;
+  const pending = parseFanoutCursor(cursor);
   const prefetch = new AbortController();
   const onAbort = () => prefetch.abort(ctx.signal.reason);
   ctx.signal.addEventListener("abort", onAbort, { once: true });
@@ -80,7 +126,7 @@ export async function listAcrossRegions(
       const [region, regionCursor, skip] = state;
       if (!outcome.ok) {
         if (ctx.signal.aborted) throw outcome.error;
-        const why = outcome.error instanceof ProviderError ? `${outcome.error.code}: ${outcome.error.message}` : "internal error";
+        const why = outcome.error instanceof ProviderError ? `${outcome.error.code}: ${bounded(outcome.error.message)}` : "internal error";
         unreachable.push(`${region}: ${why}`);
         continue;
       }

@@ -5,6 +5,19 @@
 // carry secrets or internals, so they go to the log, not to the caller.
 import * as grpc from "@grpc/grpc-js";
 import { ProviderError, type ErrorCode } from "../errors";
+import { bounded } from "../quote";
+
+/**
+ * The status message travels in grpc-message (percent-encoded: up to 3x
+ * for non-ASCII bytes) and twice more (message and the field's
+ * description, base64) in grpc-status-details-bin, so its UTF-8 size counts
+ * up to about six times against the client's metadata limit (8 KB by
+ * default): 512 bytes keeps a status near 3 KB at worst. Messages
+ * quote input through quote(); this cap is the net under every message,
+ * including upstream text, so a status stays far below that limit.
+ */
+export const MAX_STATUS_MESSAGE = 512;
+const MAX_FIELD = 160;
 
 const CODES: Record<ErrorCode, grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -59,13 +72,13 @@ export interface MappedError {
 export function toGrpcError(err: unknown): MappedError {
   if (err instanceof ProviderError) {
     const code = CODES[err.code];
-    let details = err.message;
-    if (err.details.cloudRequestId && !details.includes(err.details.cloudRequestId)) {
-      details += ` (request id ${err.details.cloudRequestId})`;
-    }
+    const message = bounded(err.message, MAX_STATUS_MESSAGE);
+    let details = message;
+    const requestId = err.details.cloudRequestId ? bounded(err.details.cloudRequestId, 128) : undefined;
+    if (requestId && !details.includes(requestId)) details += ` (request id ${requestId})`;
     const metadata = new grpc.Metadata();
     if (err.details.field) {
-      metadata.set("grpc-status-details-bin", badRequestStatusDetails(code, details, err.details.field, err.message));
+      metadata.set("grpc-status-details-bin", badRequestStatusDetails(code, details, bounded(err.details.field, MAX_FIELD), message));
     }
     return { status: { code, details, metadata } };
   }

@@ -15,6 +15,12 @@ export interface PageState {
 }
 
 const VERSION = "v1";
+/**
+ * Far above any genuine token (a "*" listing's cursor holds at most
+ * MAX_FANOUT_REGIONS regions of MAX_REGION_CURSOR characters), and checked
+ * before anything else so an oversized token costs nothing.
+ */
+export const MAX_PAGE_TOKEN = 512 * 1024;
 
 function checksum(payload: string): string {
   return createHash("sha256").update(payload).digest("base64url").slice(0, 12);
@@ -32,6 +38,7 @@ export function encodePageToken(state: PageState, fingerprint: string): string {
 
 export function decodePageToken(token: string, fingerprint: string): PageState {
   const bad = (why: string) => invalidArgument("page_token", why);
+  if (token.length > MAX_PAGE_TOKEN) throw bad(`is ${token.length} characters, more than any page token (${MAX_PAGE_TOKEN})`);
   const parts = token.split(".");
   if (parts.length !== 3 || parts[0] !== VERSION) throw bad("not a page token issued by this provider");
   const [, payload, sum] = parts as [string, string, string];
@@ -42,9 +49,9 @@ export function decodePageToken(token: string, fingerprint: string): PageState {
   } catch {
     throw bad("the token is corrupted");
   }
-  if (typeof parsed.c !== "string" || typeof parsed.n !== "number" || typeof parsed.q !== "string") {
+  if (typeof parsed.c !== "string" || !Number.isSafeInteger(parsed.n) || (parsed.n as number) < 0 || typeof parsed.q !== "string") {
     throw bad("the token is corrupted");
   }
   if (parsed.q !== fingerprint) throw bad("the token belongs to a listing with another region or other filters");
-  return { cursor: parsed.c, seen: parsed.n };
+  return { cursor: parsed.c, seen: parsed.n as number };
 }

@@ -4,7 +4,9 @@ import * as grpc from "@grpc/grpc-js";
 import { readFileSync } from "node:fs";
 import { serviceDefinition } from "../grpc/descriptors";
 import type { Logger } from "../log";
+import type { AccessPolicy } from "./auth/access";
 import { InflightCalls } from "./calls";
+import { MAX_CONCURRENT_STREAMS, ReplyBudget, measuringReplies } from "./reply-budget";
 import { createHealth } from "./health";
 import { addReflection } from "./reflection";
 import { buildProviderService, type ServiceOptions } from "./service";
@@ -24,6 +26,7 @@ export interface ServerOptions extends Omit<ServiceOptions, "serverCapabilities"
   /** How long in-flight calls may run after SIGTERM before being cancelled. */
   shutdownGraceMs: number;
   log: Logger;
+  access?: AccessPolicy;
 }
 
 /**
@@ -38,6 +41,8 @@ export const KEEPALIVE_OPTIONS: grpc.ServerOptions = {
   "grpc.keepalive_time_ms": 60_000,
   "grpc.keepalive_timeout_ms": 20_000,
   "grpc.max_receive_message_length": 8 * 1024 * 1024,
+  // Bounds the replies one connection can leave unread (reply-budget.ts).
+  "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
 };
 
 function credentials(tls: TlsFiles | undefined): grpc.ServerCredentials {
@@ -52,6 +57,8 @@ export interface RunningServer {
   server: grpc.Server;
   port: number;
   address: string;
+  /** Unread-reply accounting (tests and diagnostics). */
+  replies: ReplyBudget;
   /** Stop accepting, report NOT_SERVING, drain in-flight calls within the grace period. */
   shutdown(reason: string): Promise<void>;
 }
@@ -66,7 +73,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     reflection: String(opts.reflection),
     tls: opts.tls ? (opts.tls.clientCaFile ? "mtls" : "tls") : "plaintext",
   };
-  server.addService(serviceDefinition(), buildProviderService({ log, inflight }, { ...opts, serverCapabilities }));
+  const replies = new ReplyBudget();
+  server.addService(measuringReplies(serviceDefinition()), buildProviderService({ log, inflight, access: opts.access, replies }, { ...opts, serverCapabilities }));
   health.addToServer(server);
   if (opts.reflection) addReflection(server);
 
@@ -105,7 +113,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return shuttingDown;
   };
 
-  return { server, port, address, shutdown };
+  return { server, port, address, replies, shutdown };
 }
 
 /** grpc-js reports a failed bind as "No address added out of total 1 resolved errors: [...]": say what it means. */

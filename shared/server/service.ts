@@ -10,7 +10,7 @@ import type { SshService } from "../ssh/types";
 import { defaultLoginUser } from "../ssh/users";
 import { unary, type CallDeps } from "./calls";
 import { instanceToWire, keyPairToWire, regionToWire, toTimestamp } from "./convert";
-import { initialFanoutCursor, listAcrossRegions } from "./fanout";
+import { checkFanoutRegions, initialFanoutCursor, listAcrossRegions, parseFanoutCursor } from "./fanout";
 import { decodePageToken, encodePageToken, queryFingerprint } from "./page-token";
 import {
   checkIdempotencyKey,
@@ -18,6 +18,7 @@ import {
   checkPageSize,
   checkRegion,
   checkStringMap,
+  checkTags,
   checkUserData,
   checkVolumeSize,
   optionalText,
@@ -65,7 +66,12 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
 
     let page: InstancePage & { unreachable?: string[] };
     if (resolved === "*") {
-      const cursor = state?.cursor ?? initialFanoutCursor(await availableRegions(ctx));
+      // A token's region list is checked shape-first (no cloud call), then
+      // against the real regions, before any instance listing.
+      const pending = state ? parseFanoutCursor(state.cursor) : undefined;
+      const available = await availableRegions(ctx);
+      if (pending) checkFanoutRegions(pending, available);
+      const cursor = state?.cursor ?? initialFanoutCursor(available);
       page = await listAcrossRegions(ctx, (c, q) => backend.listInstances(c, q), cursor, filters, pageSize, opts.fanoutConcurrency);
     } else {
       const query: ListInstancesQuery = { region: resolved, filters, pageSize, cursor: state?.cursor };
@@ -119,7 +125,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
         region: region(regionValue),
         zone: optionalText("zone", req.zone, 64),
         imageId: optionalText("image_id", req.image_id),
-        tags: checkStringMap("tags", req.tags),
+        tags: checkTags("tags", req.tags, backend.tagLimits, backend.provider),
         userData: checkUserData(req.user_data),
         vpcId: optionalText("vpc_id", req.vpc_id),
         subnetId: optionalText("subnet_id", req.subnet_id),
@@ -247,7 +253,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
       const created = await backend.createKeyPair(ctx, {
         name: checkKeyPairName("key_pair_name", req.key_pair_name),
         region: region(checkRegion("region", req.region, false)),
-        tags: checkStringMap("tags", req.tags),
+        tags: checkTags("tags", req.tags, backend.tagLimits, backend.provider),
         keyType,
       });
       // Lets the operator keep the key for the SSH RPCs (--ssh-keep-created-keys).
@@ -260,7 +266,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
         name: checkKeyPairName("key_pair_name", req.key_pair_name),
         region: region(checkRegion("region", req.region, false)),
         publicKey: requireText("public_key", req.public_key, 16 * 1024),
-        tags: checkStringMap("tags", req.tags),
+        tags: checkTags("tags", req.tags, backend.tagLimits, backend.provider),
       });
       return { key_pair: keyPairToWire(keyPair) };
     }),

@@ -2,6 +2,8 @@
 // INVALID_ARGUMENT naming the field. Cloud-specific rules (GCE label syntax,
 // EC2 id formats) belong to the backends, which throw invalidArgument too.
 import { invalidArgument } from "../errors";
+import type { TagLimits } from "../provider";
+import { quote } from "../quote";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
@@ -33,7 +35,7 @@ export function checkRegion(field: string, value: string | undefined, allowAll: 
     if (allowAll) return v;
     throw invalidArgument(field, `"*" (every region) is only accepted by ListInstances`);
   }
-  if (!REGION.test(v)) throw invalidArgument(field, `"${v}" is not a region name`);
+  if (!REGION.test(v)) throw invalidArgument(field, `${quote(v)} is not a region name`);
   return v;
 }
 
@@ -44,16 +46,36 @@ export function checkPageSize(value: number | undefined): number {
   return v === 0 ? DEFAULT_PAGE_SIZE : v;
 }
 
-export function checkStringMap(field: string, map: Record<string, string> | undefined, maxKey = 128, maxValue = 256): Record<string, string> {
+/** Filters a listing may carry: more than any query needs. */
+export const MAX_FILTERS = 32;
+
+export function checkStringMap(
+  field: string,
+  map: Record<string, string> | undefined,
+  maxKey = 128,
+  maxValue = 256,
+  maxEntries = MAX_FILTERS,
+): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(map ?? {})) {
+  const entries = Object.entries(map ?? {});
+  if (entries.length > maxEntries) throw invalidArgument(field, `holds ${entries.length} entries, more than ${maxEntries}`);
+  for (const [k, v] of entries) {
+    // The field names the key; a long key is shown as a prefix only.
+    const at = `${field}[${k.length > 64 || CONTROL.test(k) ? quote(k, 32) : k}]`;
     if (k.trim() === "") throw invalidArgument(field, "keys must not be empty");
-    if (k.length > maxKey) throw invalidArgument(`${field}[${k.slice(0, 32)}]`, `key is longer than ${maxKey} characters`);
-    if (v.length > maxValue) throw invalidArgument(`${field}[${k}]`, `value is longer than ${maxValue} characters`);
-    if (CONTROL.test(k) || CONTROL.test(v)) throw invalidArgument(`${field}[${k}]`, "contains control characters");
+    if (k.length > maxKey) throw invalidArgument(at, `key is ${k.length} characters, longer than ${maxKey}`);
+    if (v.length > maxValue) throw invalidArgument(at, `value is ${v.length} characters, longer than ${maxValue}`);
+    if (CONTROL.test(k) || CONTROL.test(v)) throw invalidArgument(at, "contains control characters");
     out[k] = v;
   }
   return out;
+}
+
+/** Tags of a create, within the cloud's own limits (TagLimits). */
+export function checkTags(field: string, map: Record<string, string> | undefined, limits: TagLimits, cloud: string): Record<string, string> {
+  const count = Object.keys(map ?? {}).length;
+  if (count > limits.maxTags) throw invalidArgument(field, `${cloud} allows at most ${limits.maxTags} tags per resource (got ${count})`);
+  return checkStringMap(field, map, limits.maxKeyLength, limits.maxValueLength, limits.maxTags);
 }
 
 export function checkIdempotencyKey(value: string | undefined): string | undefined {

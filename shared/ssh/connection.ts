@@ -18,6 +18,7 @@ import {
 } from "../errors";
 import { KnownHostsFile, keyBlobType, knownHostName, knownKeyTypes, verifyHostKey } from "./known-hosts";
 import { loadSsh2 } from "./ssh2-module";
+import { quote } from "../quote";
 
 export interface Hop {
   host: string;
@@ -142,7 +143,7 @@ function mapConnectError(err: Error & { level?: string; code?: string }, hop: Ho
   if (err instanceof ProviderError) return err;
   const code = err.code ?? "";
   if (err.level === "client-authentication") {
-    return permissionDenied(`${hop.role} ${where} did not accept the private key for user "${hop.username}"`);
+    return permissionDenied(`${hop.role} ${where} did not accept the private key for user ${quote(hop.username)}`);
   }
   if (err.level === "client-timeout" || code === "ETIMEDOUT") {
     return deadlineExceeded(`SSH connection to ${hop.role} ${where} timed out`);

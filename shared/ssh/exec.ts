@@ -1,6 +1,6 @@
 // Runs one command on a connected client: output captured up to a cap per
-// stream (the rest is read and dropped, so the remote side never blocks on
-// a full pipe), exit code or signal, and a timeout. On timeout the command
+// stream, counted in UTF-8 bytes of the reply (the rest is read and dropped,
+// so the remote side never blocks on a full pipe), exit code or signal, and a timeout. On timeout the command
 // gets a KILL signal request and the channel is closed; servers that refuse
 // signal requests (OpenSSH does for root sessions) still see the channel
 // close, after which a command that writes dies of SIGPIPE.
@@ -24,10 +24,22 @@ class CappedBuffer {
     this.size += kept.length;
   }
 
+  /**
+   * The output as it goes on the wire: UTF-8 of at most `max` bytes. Bytes
+   * that are not UTF-8 decode to U+FFFD, three bytes each, so capping the
+   * raw bytes alone let 1 MiB of 0xFF become a 3 MiB reply; the decoded
+   * text is cut again to the cap.
+   */
   text(): string {
     let buf = Buffer.concat(this.chunks);
     if (this.truncated) buf = buf.subarray(0, utf8Boundary(buf));
-    return buf.toString("utf8");
+    const text = buf.toString("utf8");
+    if (text.length * 3 <= this.max) return text; // cannot exceed the cap
+    const encoded = Buffer.from(text, "utf8");
+    if (encoded.length <= this.max) return text;
+    this.truncated = true;
+    const cut = encoded.subarray(0, this.max);
+    return cut.subarray(0, utf8Boundary(cut)).toString("utf8");
   }
 }
 

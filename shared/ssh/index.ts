@@ -17,6 +17,7 @@ import { SSH_FLAGS, sshOptionsFromSettings, type SshOptions } from "./settings";
 import { TunnelManager } from "./tunnels";
 import type { SshConfig, SshService } from "./types";
 import { userFromTags } from "./users";
+import { quote } from "../quote";
 
 export { SSH_FLAGS };
 export type { SshService } from "./types";
@@ -38,7 +39,7 @@ function resolveTarget(opts: SshOptions, instance: Instance, req: { keyPairName?
   if (!host) throw failedPrecondition(`instance ${instance.id} has no IP address (status ${instance.status})`);
   const rawPort = instance.extra?.ssh_port;
   const port = rawPort ? Number(rawPort) : 22;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw failedPrecondition(`instance ${instance.id} reports an invalid ssh_port "${rawPort}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw failedPrecondition(`instance ${instance.id} reports an invalid ssh_port ${quote(rawPort)}`);
   const username = opts.userOverride ?? userFromTags(instance.tags) ?? req.userHint ?? "root";
   return { host, port, username, keyPairName: req.keyPairName ?? instance.keyPairName };
 }

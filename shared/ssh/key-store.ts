@@ -4,10 +4,18 @@
 // itself when the operator enabled keeping keys made by CreateKeyPair.
 // Files readable by group or others are refused, as OpenSSH refuses them:
 // a private key that other local users can read is not private.
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, writeSync, constants as fsc } from "node:fs";
-import { join } from "node:path";
+//
+// Only files inside the key directory are served: a symlink pointing out of
+// it (to any 0600 key the provider's user can read) is refused, and so is a
+// hard link to a file owned by another user. Symlinks that stay inside the
+// directory are followed, because Kubernetes mounts secrets that way
+// (NAME -> ..data/NAME). The file is opened once with O_NOFOLLOW and checked
+// through that descriptor, so it cannot be swapped between check and read.
+import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, realpathSync, writeSync, constants as fsc } from "node:fs";
+import { join, sep } from "node:path";
 import { failedPrecondition } from "../errors";
 import { loadSsh2 } from "./ssh2-module";
+import { quote } from "../quote";
 
 export interface ResolvedKey {
   /** The key pair name (or, for a path given by the operator, the path). */
@@ -28,20 +36,53 @@ export function isSafeKeyName(name: string): boolean {
   return SAFE_NAME.test(name) && !name.includes("..");
 }
 
-/** Reads a private key file, refusing loose permissions and unusable keys. */
-export async function readPrivateKeyFile(path: string, label: string): Promise<string> {
-  let mode: number;
+/** The real path of a key file, which must lie inside `dir`. */
+function insideDir(dir: string, path: string, label: string): string {
+  let real: string;
   try {
-    mode = statSync(path).mode;
+    real = realpathSync(path);
   } catch {
     throw failedPrecondition(`private key for ${label} not found at ${path}`);
   }
-  if ((mode & 0o077) !== 0) {
-    throw failedPrecondition(
-      `private key file ${path} for ${label} is accessible by group or others (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`,
-    );
+  const realDir = realpathSync(dir);
+  if (!real.startsWith(realDir + sep)) {
+    throw failedPrecondition(`private key file ${path} for ${label} is a symbolic link to a file outside the SSH key directory; only files inside it are used`);
   }
-  const pem = readFileSync(path, "utf8");
+  return real;
+}
+
+/**
+ * Reads a private key file, refusing loose permissions and unusable keys;
+ * with `dir`, also anything that is not a file inside that directory.
+ */
+export async function readPrivateKeyFile(path: string, label: string, dir?: string): Promise<string> {
+  const target = dir ? insideDir(dir, path, label) : path;
+  let fd: number;
+  try {
+    fd = openSync(target, fsc.O_RDONLY | (dir ? fsc.O_NOFOLLOW : 0));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ELOOP") throw failedPrecondition(`private key file ${path} for ${label} is a symbolic link; only regular files are used`);
+    throw failedPrecondition(`private key for ${label} not found at ${path}`);
+  }
+  let pem: string;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw failedPrecondition(`private key file ${path} for ${label} is not a regular file`);
+    if ((st.mode & 0o077) !== 0) {
+      throw failedPrecondition(
+        `private key file ${path} for ${label} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 on it`,
+      );
+    }
+    // A hard link made by another user to their own key would otherwise pass
+    // every check above; a key file of our own, or a single link, is fine.
+    if (dir && st.nlink > 1 && typeof process.getuid === "function" && st.uid !== process.getuid()) {
+      throw failedPrecondition(`private key file ${path} for ${label} is a hard link to a file owned by another user (uid ${st.uid}); copy the key instead`);
+    }
+    pem = readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
+  }
   const { utils } = await loadSsh2();
   const parsed = utils.parseKey(pem);
   if (parsed instanceof Error) {
@@ -50,6 +91,16 @@ export async function readPrivateKeyFile(path: string, label: string): Promise<s
     throw failedPrecondition(`private key file ${path} for ${label} is not usable: ${parsed.message}`);
   }
   return pem;
+}
+
+/** Present as a directory entry, even as a dangling or outward symlink (so it is refused, not "missing"). */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export class KeyStore {
@@ -64,7 +115,7 @@ export class KeyStore {
     const dir = this.opts.dir;
     if (!dir || !isSafeKeyName(name)) return undefined;
     for (const candidate of [join(dir, name), join(dir, `${name}.pem`)]) {
-      if (existsSync(candidate)) return candidate;
+      if (exists(candidate)) return candidate;
     }
     return undefined;
   }
@@ -75,11 +126,11 @@ export class KeyStore {
       throw failedPrecondition("the instance has no key pair and the request named none (key_pair_name); the provider needs a private key to connect");
     }
     if (!this.opts.dir) {
-      throw failedPrecondition(`no private key for key pair "${name}": set --ssh-key-dir (SKYCLUST_SSH_KEY_DIR) to a directory holding ${name} or ${name}.pem`);
+      throw failedPrecondition(`no private key for key pair ${quote(name)}: set --ssh-key-dir (SKYCLUST_SSH_KEY_DIR) to a directory holding ${name} or ${name}.pem`);
     }
     const path = this.find(name);
-    if (!path) throw failedPrecondition(`no private key for key pair "${name}" in the SSH key directory (expected ${name} or ${name}.pem)`);
-    return { name, path, pem: await readPrivateKeyFile(path, `key pair "${name}"`) };
+    if (!path) throw failedPrecondition(`no private key for key pair ${quote(name)} in the SSH key directory (expected ${name} or ${name}.pem)`);
+    return { name, path, pem: await readPrivateKeyFile(path, `key pair ${quote(name)}`, this.opts.dir) };
   }
 
   /**
@@ -92,7 +143,7 @@ export class KeyStore {
     if (!dir) return { skipped: "no key directory" };
     if (!isSafeKeyName(name)) return { skipped: "name is not usable as a file name" };
     const path = join(dir, name);
-    if (existsSync(path) || existsSync(`${path}.pem`)) return { skipped: `a key file for "${name}" already exists` };
+    if (existsSync(path) || existsSync(`${path}.pem`)) return { skipped: `a key file for ${quote(name)} already exists` };
     // O_EXCL: two concurrent CreateKeyPair calls cannot both write the file.
     const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
     try {

@@ -35,7 +35,7 @@ export const SSH_FLAGS: FlagSpec[] = [
   { name: "ssh-connect-timeout-seconds", kind: "number", env: "SKYCLUST_SSH_CONNECT_TIMEOUT_SECONDS", default: 15, help: "time allowed to connect and authenticate" },
   { name: "ssh-command-timeout-seconds", kind: "number", env: "SKYCLUST_SSH_COMMAND_TIMEOUT_SECONDS", default: 60, help: "ExecuteInstanceCommand timeout when timeout_seconds is 0" },
   { name: "ssh-command-timeout-max-seconds", kind: "number", env: "SKYCLUST_SSH_COMMAND_TIMEOUT_MAX_SECONDS", default: 600, help: "largest timeout_seconds accepted" },
-  { name: "ssh-output-max-bytes", kind: "number", env: "SKYCLUST_SSH_OUTPUT_MAX_BYTES", default: 1024 * 1024, help: "stdout and stderr are each cut at this size (flagged as truncated)" },
+  { name: "ssh-output-max-bytes", kind: "number", env: "SKYCLUST_SSH_OUTPUT_MAX_BYTES", default: 1024 * 1024, help: "stdout and stderr are each cut to this many bytes of UTF-8 in the reply (flagged as truncated; bytes that are not UTF-8 arrive as U+FFFD, 3 bytes each)" },
   { name: "ssh-tunnel-bind-address", kind: "string", env: "SKYCLUST_SSH_TUNNEL_BIND_ADDRESS", default: "127.0.0.1", help: "address tunnels listen on (anything but loopback exposes the instance port to the network)" },
   { name: "ssh-tunnel-max", kind: "number", env: "SKYCLUST_SSH_TUNNEL_MAX", default: 16, help: "open tunnels allowed at once" },
   { name: "ssh-tunnel-idle-seconds", kind: "number", env: "SKYCLUST_SSH_TUNNEL_IDLE_SECONDS", default: 900, help: "a tunnel that carried no bytes for this long is closed" },

@@ -10,6 +10,12 @@ export interface TestPki {
   serverKey: string;
   clientCert: string;
   clientKey: string;
+  /** A second client of the same CA, identified by a SAN (URI:spiffe://skyclust/platform). */
+  platformCert: string;
+  platformKey: string;
+  /** Signed by the CA with no extended key usage at all (as many internal CAs issue server certificates). */
+  noUsageCert: string;
+  noUsageKey: string;
   /** A second, unrelated CA (its client certificate must be refused). */
   otherClientCert: string;
   otherClientKey: string;
@@ -36,6 +42,8 @@ export function makeTestPki(): TestPki {
   issue(dir, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
   issue(dir, "client", "ca", "extendedKeyUsage=clientAuth\n");
   issue(dir, "otherclient", "otherca", "extendedKeyUsage=clientAuth\n");
+  issue(dir, "nousage", "ca", "subjectAltName=DNS:some-internal-service\n");
+  issue(dir, "platform", "ca", "subjectAltName=URI:spiffe://skyclust/platform,DNS:platform.skyclust.svc\nextendedKeyUsage=clientAuth\n");
   const p = (f: string) => join(dir, f);
   return {
     dir,
@@ -44,6 +52,10 @@ export function makeTestPki(): TestPki {
     serverKey: p("server.key"),
     clientCert: p("client.crt"),
     clientKey: p("client.key"),
+    platformCert: p("platform.crt"),
+    platformKey: p("platform.key"),
+    noUsageCert: p("nousage.crt"),
+    noUsageKey: p("nousage.key"),
     otherClientCert: p("otherclient.crt"),
     otherClientKey: p("otherclient.key"),
     read: (f) => readFileSync(f),
