@@ -64,54 +64,38 @@ export interface ExecOptions {
   signal: AbortSignal;
 }
 
-function openExec(client: Client, command: string): Promise<ClientChannel> {
-  return new Promise((resolve, reject) => client.exec(command, (err, stream) => (err ? reject(err) : resolve(stream))));
-}
-
-export async function runCommand(client: Client, opts: ExecOptions): Promise<ExecResult> {
-  let channel: ClientChannel;
-  try {
-    channel = await openExec(client, opts.command);
-  } catch (err) {
-    throw unavailable(`the instance refused to start the command: ${(err as Error).message}`);
-  }
+/**
+ * Starts the command and wires every listener in the same tick the channel
+ * is handed over: ssh2 parses a whole socket read at once, so output, the
+ * exit status and the close can follow the exec reply synchronously, and a
+ * listener attached a microtask later (after an await) misses them (about 1
+ * call in 60 reported exit code -1 for a command that exited 3).
+ */
+export function runCommand(client: Client, opts: ExecOptions): Promise<ExecResult> {
   const stdout = new CappedBuffer(opts.outputMaxBytes);
   const stderr = new CappedBuffer(opts.outputMaxBytes);
-  channel.on("data", (d: Buffer) => stdout.push(d));
-  channel.stderr.on("data", (d: Buffer) => stderr.push(d));
-
   return new Promise<ExecResult>((resolve, reject) => {
+    let channel: ClientChannel | undefined;
     let exitCode: number | undefined;
     let signalName: string | undefined;
     let timedOut = false;
     let done = false;
     const stop = () => {
       try {
-        channel.signal("KILL");
+        channel?.signal("KILL");
       } catch {
         // the channel may already be gone
       }
-      channel.close();
+      channel?.close();
     };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      stop();
-      // Do not wait on a server that never confirms the close.
-      setTimeout(() => settle(), 2000).unref?.();
-    }, opts.timeoutMs);
-    const onAbort = () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      stop();
-      reject(abortError(opts.signal));
-    };
-    opts.signal.addEventListener("abort", onAbort, { once: true });
-    const settle = () => {
-      if (done) return;
+    const finish = () => {
       done = true;
       clearTimeout(timer);
       opts.signal.removeEventListener("abort", onAbort);
+    };
+    const settle = () => {
+      if (done) return;
+      finish();
       resolve({
         stdout: stdout.text(),
         stderr: stderr.text(),
@@ -122,11 +106,37 @@ export async function runCommand(client: Client, opts: ExecOptions): Promise<Exe
         timedOut,
       });
     };
-    channel.on("exit", (code: number | null, sig?: string) => {
-      if (typeof code === "number") exitCode = code;
-      else if (sig) signalName = sig.startsWith("SIG") ? sig : `SIG${sig}`;
+    const onAbort = () => {
+      if (done) return;
+      finish();
+      stop();
+      reject(abortError(opts.signal));
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+      // Do not wait on a server that never confirms the close.
+      setTimeout(() => settle(), 2000).unref?.();
+    }, opts.timeoutMs);
+    opts.signal.addEventListener("abort", onAbort, { once: true });
+
+    client.exec(opts.command, (err, stream) => {
+      if (err) {
+        if (done) return;
+        finish();
+        reject(unavailable(`the instance refused to start the command: ${(err as Error).message}`));
+        return;
+      }
+      channel = stream;
+      if (done) return stop(); // aborted while the channel was opening
+      stream.on("data", (d: Buffer) => stdout.push(d));
+      stream.stderr.on("data", (d: Buffer) => stderr.push(d));
+      stream.on("exit", (code: number | null, sig?: string) => {
+        if (typeof code === "number") exitCode = code;
+        else if (sig) signalName = sig.startsWith("SIG") ? sig : `SIG${sig}`;
+      });
+      stream.on("close", settle);
+      stream.on("error", () => settle());
     });
-    channel.on("close", settle);
-    channel.on("error", () => settle());
   });
 }

@@ -127,6 +127,18 @@ describe("ExecuteInstanceCommand", () => {
     for (const fragment of ["echo out-line", "out-line-7f3a", "err-line-7f3a", "exit 3"]) expect(logs).not.toContain(fragment);
   });
 
+  test("200 commands, eight at a time: every exit code and every output exact (none lost to a listener attached too late)", async () => {
+    const wrong: string[] = [];
+    const one = async (i: number) => {
+      const code = i % 7;
+      const res = await provider.client.call("ExecuteInstanceCommand", { instance_id: instanceId, command: `printf x${i}; exit ${code}`, key_pair_name: sshd.keyName });
+      if (res.exit_code !== code || res.stdout !== `x${i}`) wrong.push(`#${i}: exit ${res.exit_code} (want ${code}), stdout ${JSON.stringify(res.stdout)}`);
+    };
+    // Eight at a time: replies coalesce in one socket read more often.
+    for (let i = 0; i < 200; i += 8) await Promise.all(Array.from({ length: 8 }, (_, k) => one(i + k)));
+    expect(wrong).toEqual([]);
+  }, 120_000);
+
   test("a zero exit is success", async () => {
     const res = await provider.client.call("ExecuteInstanceCommand", { instance_id: instanceId, command: "printf ok", key_pair_name: sshd.keyName });
     expect(res).toMatchObject({ stdout: "ok", stderr: "", exit_code: 0, success: true, signal: "" });
