@@ -25,11 +25,16 @@ export class GateProxy {
   private constructor(
     private readonly server: http.Server,
     private readonly target: URL,
+    private readonly rewrite?: (body: string, request: SeenRequest) => string,
   ) {}
 
-  static async start(target: string): Promise<GateProxy> {
+  /**
+   * `rewrite` edits answer bodies (e.g. to point a Keystone catalog's Nova
+   * endpoint at a second proxy); compression is then refused upstream.
+   */
+  static async start(target: string, rewrite?: (body: string, request: SeenRequest) => string): Promise<GateProxy> {
     const server = http.createServer();
-    const proxy = new GateProxy(server, new URL(target));
+    const proxy = new GateProxy(server, new URL(target), rewrite);
     server.on("request", (req, res) => proxy.forward(req, res).catch(() => res.destroy()));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return proxy;
@@ -64,9 +69,11 @@ export class GateProxy {
     const body = Buffer.concat(chunks);
     const seen: SeenRequest = { method: req.method ?? "GET", path: req.url ?? "/", headers: req.headers, body: body.toString() };
     this.requests.push(seen);
+    const headers = { ...req.headers };
+    if (this.rewrite) delete headers["accept-encoding"];
     const upstream = await new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
       const out = http.request(
-        { host: this.target.hostname, port: this.target.port, method: seen.method, path: seen.path, headers: req.headers },
+        { host: this.target.hostname, port: this.target.port, method: seen.method, path: seen.path, headers },
         async (r) => {
           const parts: Buffer[] = [];
           for await (const c of r) parts.push(c as Buffer);
@@ -82,10 +89,11 @@ export class GateProxy {
       hold!.arrived(seen);
       await hold!.released;
     }
-    const headers = { ...upstream.headers };
-    delete headers["transfer-encoding"];
-    headers["content-length"] = String(upstream.body.length);
-    res.writeHead(upstream.status, headers);
-    res.end(upstream.body);
+    const answer = this.rewrite ? Buffer.from(this.rewrite(upstream.body.toString(), seen)) : upstream.body;
+    const out = { ...upstream.headers };
+    delete out["transfer-encoding"];
+    out["content-length"] = String(answer.length);
+    res.writeHead(upstream.status, out);
+    res.end(answer);
   }
 }

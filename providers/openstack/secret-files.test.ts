@@ -1,0 +1,78 @@
+// OS_PASSWORD_FILE against the real OpenStack testbed (Keystone checks the
+// password; nothing here is faked). Keystone and Nova are reached through
+// proxies so a Nova call can be held in flight while the file changes; the
+// Keystone proxy points the token's compute endpoint at the Nova proxy.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { status } from "@grpc/grpc-js";
+import { grpcError } from "../../shared/testing/client";
+import { GateProxy } from "../../shared/testing/gate-proxy";
+import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { SecretVolume } from "../../shared/testing/secret-volume";
+import { openstackProvider } from "./definition";
+import { requireTestbed, testbedEnv } from "./testing/testbed";
+
+const NOVA = "http://127.0.0.1:8774";
+let env: Record<string, string>;
+let keystone: GateProxy;
+let nova: GateProxy;
+let volume: SecretVolume;
+let provider: TestProvider;
+
+const call = <T = any>(method: string, req: object = {}) => provider.client.call<T>(method, req, { deadlineMs: 60_000 });
+const authRequests = () => keystone.requests.filter((r) => r.method === "POST" && r.path.endsWith("/auth/tokens"));
+
+beforeAll(async () => {
+  env = testbedEnv("demo");
+  await requireTestbed(env);
+  nova = await GateProxy.start(NOVA);
+  const keystoneUrl = new URL(env.OS_AUTH_URL!);
+  keystone = await GateProxy.start(keystoneUrl.origin, (body) => body.replaceAll(`${NOVA}/`, `${nova.url}/`));
+  volume = new SecretVolume({ password: "certainly-not-the-password\n" });
+  const { OS_PASSWORD: _password, ...rest } = env;
+  provider = await startTestProvider(openstackProvider, [], {
+    ...rest,
+    OS_AUTH_URL: `${keystone.url}${keystoneUrl.pathname}`,
+    OS_PASSWORD_FILE: volume.path("password"),
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await provider?.close();
+  await keystone?.stop();
+  await nova?.stop();
+  volume?.remove();
+});
+
+test("a wrong password in the file is UNAUTHENTICATED; once the file is fixed the next call succeeds, no restart", async () => {
+  const err = await grpcError(call("ListInstances", { region: "RegionOne" }));
+  expect(err.code).toBe(status.UNAUTHENTICATED);
+
+  volume.update({ password: `${env.OS_PASSWORD}\n` });
+  await call("ListInstances", { region: "RegionOne" });
+  expect(nova.requests.length).toBeGreaterThan(0); // the listing really went through the Nova proxy
+  const logs = provider.logs.join("\n");
+  expect(logs).toContain('"msg":"credentials reloaded"');
+  expect(logs).toContain("OS_PASSWORD_FILE");
+  expect(logs).not.toContain(JSON.stringify(env.OS_PASSWORD)); // the testbed's password is a common word: look for it as a value
+});
+
+test("a Nova call in flight during a rotation finishes with its token; the next call authenticates with the new password", async () => {
+  const hold = nova.holdNext((r) => r.method === "GET" && r.path.includes("/servers/detail"));
+  const inFlight = call("ListInstances", { region: "RegionOne" });
+  await hold.arrived;
+  const authsBefore = authRequests().length;
+
+  // The operator's new secret is wrong (say, a typo): the call already at
+  // Nova is unaffected, the next one is refused, fixing the file heals it.
+  volume.update({ password: "a-typo-in-the-new-password" });
+  hold.release();
+  expect(Array.isArray((await inFlight).instances)).toBe(true);
+  expect(authRequests().length).toBe(authsBefore);
+
+  expect((await grpcError(call("ListInstances", { region: "RegionOne" }))).code).toBe(status.UNAUTHENTICATED);
+  expect(authRequests().at(-1)!.body).toContain("a-typo-in-the-new-password");
+
+  volume.update({ password: env.OS_PASSWORD! });
+  await call("ListInstances", { region: "RegionOne" });
+  expect(provider.logs.join("\n")).not.toContain("a-typo-in-the-new-password");
+});
