@@ -98,12 +98,17 @@ export class FakePve {
   private ticketTemplate: any;
   private version: any;
   readonly user: string;
-  readonly password: string;
+  /** The user's password now; a test changes it to model a rotation. */
+  password: string;
+  /** "USER@REALM!NAME" -> secret accepted now. */
+  tokens: Record<string, string>;
+  private held = new Map<string, { started: () => void; task?: Task }>();
   port = 0;
 
   constructor(private readonly opts: FakePveOptions) {
     this.user = opts.user ?? "PROXMOX_USERNAME@pam";
     this.password = opts.password ?? "PROXMOX_PASSWORD";
+    this.tokens = { ...opts.tokens };
     const rec = recordedPayloads();
     this.ticketTemplate = rec.get("POST /access/ticket");
     this.version = rec.get("GET /nodes/vmpvetest/version");
@@ -150,6 +155,22 @@ export class FakePve {
   /** The next task of this type keeps running until released (for deadline tests). */
   hangNextTask(type: string): void {
     this.hanging.add(type);
+  }
+  /**
+   * The next task of this type keeps running until release(): a call that
+   * waits for it is provably in flight (`started` resolves when it began).
+   */
+  holdNextTask(type: string): { started: Promise<void>; release(): void } {
+    let started!: () => void;
+    const startedP = new Promise<void>((r) => (started = r));
+    const hold: { started: () => void; task?: Task } = { started };
+    this.held.set(type, hold);
+    return {
+      started: startedP,
+      release: () => {
+        if (hold.task) hold.task.pollsLeft = 0;
+      },
+    };
   }
   /** The next n writes answer 500 "can't lock file ...". */
   lockNextWrites(n: number): void {
@@ -212,7 +233,7 @@ export class FakePve {
     const cookie = /(?:^|;\s*)PVEAuthCookie=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
     if (authz?.startsWith("PVEAPIToken=")) {
       const m = /^PVEAPIToken=([^=]+)=(.+)$/.exec(authz);
-      if (!m || this.opts.tokens?.[m[1]!] !== m[2]) return send(401, null, "invalid token value!");
+      if (!m || this.tokens[m[1]!] !== m[2]) return send(401, null, "invalid token value!");
       auth = "token";
       user = m[1]!;
     } else if (cookie && this.tickets.has(decodeURIComponent(cookie))) {
@@ -376,7 +397,9 @@ export class FakePve {
     const upid = `UPID:${node}:${hex(pid)}:${hex(pstart)}:${hex(starttime)}:${type}:${vmid}:${user}:`;
     const failure = this.taskFailures.findIndex((f) => f.type === type);
     const failed = failure >= 0 ? this.taskFailures.splice(failure, 1)[0] : undefined;
-    this.tasks.set(upid, {
+    const held = this.held.get(type);
+    this.held.delete(type);
+    const record: Task = {
       upid,
       node,
       type,
@@ -385,11 +408,16 @@ export class FakePve {
       starttime,
       pid,
       pstart,
-      pollsLeft: this.hanging.delete(type) ? Number.POSITIVE_INFINITY : (this.opts.taskPolls ?? 1),
+      pollsLeft: this.hanging.delete(type) || held ? Number.POSITIVE_INFINITY : (this.opts.taskPolls ?? 1),
       exitstatus: failed?.exitstatus ?? "OK",
       log: failed ? [...failed.log, `TASK ERROR: ${failed.exitstatus}`] : ["TASK OK"],
       effect,
-    });
+    };
+    this.tasks.set(upid, record);
+    if (held) {
+      held.task = record;
+      held.started();
+    }
     return upid;
   }
 }
