@@ -76,3 +76,45 @@ test("a Nova call in flight during a rotation finishes with its token; the next 
   await call("ListInstances", { region: "RegionOne" });
   expect(provider.logs.join("\n")).not.toContain("a-typo-in-the-new-password");
 });
+
+test("OS_APPLICATION_CREDENTIAL_SECRET_FILE: a wrong secret is UNAUTHENTICATED, the fixed file works on the next call", async () => {
+  // The member user makes (and afterwards deletes) an application credential of its own, as Keystone's default policy allows.
+  const login = await fetch(`${env.OS_AUTH_URL}/auth/tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ["password"], password: { user: { name: env.OS_USERNAME, domain: { id: env.OS_USER_DOMAIN_ID ?? "default" }, password: env.OS_PASSWORD } } },
+        scope: { project: { name: env.OS_PROJECT_NAME, domain: { id: env.OS_PROJECT_DOMAIN_ID ?? "default" } } },
+      },
+    }),
+  });
+  const token = login.headers.get("x-subject-token")!;
+  const userId = ((await login.json()) as any).token.user.id;
+  const made = await fetch(`${env.OS_AUTH_URL}/users/${userId}/application_credentials`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-auth-token": token },
+    body: JSON.stringify({ application_credential: { name: `skyclust-secret-file-${Date.now().toString(36)}`, description: "skyclust secret-files.test.ts; deleted by the test" } }),
+  });
+  expect(made.status).toBe(201);
+  const cred = ((await made.json()) as any).application_credential as { id: string; secret: string };
+  const v = new SecretVolume({ secret: "not-the-application-credential-secret" });
+  let p: TestProvider | undefined;
+  try {
+    p = await startTestProvider(openstackProvider, [], {
+      OS_AUTH_URL: env.OS_AUTH_URL!,
+      OS_REGION_NAME: env.OS_REGION_NAME ?? "RegionOne",
+      OS_APPLICATION_CREDENTIAL_ID: cred.id,
+      OS_APPLICATION_CREDENTIAL_SECRET_FILE: v.path("secret"),
+    });
+    expect((await grpcError(p.client.call("ListInstances", { region: "RegionOne" }, { deadlineMs: 60_000 }))).code).toBe(status.UNAUTHENTICATED);
+    v.update({ secret: cred.secret });
+    await p.client.call("ListInstances", { region: "RegionOne" }, { deadlineMs: 60_000 });
+    expect(p.logs.join("\n")).toContain("OS_APPLICATION_CREDENTIAL_SECRET_FILE");
+    expect(p.logs.join("\n")).not.toContain(cred.secret);
+  } finally {
+    await p?.close();
+    v.remove();
+    await fetch(`${env.OS_AUTH_URL}/users/${userId}/application_credentials/${cred.id}`, { method: "DELETE", headers: { "x-auth-token": token } });
+  }
+});
