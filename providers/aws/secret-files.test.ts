@@ -56,7 +56,7 @@ test("a wrong secret in the file is UNAUTHENTICATED; after the file is fixed the
   expect(logs).toContain('"msg":"credentials reloaded"');
   expect(logs).toContain("AWS_SECRET_ACCESS_KEY_FILE");
   for (const k of [first, second]) expect(logs).not.toContain(k.secretAccessKey);
-});
+}, 30_000);
 
 test("a call in flight during a rotation finishes with the keys it was signed with; the next call uses the new keys", async () => {
   const hold = proxy.holdNext((r) => r.body.includes("Action=DescribeInstances"));
@@ -77,7 +77,7 @@ test("a call in flight during a rotation finishes with the keys it was signed wi
   expect((await grpcError(call("ListInstances", { region: "us-east-1" }))).code).toBe(status.UNAUTHENTICATED);
   volume.update(files(second));
   await call("ListInstances", { region: "us-east-1" });
-});
+}, 30_000);
 
 test("AWS_SECRET_ACCESS_KEY and AWS_SECRET_ACCESS_KEY_FILE together refuse to start, naming both", async () => {
   const started = startTestProvider(awsProvider, ["--endpoint", proxy.url], {

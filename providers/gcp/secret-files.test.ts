@@ -47,7 +47,7 @@ test("a stale token in the file is UNAUTHENTICATED; once the file holds a valid 
   expect(logs).toContain('"msg":"credentials reloaded"');
   expect(logs).toContain("GOOGLE_OAUTH_ACCESS_TOKEN_FILE");
   expect(logs).not.toContain("ya29.");
-});
+}, 30_000);
 
 test("a call in flight during a rotation finishes; the next request carries the new token", async () => {
   const hold = proxy.holdNext((r) => r.method === "GET" && r.path.includes("/aggregated/instances"));
@@ -64,4 +64,4 @@ test("a call in flight during a rotation finishes; the next request carries the 
   const from = proxy.requests.length;
   expect((await call("ListRegions")).regions.length).toBe(3);
   expect(new Set(tokensSeen(from))).toEqual(new Set([NEW]));
-});
+}, 30_000);

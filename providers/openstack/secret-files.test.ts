@@ -54,7 +54,7 @@ test("a wrong password in the file is UNAUTHENTICATED; once the file is fixed th
   expect(logs).toContain('"msg":"credentials reloaded"');
   expect(logs).toContain("OS_PASSWORD_FILE");
   expect(logs).not.toContain(JSON.stringify(env.OS_PASSWORD)); // the testbed's password is a common word: look for it as a value
-});
+}, 60_000);
 
 test("a Nova call in flight during a rotation finishes with its token; the next call authenticates with the new password", async () => {
   const hold = nova.holdNext((r) => r.method === "GET" && r.path.includes("/servers/detail"));
@@ -75,7 +75,7 @@ test("a Nova call in flight during a rotation finishes with its token; the next 
   volume.update({ password: env.OS_PASSWORD! });
   await call("ListInstances", { region: "RegionOne" });
   expect(provider.logs.join("\n")).not.toContain("a-typo-in-the-new-password");
-});
+}, 60_000);
 
 test("OS_APPLICATION_CREDENTIAL_SECRET_FILE: a wrong secret is UNAUTHENTICATED, the fixed file works on the next call", async () => {
   // The member user makes (and afterwards deletes) an application credential of its own, as Keystone's default policy allows.
@@ -117,4 +117,4 @@ test("OS_APPLICATION_CREDENTIAL_SECRET_FILE: a wrong secret is UNAUTHENTICATED, 
     v.remove();
     await fetch(`${env.OS_AUTH_URL}/users/${userId}/application_credentials/${cred.id}`, { method: "DELETE", headers: { "x-auth-token": token } });
   }
-});
+}, 60_000);

@@ -127,7 +127,7 @@ test("SkyClustOperator: every RPC succeeds", async () => {
     for (const c of CASES) expect(summary(c, await run(p, c))).toEqual({ rpc: c.rpc, ok: true });
     expect((await p.client.call("HealthCheck")).healthy).toBe(true);
   });
-});
+}, 30_000);
 
 test("SkyClustAudit: exactly the read RPCs succeed; every write is PERMISSION_DENIED with PVE's permission check text", async () => {
   await withToken(AUDIT, async (p) => {
@@ -141,7 +141,7 @@ test("SkyClustAudit: exactly the read RPCs succeed; every write is PERMISSION_DE
       expect((o as any).details).toMatch(/Permission check failed \(\/(vms|storage|sdn)\/[^,]+, [A-Za-z.]+\)/);
     }
   });
-});
+}, 30_000);
 
 describe("one privilege removed from SkyClustOperator", () => {
   for (const privilege of OPERATOR.filter((p) => p !== "VM.Audit" && p !== "VM.GuestAgent.Audit")) {
@@ -157,7 +157,7 @@ describe("one privilege removed from SkyClustOperator", () => {
           expect((o as any).details).toContain(`, ${privilege})`);
         }
       });
-    });
+    }, 30_000);
   }
 
   test("without VM.Audit: PVE hides every guest, so listings are empty and named guests are NOT_FOUND, never INTERNAL", async () => {

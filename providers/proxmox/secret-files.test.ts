@@ -61,7 +61,7 @@ test("ticket login: a wrong password in the file is UNAUTHENTICATED; once fixed,
   expect(logs).toContain('"msg":"credentials reloaded"');
   expect(logs).toContain("PROXMOX_PASSWORD_FILE");
   expect(logs).not.toContain(OLD_PASSWORD);
-});
+}, 30_000);
 
 test("ticket login: a call in flight during a password change finishes; the next call logs in with the new password", async () => {
   pve.password = OLD_PASSWORD;
@@ -83,7 +83,7 @@ test("ticket login: a call in flight during a password change finishes; the next
   expect(pve.loginCount).toBe(logins + 1);
   expect(p.logs.join("\n")).toContain("credentials changed: logging in to Proxmox again");
   expect(p.logs.join("\n")).not.toContain(NEW_PASSWORD);
-});
+}, 30_000);
 
 test("API token: a call in flight during a token rotation finishes; later requests carry the new secret, and only it", async () => {
   const v = volume({ "token-secret": OLD_SECRET });
@@ -103,7 +103,7 @@ test("API token: a call in flight during a token rotation finishes; later reques
   v.update({ "token-secret": "00000000-dead-4000-8000-000000000000" });
   expect((await grpcError(call(p, "ListRegions"))).code).toBe(status.UNAUTHENTICATED);
   expect(p.logs.join("\n")).not.toMatch(new RegExp(`${OLD_SECRET}|${NEW_SECRET}`));
-});
+}, 30_000);
 
 test("PROXMOX_PASSWORD and PROXMOX_PASSWORD_FILE together refuse to start, naming both", async () => {
   const v = volume({ password: OLD_PASSWORD });
