@@ -164,7 +164,9 @@ describe("docker-compose.yml", () => {
     for (const p of PROVIDERS) {
       const s = compose.services[p];
       for (const [name, value] of Object.entries(s.environment as Record<string, string | null>)) {
-        if (!name.endsWith("_FILE")) continue;
+        // The _FILE twins of the providers' secret settings (SKYCLUST_AUTH_TOKEN_FILE is a file setting of its own).
+        const base = flagByEnv(p, name.replace(/_FILE$/, ""));
+        if (!name.endsWith("_FILE") || !(base?.secret || base?.fileForm)) continue;
         files++;
         const secretName = /^\/run\/secrets\/([a-z_]+)$/.exec(String(value))?.[1];
         expect(secretName).toBeDefined();
@@ -377,7 +379,8 @@ describe("Kubernetes manifests", () => {
         const uid = Number(image.user!.split(":")[0]);
         const volumes = new Map((pod.volumes ?? []).map((v: any) => [v.name, v]));
         // GOOGLE_APPLICATION_CREDENTIALS is the key file's path by its own definition.
-        const files = container.env.filter((e: any) => e.name.endsWith("_FILE") || e.name === "GOOGLE_APPLICATION_CREDENTIALS");
+        const twin = (n: string) => n.endsWith("_FILE") && ((f) => f?.secret || f?.fileForm)(flagByEnv(p, n.replace(/_FILE$/, "")));
+        const files = container.env.filter((e: any) => twin(e.name) || e.name === "GOOGLE_APPLICATION_CREDENTIALS");
         expect(files.length).toBeGreaterThan(0);
         // The kubelet writes Secret files as root; fsGroup gives them the pod's group (0440).
         expect(pod.securityContext.fsGroup).toBe(uid);
