@@ -11,6 +11,7 @@ import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import pkg from "../package.json" with { type: "json" };
@@ -144,18 +145,37 @@ describe("docker-compose.yml", () => {
       expect(seconds(s.stop_grace_period)).toBeGreaterThan(graceDefault);
     });
 
-    test(`${p}: the seed's variables under their names, defaults equal to the flags', no secret values`, () => {
+    test(`${p}: the seed's variables under their names (secrets as their _FILE), defaults equal to the flags', no secret values`, () => {
       const env = compose.services[p].environment as Record<string, string | null>;
-      for (const name of SEED_VARIABLES[p]!) expect(Object.keys(env)).toContain(name);
+      for (const name of SEED_VARIABLES[p]!) expect([name, `${name}_FILE`].some((n) => n in env)).toBe(true);
       for (const [name, value] of Object.entries(env)) {
         expect(envNames(p)).toContain(name);
         const flag = flagByEnv(p, name)!;
-        if (flag.secret) expect(value).toBeNull();
+        // Not even passed through from the shell: a secret is a file or nothing.
+        expect(flag.secret ?? false).toBe(false);
         const def = composeDefault(value);
         if (value != null && String(value).startsWith(`\${${name}:-`) && flag.default !== undefined) expect(def).toBe(String(flag.default));
       }
     });
   }
+
+  test("every *_FILE variable points at a compose secret of its service, whose source is a file", () => {
+    let files = 0;
+    for (const p of PROVIDERS) {
+      const s = compose.services[p];
+      for (const [name, value] of Object.entries(s.environment as Record<string, string | null>)) {
+        // The _FILE twins of the providers' secret settings (SKYCLUST_AUTH_TOKEN_FILE is a file setting of its own).
+        const base = flagByEnv(p, name.replace(/_FILE$/, ""));
+        if (!name.endsWith("_FILE") || !(base?.secret || base?.fileForm)) continue;
+        files++;
+        const secretName = /^\/run\/secrets\/([a-z_]+)$/.exec(String(value))?.[1];
+        expect(secretName).toBeDefined();
+        expect(s.secrets).toContain(secretName);
+        expect(composeDefault(compose.secrets[secretName!].file)).toBe(`./secrets/${secretName}`);
+      }
+    }
+    expect(files).toBeGreaterThanOrEqual(4);
+  });
 
   test("gcp: the key file is mounted read-only where GOOGLE_APPLICATION_CREDENTIALS points", () => {
     const s = compose.services.gcp;
@@ -188,6 +208,10 @@ describe("docker-compose.yml", () => {
         expect(block).toContain("volumes: !reset []");
         expect(sandbox.services[p].volumes).toEqual([]);
       }
+      if (compose.services[p].secrets) {
+        expect(block).toContain("secrets: !reset []");
+        expect(sandbox.services[p].secrets).toEqual([]);
+      }
     }
   });
 });
@@ -200,6 +224,11 @@ const secretKeys = (name: string): string[] => {
   const s = secrets.find((d) => d.kind === "Secret" && d.metadata.name === name);
   if (!s) throw new Error(`secrets.example.yaml has no Secret ${name}`);
   return Object.keys({ ...s.stringData, ...s.data });
+};
+const configMapKeys = (name: string): string[] => {
+  const c = secrets.find((d) => d.kind === "ConfigMap" && d.metadata.name === name);
+  if (!c) throw new Error(`secrets.example.yaml has no ConfigMap ${name}`);
+  return Object.keys(c.data ?? {});
 };
 
 describe("Kubernetes manifests", () => {
@@ -220,6 +249,7 @@ describe("Kubernetes manifests", () => {
     "networking.k8s.io/v1 NetworkPolicy": NetworkPolicy,
     "v1 PersistentVolumeClaim": PersistentVolumeClaim,
     "v1 Secret": Secret,
+    "v1 ConfigMap": ConfigMap,
   };
   test("every object is valid against the Kubernetes API schema of its kind", () => {
     const files = readdirSync(join(repo, K8S)).filter((f) => /\.ya?ml$/.test(f) && f !== "kustomization.yaml");
@@ -236,7 +266,7 @@ describe("Kubernetes manifests", () => {
         checked++;
       }
     }
-    expect(checked).toBe(4 * 4 + 1 + 4);
+    expect(checked).toBe(4 * 4 + 1 + 4 + 3);
   });
 
   test("JSON files shipped beside them parse too", () => {
@@ -324,23 +354,44 @@ describe("Kubernetes manifests", () => {
         expect(quantity(requests.memory)).toBeGreaterThanOrEqual(240 * 1024 ** 2);
       });
 
-      test("variables: only names the provider reads, the seed's all provided, secrets only from Secrets", () => {
+      test("variables: only names the provider reads, the seed's all provided, no Secret value ever becomes a variable", () => {
         const known = envNames(p);
         const provided = new Set<string>();
         for (const e of container.env) {
           expect(known).toContain(e.name);
-          provided.add(e.name);
-          if (flagByEnv(p, e.name)?.secret) expect(e.value).toBeUndefined();
-          const ref = e.valueFrom?.secretKeyRef;
-          if (ref) expect(secretKeys(ref.name)).toContain(ref.key);
+          provided.add(e.name.replace(/_FILE$/, ""));
+          expect(flagByEnv(p, e.name)?.secret ?? false).toBe(false);
+          // Secrets are mounted as files, never read into the environment.
+          expect(e.valueFrom?.secretKeyRef).toBeUndefined();
         }
         for (const from of container.envFrom ?? []) {
-          for (const key of secretKeys(from.secretRef.name)) {
+          expect(from.secretRef).toBeUndefined();
+          for (const key of configMapKeys(from.configMapRef.name)) {
             expect(known).toContain(key);
+            expect(flagByEnv(p, key)?.secret ?? false).toBe(false);
             provided.add(key);
           }
         }
         for (const name of SEED_VARIABLES[p]!) expect(provided).toContain(name);
+      });
+
+      test("secret files: every *_FILE names a key of a Secret volume mounted read-only, mode 0400, readable through fsGroup by the pod's user only", () => {
+        const uid = Number(image.user!.split(":")[0]);
+        const volumes = new Map((pod.volumes ?? []).map((v: any) => [v.name, v]));
+        // GOOGLE_APPLICATION_CREDENTIALS is the key file's path by its own definition.
+        const twin = (n: string) => n.endsWith("_FILE") && ((f) => f?.secret || f?.fileForm)(flagByEnv(p, n.replace(/_FILE$/, "")));
+        const files = container.env.filter((e: any) => twin(e.name) || e.name === "GOOGLE_APPLICATION_CREDENTIALS");
+        expect(files.length).toBeGreaterThan(0);
+        // The kubelet writes Secret files as root; fsGroup gives them the pod's group (0440).
+        expect(pod.securityContext.fsGroup).toBe(uid);
+        for (const e of files) {
+          const mount = (container.volumeMounts ?? []).find((m: any) => e.value.startsWith(`${m.mountPath}/`));
+          expect(mount?.readOnly).toBe(true);
+          const secret = (volumes.get(mount.name) as any).secret;
+          expect(secret.defaultMode).toBe(0o400);
+          expect(secretKeys(secret.secretName)).toContain(e.value.slice(mount.mountPath.length + 1));
+        }
+        for (const v of volumes.values() as Iterable<any>) if (v.secret) expect(v.secret.defaultMode).toBe(0o400);
       });
 
       test("mounted files: each mount has its volume; files the provider reads and writes are on volumes", () => {

@@ -12,8 +12,14 @@ export interface FlagSpec {
   env?: string;
   default?: string | number | boolean;
   help: string;
-  /** Shown as "(set)" in any dump of settings, never by value. */
+  /**
+   * Shown as "(set)" in any dump of settings, never by value; also readable
+   * from a file that is re-read when it changes (`--NAME-file` / `ENV_FILE`,
+   * see secrets.ts).
+   */
   secret?: boolean;
+  /** Not secret, but rotates with one (an access key id): gets the `_FILE` form too. */
+  fileForm?: boolean;
 }
 
 export type Settings = Record<string, string | number | boolean | undefined>;

@@ -6,6 +6,7 @@ import type { FlagSpec, Settings } from "./config";
 import type { Logger } from "./log";
 import type { CloudBackend } from "./provider";
 import type { SandboxProfile } from "./sandbox/profile";
+import type { Secrets } from "./secrets";
 
 export interface ProviderDefinition {
   /** "aws", "gcp", "openstack", "proxmox". */
@@ -23,5 +24,10 @@ export interface ProviderDefinition {
    */
   missingCredentials(settings: Settings, env: Record<string, string | undefined>): string[];
   sandboxProfile(settings: Settings): SandboxProfile;
-  createCloudBackend(settings: Settings, log: Logger): Promise<CloudBackend>;
+  /**
+   * `secrets` holds the live value of every secret setting that is set: a
+   * backend reads it at each cloud call, so a rotated secret file takes
+   * effect without a restart.
+   */
+  createCloudBackend(settings: Settings, log: Logger, secrets: Secrets): Promise<CloudBackend>;
 }

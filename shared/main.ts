@@ -11,6 +11,7 @@ import type { CloudBackend } from "./provider";
 import { SandboxBackend } from "./sandbox/backend";
 import { AccessPolicy } from "./server/auth/access";
 import { CredentialFile } from "./server/auth/credential-file";
+import { loadSecretFiles, withSecretFileFlags } from "./secrets";
 import { startServer, type RunningServer } from "./server/server";
 import { SSH_FLAGS, createSshService } from "./ssh";
 import { VERSION } from "./version";
@@ -61,7 +62,7 @@ export function createSandbox(def: ProviderDefinition, settings: Settings): Sand
 }
 
 export function allFlags(def: ProviderDefinition): FlagSpec[] {
-  return [...serverFlags(def.defaultPort), ...SANDBOX_FLAGS, ...SSH_FLAGS, ...def.flags];
+  return [...serverFlags(def.defaultPort), ...SANDBOX_FLAGS, ...SSH_FLAGS, ...withSecretFileFlags(def.flags)];
 }
 
 export function helpText(def: ProviderDefinition, binary: string): string {
@@ -70,7 +71,7 @@ export function helpText(def: ProviderDefinition, binary: string): string {
     [`${binary} [flags]                 serve on port ${def.defaultPort}`, `${binary} --sandbox             serve an in-memory ${def.name} cloud (no account)`, `${binary} healthcheck [--addr HOST:PORT]   exit 0 when the server is SERVING`],
     [
       { heading: "Server", flags: serverFlags(def.defaultPort) },
-      { heading: `${def.displayName}`, flags: def.flags },
+      { heading: `${def.displayName}`, flags: withSecretFileFlags(def.flags) },
       { heading: "SSH", flags: SSH_FLAGS },
       { heading: "Sandbox", flags: SANDBOX_FLAGS },
       { heading: "healthcheck subcommand", flags: HEALTHCHECK_FLAGS.filter((f) => f.name !== "help") },
@@ -91,13 +92,15 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
   if (bool(settings, "sandbox")) {
     backend = createSandbox(def, settings);
   } else {
+    // Before the credential check: a value in a _FILE counts as set.
+    const secrets = loadSecretFiles(allFlags(def), settings, log);
     const missing = def.missingCredentials(settings, env);
     if (missing.length > 0) {
       throw new ConfigError(
         `${def.displayName} credentials are missing: set ${missing.join(", ")}; or run with --sandbox (SKYCLUST_SANDBOX=true) to serve an in-memory ${def.name} cloud with no account`,
       );
     }
-    backend = await def.createCloudBackend(settings, log);
+    backend = await def.createCloudBackend(settings, log, secrets);
   }
   const certFile = str(settings, "tls-cert");
   const keyFile = str(settings, "tls-key");

@@ -27,6 +27,7 @@ import { failedPrecondition, invalidArgument, notFound } from "../../shared/erro
 import type { Logger } from "../../shared/log";
 import { awsPriceQuote } from "../../shared/pricing";
 import { parsePublicKey } from "../../shared/keys";
+import { reveal, type SecretValue } from "../../shared/secrets";
 import type {
   ActionResult,
   CallContext,
@@ -57,13 +58,39 @@ export interface AwsBackendOptions {
   endpoint?: string;
   /** Endpoint per region; beats `endpoint`. */
   regionEndpoints: Record<string, string>;
-  /** Static keys; absent means the SDK's default credential chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * Keys given by the operator (read at every request, so a rotated
+   * `_FILE` takes effect on the next call); absent means the SDK's default
+   * credential chain.
+   */
+  credentials?: StaticKeys;
   /** SDK attempts per call (1 = no retries); retries back off. */
   maxAttempts: number;
   regionsCacheMs: number;
   healthTimeoutMs: number;
   log: Logger;
+}
+
+export interface StaticKeys {
+  accessKeyId: SecretValue;
+  secretAccessKey: SecretValue;
+  sessionToken?: SecretValue;
+}
+
+/**
+ * The SDK memoizes a credential provider forever when the identity has no
+ * expiration; one marked `memoized` is taken as is and asked at every
+ * request (@aws-sdk/core normalizeCredentialProvider). Asking costs a stat()
+ * per secret file; requests already signed keep the keys they were signed
+ * with, so a rotation never disturbs a call in flight.
+ */
+export function liveCredentials(keys: StaticKeys) {
+  const provider = async () => ({
+    accessKeyId: reveal(keys.accessKeyId),
+    secretAccessKey: reveal(keys.secretAccessKey),
+    sessionToken: keys.sessionToken === undefined ? undefined : reveal(keys.sessionToken),
+  });
+  return Object.assign(provider, { memoized: true });
 }
 
 const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
@@ -123,7 +150,7 @@ export class AwsEc2Backend implements CloudBackend {
     return new EC2Client({
       region,
       endpoint: this.opts.regionEndpoints[region] ?? this.opts.endpoint,
-      credentials: this.opts.credentials,
+      credentials: this.opts.credentials ? liveCredentials(this.opts.credentials) : undefined,
       maxAttempts,
       // Connection problems must surface as UNAVAILABLE well before the
       // usual caller deadline; the per-call signal bounds the rest.

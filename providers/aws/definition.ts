@@ -47,7 +47,7 @@ export const awsProvider: ProviderDefinition = {
       default: "",
       help: "REGION=URL[,REGION=URL...]: EC2 endpoint for single regions (VPC endpoints, tests); beats --endpoint",
     },
-    { name: "access-key-id", kind: "string", env: "AWS_ACCESS_KEY_ID", help: "static access key id (else the SDK credential chain)" },
+    { name: "access-key-id", kind: "string", env: "AWS_ACCESS_KEY_ID", fileForm: true, help: "static access key id (else the SDK credential chain)" },
     { name: "secret-access-key", kind: "string", env: "AWS_SECRET_ACCESS_KEY", secret: true, help: "secret for --access-key-id (prefer the variable)" },
     { name: "session-token", kind: "string", env: "AWS_SESSION_TOKEN", secret: true, help: "session token for temporary keys (prefer the variable)" },
     { name: "max-attempts", kind: "number", env: "AWS_MAX_ATTEMPTS", default: 3, help: "attempts per EC2 call incl. retries with backoff (throttling, 5xx)" },
@@ -55,7 +55,8 @@ export const awsProvider: ProviderDefinition = {
     { name: "health-timeout-seconds", kind: "number", env: "SKYCLUST_AWS_HEALTH_TIMEOUT_SECONDS", default: 3, help: "timeout of the HealthCheck RPC's EC2 call" },
   ],
   helpFooter: [
-    "Credentials: --access-key-id/--secret-access-key (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)",
+    "Credentials: --access-key-id/--secret-access-key (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, each also as a",
+    "_FILE that is re-read when it changes)",
     "when set, else the AWS SDK's standard chain: AWS_PROFILE with ~/.aws/config and ~/.aws/credentials, web identity",
     "(AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, e.g. Kubernetes service accounts), container and instance roles.",
     "Endpoint precedence: --region-endpoints > --endpoint / AWS_ENDPOINT_URL_EC2 > AWS_ENDPOINT_URL > profile endpoint_url.",
@@ -73,7 +74,7 @@ export const awsProvider: ProviderDefinition = {
     return hasChain ? [] : ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or AWS_WEB_IDENTITY_TOKEN_FILE)"];
   },
   sandboxProfile: (settings) => awsSandboxProfile(str(settings, "region") ?? "us-east-1"),
-  async createCloudBackend(settings, log) {
+  async createCloudBackend(settings, log, secrets) {
     const endpoint = str(settings, "endpoint");
     if (endpoint) checkUrl(endpoint, "--endpoint");
     const regionEndpoints = parseRegionEndpoints(str(settings, "region-endpoints"));
@@ -87,7 +88,10 @@ export const awsProvider: ProviderDefinition = {
       defaultRegion: str(settings, "region") ?? "us-east-1",
       endpoint,
       regionEndpoints,
-      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken: str(settings, "session-token") } : undefined,
+      credentials:
+        accessKeyId && secretAccessKey
+          ? { accessKeyId: secrets.require("access-key-id"), secretAccessKey: secrets.require("secret-access-key"), sessionToken: secrets.get("session-token") }
+          : undefined,
       maxAttempts,
       regionsCacheMs: Math.max(0, num(settings, "regions-cache-seconds") ?? 300) * 1000,
       healthTimeoutMs: Math.max(0.1, num(settings, "health-timeout-seconds") ?? 3) * 1000,

@@ -2,20 +2,21 @@
 // sandbox mode and --help never load the Compute Engine SDK.
 import { ConfigError, str, type Settings } from "../../shared/config";
 import type { Logger } from "../../shared/log";
+import type { Secrets } from "../../shared/secrets";
 import { GcpBackend } from "./backend";
 import { buildAuth, describeAuth, parseEndpoint, readCredentialsFile, type AuthSource } from "./connection";
 import { createClients } from "./gce-api";
 
-export function authSourceFrom(settings: Settings): AuthSource {
+export function authSourceFrom(settings: Settings, secrets?: Secrets): AuthSource {
   const token = str(settings, "access-token");
-  if (token) return { kind: "access-token", token };
+  if (token) return { kind: "access-token", token: secrets?.get("access-token") ?? token };
   const file = str(settings, "credentials-file");
   if (file) return { kind: "key-file", path: file, key: readCredentialsFile(file) };
   return { kind: "application-default" };
 }
 
-export async function createGcpBackend(settings: Settings, log: Logger): Promise<GcpBackend> {
-  const source = authSourceFrom(settings);
+export async function createGcpBackend(settings: Settings, log: Logger, secrets?: Secrets): Promise<GcpBackend> {
+  const source = authSourceFrom(settings, secrets);
   const keyFile = str(settings, "credentials-file");
   const keyProject = source.kind === "key-file" ? source.key.project_id : keyFile ? readCredentialsFile(keyFile).project_id : undefined;
   const project = str(settings, "project") ?? keyProject;

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { GoogleAuth, JWT, OAuth2Client } from "google-auth-library";
 import { ConfigError } from "../../shared/config";
+import { reveal, type SecretValue } from "../../shared/secrets";
 
 export const COMPUTE_SCOPES = ["https://www.googleapis.com/auth/compute"];
 
@@ -58,7 +59,7 @@ export function readCredentialsFile(path: string): ServiceAccountKey {
 }
 
 export type AuthSource =
-  | { kind: "access-token"; token: string }
+  | { kind: "access-token"; token: SecretValue }
   | { kind: "key-file"; path: string; key: ServiceAccountKey }
   | { kind: "application-default" };
 
@@ -70,6 +71,34 @@ export function describeAuth(source: AuthSource): string {
 }
 
 /**
+ * A ready access token, looked up before every request: when it comes from
+ * GOOGLE_OAUTH_ACCESS_TOKEN_FILE (a token minted outside, e.g. by a sidecar
+ * or Vault's GCP secrets engine, and rewritten before it expires), the next
+ * request carries the new one. Requests already sent keep theirs.
+ */
+class LiveTokenClient extends OAuth2Client {
+  constructor(private readonly token: SecretValue) {
+    super();
+    this.sync();
+  }
+
+  private sync(): void {
+    const token = reveal(this.token);
+    if (this.credentials.access_token !== token) this.setCredentials({ access_token: token });
+  }
+
+  override getAccessToken() {
+    this.sync();
+    return super.getAccessToken();
+  }
+
+  protected override getRequestMetadataAsync(url?: string | URL | null) {
+    this.sync();
+    return super.getRequestMetadataAsync(url);
+  }
+}
+
+/**
  * Builds the GoogleAuth all clients share.
  * - A service-account key signs self-signed JWTs carrying the compute scope
  *   (useJWTAccessWithScope): no token exchange, so it also works against an
@@ -78,11 +107,7 @@ export function describeAuth(source: AuthSource): string {
  * - Anything else goes through Application Default Credentials.
  */
 export function buildAuth(source: AuthSource): GoogleAuth {
-  if (source.kind === "access-token") {
-    const client = new OAuth2Client();
-    client.setCredentials({ access_token: source.token });
-    return new GoogleAuth({ authClient: client });
-  }
+  if (source.kind === "access-token") return new GoogleAuth({ authClient: new LiveTokenClient(source.token) });
   if (source.kind === "key-file") {
     const key = source.key;
     if (key.type === "service_account") {

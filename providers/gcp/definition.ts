@@ -15,7 +15,7 @@ export const gcpProvider: ProviderDefinition = {
     { name: "endpoint", kind: "string", env: "GCP_ENDPOINT", help: "Compute Engine API endpoint, e.g. http://127.0.0.1:8080 for a local server (default https://compute.googleapis.com)" },
   ],
   helpFooter:
-    "GCP credentials: GOOGLE_OAUTH_ACCESS_TOKEN, else the service-account key in GOOGLE_APPLICATION_CREDENTIALS (signs self-signed JWTs),\n" +
+    "GCP credentials: GOOGLE_OAUTH_ACCESS_TOKEN (or GOOGLE_OAUTH_ACCESS_TOKEN_FILE, re-read when it changes), else the service-account key in GOOGLE_APPLICATION_CREDENTIALS (signs self-signed JWTs),\n" +
     "else Application Default Credentials (gcloud auth application-default login, or the metadata server on Google Cloud).",
   missingCredentials(settings: Settings) {
     // Credentials may come from Application Default Credentials, which cannot
@@ -24,8 +24,8 @@ export const gcpProvider: ProviderDefinition = {
     return [];
   },
   sandboxProfile: (settings) => gcpSandboxProfile(str(settings, "region") ?? "us-central1"),
-  async createCloudBackend(settings, log) {
+  async createCloudBackend(settings, log, secrets) {
     const { createGcpBackend } = await import("./cloud");
-    return createGcpBackend(settings, log);
+    return createGcpBackend(settings, log, secrets);
   },
 };

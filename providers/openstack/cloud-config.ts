@@ -2,6 +2,7 @@
 // first, then the named cloud of a clouds.yaml (OS_CLOUD), the way the
 // `openstack` CLI reads them. This module only reads files and YAML, so the
 // definition can check credentials without loading the backend.
+import { type SecretValue, type Secrets } from "../../shared/secrets";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -35,13 +36,14 @@ export type AuthMethod =
       username?: string;
       userDomainId?: string;
       userDomainName?: string;
-      password: string;
+      /** A live value when it comes from OS_PASSWORD_FILE. */
+      password: SecretValue;
       projectId?: string;
       projectName?: string;
       projectDomainId?: string;
       projectDomainName?: string;
     }
-  | { kind: "application_credential"; id: string; secret: string };
+  | { kind: "application_credential"; id: string; secret: SecretValue };
 
 export interface OpenStackConfig {
   authUrl: string;
@@ -212,4 +214,19 @@ export function resolveConfig(settings: Settings, env: Record<string, string | u
       },
     },
   };
+}
+
+/**
+ * Swaps the secret in `config` for its live value when it was given as a
+ * flag or variable (OS_PASSWORD_FILE and OS_APPLICATION_CREDENTIAL_SECRET_FILE
+ * included), so a rotated file reaches Keystone on the next token request.
+ * A secret that came from clouds.yaml / secure.yaml stays as read.
+ */
+export function withLiveSecrets(config: OpenStackConfig, settings: Settings, secrets: Secrets): OpenStackConfig {
+  const auth = config.auth;
+  if (auth.kind === "password" && str(settings, "password")) return { ...config, auth: { ...auth, password: secrets.get("password") ?? auth.password } };
+  if (auth.kind === "application_credential" && str(settings, "application-credential-secret")) {
+    return { ...config, auth: { ...auth, secret: secrets.get("application-credential-secret") ?? auth.secret } };
+  }
+  return config;
 }

@@ -2,7 +2,7 @@
 import { str, type Settings } from "../../shared/config";
 import type { ProviderDefinition } from "../../shared/definition";
 import { RATE_CARD_FLAGS } from "../../shared/pricing/rate-card";
-import { OPENSTACK_FLAGS, resolveConfig } from "./cloud-config";
+import { OPENSTACK_FLAGS, resolveConfig, withLiveSecrets } from "./cloud-config";
 import { openstackSandboxProfile } from "./sandbox-profile";
 import { openstackIdentity } from "./provider-id";
 
@@ -16,15 +16,17 @@ export const openstackProvider: ProviderDefinition = {
     "                          with OS_PROJECT_DOMAIN_NAME/_ID), OS_USER_DOMAIN_NAME/_ID (default domain: \"default\")",
     "  application credential: OS_AUTH_URL, OS_APPLICATION_CREDENTIAL_ID, OS_APPLICATION_CREDENTIAL_SECRET",
     "  clouds.yaml:            OS_CLOUD=NAME (OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/, /etc/openstack/)",
+    "Secrets also as files re-read when they change: OS_PASSWORD_FILE, OS_APPLICATION_CREDENTIAL_SECRET_FILE.",
     "A sourced openrc file sets these variables. Prices: an operator rate card (--rate-card or SKYCLUST_RATE_*).",
   ].join("\n"),
   missingCredentials(settings: Settings, env) {
     return resolveConfig(settings, env).missing;
   },
   sandboxProfile: (settings) => openstackSandboxProfile(str(settings, "region") ?? "RegionOne"),
-  async createCloudBackend(settings, log) {
-    const { config, missing } = resolveConfig(settings);
-    if (!config) throw new Error(`OpenStack credentials are incomplete: ${missing.join(", ")}`);
+  async createCloudBackend(settings, log, secrets) {
+    const resolved = resolveConfig(settings);
+    if (!resolved.config) throw new Error(`OpenStack credentials are incomplete: ${resolved.missing.join(", ")}`);
+    const config = withLiveSecrets(resolved.config, settings, secrets);
     // Loaded only here so --help and --sandbox never pull in the cloud client.
     const [{ OpenStackBackend }, { loadRateCard }] = await Promise.all([import("./backend"), import("../../shared/pricing/rate-card")]);
     log.info("openstack backend", {

@@ -4,6 +4,7 @@
 // service catalog by type, region and interface.
 import { abortError, invalidArgument, ProviderError, unauthenticated } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
+import { reveal, secretVersion, type SecretValue } from "../../shared/secrets";
 import type { AuthMethod, OpenStackConfig } from "./cloud-config";
 import { httpInfo, type Transport } from "./http";
 import { quote } from "../../shared/quote";
@@ -55,12 +56,12 @@ export interface IdentityOptions {
 export function authRequestBody(auth: AuthMethod): object {
   if (auth.kind === "application_credential") {
     // An application credential is bound to its project: no scope allowed.
-    return { auth: { identity: { methods: ["application_credential"], application_credential: { id: auth.id, secret: auth.secret } } } };
+    return { auth: { identity: { methods: ["application_credential"], application_credential: { id: auth.id, secret: reveal(auth.secret) } } } };
   }
   const domain = (id?: string, name?: string) => (id ? { id } : { name });
   const user = auth.userId
-    ? { id: auth.userId, password: auth.password }
-    : { name: auth.username, domain: domain(auth.userDomainId, auth.userDomainName), password: auth.password };
+    ? { id: auth.userId, password: reveal(auth.password) }
+    : { name: auth.username, domain: domain(auth.userDomainId, auth.userDomainName), password: reveal(auth.password) };
   const project = auth.projectId ? { id: auth.projectId } : { name: auth.projectName, domain: domain(auth.projectDomainId, auth.projectDomainName) };
   return { auth: { identity: { methods: ["password"], password: { user } }, scope: { project } } };
 }
@@ -75,8 +76,12 @@ export function identityBaseUrl(authUrl: string): string {
   return tokensUrl(authUrl).replace(/\/auth\/tokens$/, "");
 }
 
+const authSecret = (auth: AuthMethod): SecretValue => (auth.kind === "password" ? auth.password : auth.secret);
+
 export class Identity {
   private token?: Token;
+  /** The secret's version the cached token was bought with. */
+  private tokenSecretVersion = 0;
   private renewal?: Promise<Token>;
   private readonly now: () => number;
 
@@ -91,6 +96,15 @@ export class Identity {
   /** A valid token, from the cache when it is not near expiry. */
   async current(signal: AbortSignal): Promise<Token> {
     const token = this.token;
+    if (token && secretVersion(authSecret(this.config.auth)) !== this.tokenSecretVersion) {
+      // The password or application credential was rotated: the old token
+      // stays valid in Keystone, but the next call must prove the new secret
+      // works (and stop using one the operator meant to retire). Calls that
+      // already hold the old token finish with it.
+      this.opts.log?.info("credentials changed: requesting a new keystone token", {});
+      this.token = undefined;
+      return this.renew(signal);
+    }
     if (token && !this.nearExpiry(token)) return token;
     return this.renew(signal);
   }
@@ -122,7 +136,10 @@ export class Identity {
       // One renewal for everyone: it runs on its own timeout so a caller that
       // gives up does not cancel it for the callers still waiting.
       this.renewal = this.authenticate(AbortSignal.timeout(this.opts.authTimeoutMs ?? 30_000))
-        .then((t) => (this.token = t))
+        .then(({ token, secretVersionUsed }) => {
+          this.tokenSecretVersion = secretVersionUsed;
+          return (this.token = token);
+        })
         .finally(() => (this.renewal = undefined));
     }
     const shared = this.renewal;
@@ -134,7 +151,8 @@ export class Identity {
     });
   }
 
-  private async authenticate(signal: AbortSignal): Promise<Token> {
+  private async authenticate(signal: AbortSignal): Promise<{ token: Token; secretVersionUsed: number }> {
+    const secretVersionUsed = secretVersion(authSecret(this.config.auth));
     let res;
     try {
       res = await this.http.request(tokensUrl(this.config.authUrl), {
@@ -179,7 +197,7 @@ export class Identity {
       roles: (t.roles ?? []).map((r: { name: string }) => r.name),
     };
     this.opts.log?.debug("keystone token issued", { expires_at: token.expiresAt.toISOString(), project: token.projectName ?? token.projectId, request_id: res.requestId });
-    return token;
+    return { token, secretVersionUsed };
   }
 }
 

@@ -3,7 +3,8 @@
 // local HTTPS PVE server: with the cluster CA copied into the root, and with
 // a pinned fingerprint (node:tls inside the compiled binary).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { buildProviders } from "../../scripts/build";
 import { NONROOT_UID, makeMinimalRoot, type MinimalRoot } from "../../scripts/chroot";
 import { ProviderClient } from "../../shared/testing/client";
@@ -87,4 +88,32 @@ test("a pinned fingerprint works inside the compiled binary, and a wrong one is 
     expect(String(err?.details)).toContain("does not match PROXMOX_FINGERPRINT");
   });
   expect(pve.requests.length).toBe(before);
+}, 60_000);
+
+test("the password from PROXMOX_PASSWORD_FILE (root:65532 0440, as a Kubernetes Secret volume makes it), rotated while serving", async () => {
+  // A Secret volume's layout inside the root: KEY -> ..data/KEY, files root-owned, group 65532, 0440.
+  const vol = "/var/run/secrets/skyclust/proxmox";
+  const write = (gen: string, value: string) => {
+    mkdirSync(join(root.dir, vol, gen), { recursive: true });
+    writeFileSync(join(root.dir, vol, gen, "password"), value, { mode: 0o440 });
+    chownSync(join(root.dir, vol, gen, "password"), 0, NONROOT_UID);
+  };
+  const before = pve.password;
+  pve.password = "Binary-Rotation-Pw-9"; // distinct from the variable names the log holds
+  write("..1", "not-the-password");
+  Bun.spawnSync(["ln", "-s", "..1", join(root.dir, vol, "..data")]);
+  Bun.spawnSync(["ln", "-s", "..data/password", join(root.dir, vol, "password")]);
+  const logs = await serve({ PROXMOX_PASSWORD: "", PROXMOX_PASSWORD_FILE: `${vol}/password`, PROXMOX_CA_FILE: "/etc/skyclust/pve-root-ca.pem" }, async (client) => {
+    const denied = await client.call("ListRegions").then(
+      () => undefined,
+      (e) => e,
+    );
+    expect(denied?.code).toBe(16); // UNAUTHENTICATED
+    write("..2", pve.password);
+    Bun.spawnSync(["ln", "-sfn", "..2", join(root.dir, vol, "..data")]);
+    expect((await client.call("ListRegions")).regions.length).toBe(2);
+  });
+  expect(logs).toContain("credentials reloaded");
+  expect(logs).not.toContain(pve.password);
+  pve.password = before;
 }, 60_000);

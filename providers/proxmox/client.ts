@@ -11,11 +11,13 @@
 import { abortableSleep } from "../../shared/abort";
 import { ProviderError, abortError, failedPrecondition, internal, notFound, permissionDenied, unauthenticated, unavailable, unimplemented } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
+import { reveal, secretVersion, type SecretValue } from "../../shared/secrets";
 import { TlsVerificationError, type HttpTransport } from "./transport";
 
+/** Secrets are live values when they come from a _FILE: read at each use. */
 export type PveAuth =
-  | { kind: "ticket"; username: string; password: string }
-  | { kind: "token"; tokenId: string; secret: string };
+  | { kind: "ticket"; username: string; password: SecretValue }
+  | { kind: "token"; tokenId: string; secret: SecretValue };
 
 export interface PveClientOptions {
   baseUrl: string;
@@ -56,6 +58,8 @@ interface Ticket {
   ticket: string;
   csrf: string;
   obtainedAt: number;
+  /** The password's version this ticket was bought with. */
+  passwordVersion: number;
 }
 
 export class PveClient {
@@ -123,7 +127,7 @@ export class PveClient {
     const auth = this.opts.auth;
     let ticket: Ticket | undefined;
     if (auth.kind === "token") {
-      headers.authorization = `PVEAPIToken=${auth.tokenId}=${auth.secret}`;
+      headers.authorization = `PVEAPIToken=${auth.tokenId}=${reveal(auth.secret)}`;
     } else {
       ticket = await this.currentTicket(signal);
       headers.cookie = `PVEAuthCookie=${encodeURIComponent(ticket.ticket)}`;
@@ -150,6 +154,14 @@ export class PveClient {
   }
 
   private async currentTicket(signal: AbortSignal): Promise<Ticket> {
+    const auth = this.opts.auth;
+    if (this.ticket && auth.kind === "ticket" && secretVersion(auth.password) !== this.ticket.passwordVersion) {
+      // The password was rotated: log in with the new one now rather than
+      // when the old ticket expires (PVE keeps old tickets valid). Calls that
+      // already sent the old ticket finish with it.
+      this.opts.log.info("credentials changed: logging in to Proxmox again", {});
+      this.ticket = undefined;
+    }
     if (this.ticket && this.now() - this.ticket.obtainedAt < TICKET_RENEW_MS) return this.ticket;
     if (!this.login) {
       this.login = this.doLogin(signal).finally(() => (this.login = undefined));
@@ -160,11 +172,12 @@ export class PveClient {
   private async doLogin(signal: AbortSignal): Promise<Ticket> {
     const auth = this.opts.auth;
     if (auth.kind !== "ticket") throw new Error("login without a password");
+    const passwordVersion = secretVersion(auth.password);
     const res = await this.transport(
       "POST",
       `${this.opts.baseUrl}/access/ticket`,
       { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
-      encodeForm({ username: auth.username, password: auth.password }),
+      encodeForm({ username: auth.username, password: reveal(auth.password) }),
       signal,
     );
     this.loginCount++;
@@ -173,7 +186,7 @@ export class PveClient {
     }
     const data = unwrap<{ ticket?: string; CSRFPreventionToken?: string }>(res.status, res.statusText, res.body);
     if (!data?.ticket || !data.CSRFPreventionToken) throw unavailable("the Proxmox login answer held no ticket");
-    this.ticket = { ticket: data.ticket, csrf: data.CSRFPreventionToken, obtainedAt: this.now() };
+    this.ticket = { ticket: data.ticket, csrf: data.CSRFPreventionToken, obtainedAt: this.now(), passwordVersion };
     this.opts.log.debug("proxmox ticket obtained", { user: auth.username });
     return this.ticket;
   }

@@ -33,7 +33,8 @@ export const proxmoxProvider: ProviderDefinition = {
   ],
   helpFooter: [
     "Proxmox credentials: PROXMOX_HOST plus either PROXMOX_USER + PROXMOX_PASSWORD (ticket login)",
-    "or PROXMOX_TOKEN_ID + PROXMOX_TOKEN_SECRET (API token). TLS is verified: use PROXMOX_CA_FILE",
+    "or PROXMOX_TOKEN_ID + PROXMOX_TOKEN_SECRET (API token); the secrets also as PROXMOX_PASSWORD_FILE /",
+    "PROXMOX_TOKEN_SECRET_FILE, re-read when they change. TLS is verified: use PROXMOX_CA_FILE",
     "or PROXMOX_FINGERPRINT for the self-signed certificate Proxmox ships.",
   ].join("\n"),
   missingCredentials(settings: Settings) {
@@ -51,8 +52,8 @@ export const proxmoxProvider: ProviderDefinition = {
     return missing;
   },
   sandboxProfile: (settings) => proxmoxSandboxProfile(str(settings, "region") ?? "pve1"),
-  async createCloudBackend(settings, log) {
+  async createCloudBackend(settings, log, secrets) {
     const { createProxmoxBackend } = await import("./factory");
-    return createProxmoxBackend(settings, log);
+    return createProxmoxBackend(settings, log, secrets);
   },
 };

@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, bool, num, str, type Settings } from "../../shared/config";
 import type { Logger } from "../../shared/log";
+import type { Secrets } from "../../shared/secrets";
 import { loadRateCard } from "../../shared/pricing";
 import { CLUSTER_REGION, ProxmoxBackend } from "./backend";
 import { PveClient, type PveAuth } from "./client";
@@ -18,20 +19,22 @@ export function qualifiedUser(user: string, realm: string): string {
   return user.includes("@") ? user : `${user}@${realm}`;
 }
 
-export function authFromSettings(settings: Settings): PveAuth {
+/** `secrets` (when given) supplies live values, so a rotated PROXMOX_*_FILE is used on the next call. */
+export function authFromSettings(settings: Settings, secrets?: Secrets): PveAuth {
   const realm = str(settings, "pve-realm") ?? "pve";
   const user = str(settings, "pve-user");
   const tokenId = str(settings, "pve-token-id");
   const tokenSecret = str(settings, "pve-token-secret");
   if (tokenId || tokenSecret) {
     if (!tokenId || !tokenSecret) throw new ConfigError("PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET go together");
-    if (tokenId.includes("!")) return { kind: "token", tokenId, secret: tokenSecret };
+    const secret = secrets?.get("pve-token-secret") ?? tokenSecret;
+    if (tokenId.includes("!")) return { kind: "token", tokenId, secret };
     if (!user) throw new ConfigError('PROXMOX_TOKEN_ID without "USER@REALM!" needs PROXMOX_USER');
-    return { kind: "token", tokenId: `${qualifiedUser(user, realm)}!${tokenId}`, secret: tokenSecret };
+    return { kind: "token", tokenId: `${qualifiedUser(user, realm)}!${tokenId}`, secret };
   }
   const password = str(settings, "pve-password");
   if (!user || !password) throw new ConfigError("set PROXMOX_USER and PROXMOX_PASSWORD, or PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET");
-  return { kind: "ticket", username: qualifiedUser(user, realm), password };
+  return { kind: "ticket", username: qualifiedUser(user, realm), password: secrets?.get("pve-password") ?? password };
 }
 
 export function stateDirFromSettings(settings: Settings, env: Record<string, string | undefined> = process.env): string {
@@ -43,13 +46,13 @@ export function stateDirFromSettings(settings: Settings, env: Record<string, str
   return join(home, ".local", "state", "skyclust-proxmox");
 }
 
-export async function createProxmoxBackend(settings: Settings, log: Logger): Promise<ProxmoxBackend> {
+export async function createProxmoxBackend(settings: Settings, log: Logger, secrets?: Secrets): Promise<ProxmoxBackend> {
   const endpoint = parsePveHost(str(settings, "pve-host") ?? "");
   const transport = createTransport({ caFile: str(settings, "pve-ca-file"), fingerprint: str(settings, "pve-fingerprint"), insecure: bool(settings, "pve-insecure") });
   if (transport.tlsMode === "insecure") {
     log.warn("PROXMOX_INSECURE is set: the Proxmox API certificate is NOT verified; anyone on the network path can read the credentials. Use PROXMOX_CA_FILE or PROXMOX_FINGERPRINT instead.", { host: endpoint.host });
   }
-  const auth = authFromSettings(settings);
+  const auth = authFromSettings(settings, secrets);
   const client = new PveClient({
     baseUrl: endpoint.baseUrl,
     auth,

@@ -104,6 +104,8 @@ export class FakeGce {
   beforeMetadataWrite?: () => void;
   /** Instance GETs until a new instance reaches RUNNING (PROVISIONING -> STAGING -> RUNNING). */
   getsUntilRunning = 2;
+  /** Access tokens accepted now (starts with opts.accessToken); a test swaps it to model a token's rotation. */
+  accessTokens: Set<string>;
 
   private readonly operations = new Map<string, FakeOperation>();
   private readonly requestIds = new Map<string, string>();
@@ -113,6 +115,7 @@ export class FakeGce {
 
   constructor(private readonly opts: FakeGceOptions = {}) {
     this.project = opts.project ?? "project_name";
+    this.accessTokens = new Set(opts.accessToken ? [opts.accessToken] : []);
     this.regions = load("regions.json").items;
     this.zones = load("zones.json").items.filter((z: any) => this.regions.some((r: any) => r.zones.some((u: string) => u.endsWith(`/zones/${z.name}`))));
     this.machineTypes = new Set(load("zones_us-central1-a_machineTypes.json").items.map((m: any) => m.name));
@@ -174,7 +177,7 @@ export class FakeGce {
     const header = req.headers.get("authorization") ?? "";
     const token = /^Bearer (.+)$/.exec(header)?.[1];
     if (!token) return undefined;
-    if (this.opts.accessToken && token === this.opts.accessToken) return "token";
+    if (this.accessTokens.has(token)) return "token";
     const sa = this.opts.serviceAccount;
     const parts = token.split(".");
     if (!sa || parts.length !== 3) return undefined;

@@ -39,6 +39,16 @@ export function recordedPayloads(): Map<string, any> {
   return out;
 }
 
+/** Config parameters -> the privilege PVE requires to change them. */
+const CONFIG_PRIVILEGES: [RegExp, string][] = [
+  [/^(cores|sockets|vcpus|cpu|cpulimit|cpuunits|affinity|numa)$/, "VM.Config.CPU"],
+  [/^(memory|balloon|shares|swap)$/, "VM.Config.Memory"],
+  [/^(ciuser|cipassword|citype|ciupgrade|sshkeys|searchdomain|nameserver|cicustom|ipconfig\d+)$/, "VM.Config.Cloudinit"],
+  [/^net\d+$/, "VM.Config.Network"],
+  [/^(scsi|virtio|sata|ide|efidisk|tpmstate|unused)\d+$|^rootfs$|^mp\d+$/, "VM.Config.Disk"],
+  [/^(name|hostname|description|tags|onboot|startup|protection|agent|ostype|boot)$/, "VM.Config.Options"],
+];
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -76,6 +86,13 @@ export interface FakePveOptions {
   password?: string;
   /** "USER@REALM!NAME" -> secret. */
   tokens?: Record<string, string>;
+  /**
+   * "USER@REALM!NAME" -> the privileges that token holds: its role, granted on
+   * "/" with propagation (with privilege separation, PVE uses the token's own
+   * ACL, capped by its user's). Tokens not listed hold every privilege, as
+   * root@pam's do; the ticket user always does.
+   */
+  tokenPrivileges?: Record<string, string[]>;
   /** Status polls that still answer "running" before a task stops. */
   taskPolls?: number;
 }
@@ -98,12 +115,20 @@ export class FakePve {
   private ticketTemplate: any;
   private version: any;
   readonly user: string;
-  readonly password: string;
+  /** The user's password now; a test changes it to model a rotation. */
+  password: string;
+  /** "USER@REALM!NAME" -> secret accepted now. */
+  tokens: Record<string, string>;
+  /** See FakePveOptions.tokenPrivileges; a test may change it. */
+  tokenPrivileges: Record<string, string[]>;
+  private held = new Map<string, { started: () => void; task?: Task }>();
   port = 0;
 
   constructor(private readonly opts: FakePveOptions) {
     this.user = opts.user ?? "PROXMOX_USERNAME@pam";
     this.password = opts.password ?? "PROXMOX_PASSWORD";
+    this.tokens = { ...opts.tokens };
+    this.tokenPrivileges = { ...opts.tokenPrivileges };
     const rec = recordedPayloads();
     this.ticketTemplate = rec.get("POST /access/ticket");
     this.version = rec.get("GET /nodes/vmpvetest/version");
@@ -151,6 +176,22 @@ export class FakePve {
   hangNextTask(type: string): void {
     this.hanging.add(type);
   }
+  /**
+   * The next task of this type keeps running until release(): a call that
+   * waits for it is provably in flight (`started` resolves when it began).
+   */
+  holdNextTask(type: string): { started: Promise<void>; release(): void } {
+    let started!: () => void;
+    const startedP = new Promise<void>((r) => (started = r));
+    const hold: { started: () => void; task?: Task } = { started };
+    this.held.set(type, hold);
+    return {
+      started: startedP,
+      release: () => {
+        if (hold.task) hold.task.pollsLeft = 0;
+      },
+    };
+  }
   /** The next n writes answer 500 "can't lock file ...". */
   lockNextWrites(n: number): void {
     this.lockFailuresLeft = n;
@@ -174,6 +215,50 @@ export class FakePve {
   }
   requestsTo(method: string, pattern: RegExp): RecordedRequest[] {
     return this.requests.filter((r) => r.method === method && pattern.test(r.path));
+  }
+
+  // ---- access control ----------------------------------------------------
+
+  private allowed(user: string, privilege: string): boolean {
+    const held = this.tokenPrivileges[user];
+    return held === undefined || held.includes(privilege);
+  }
+
+  /**
+   * The first privilege `user` lacks for a guest endpoint, with the ACL path
+   * PVE checks it on (the "permissions" of each method in PVE's API schema;
+   * config parameters map to VM.Config.* as PVE's check_vm_modify_config_perm
+   * does). Undefined when the call is allowed.
+   */
+  private missingPrivilege(user: string, method: string, vmid: number, rest: string, params: Record<string, string>): { path: string; privilege: string } | undefined {
+    const vm = `/vms/${vmid}`;
+    const needs: { path: string; privilege: string }[] = [];
+    const guest = this.guests.get(vmid);
+    const storageOf = (volume: unknown) => /^([^:,]+):/.exec(String(volume ?? ""))?.[1] ?? "local-lvm";
+    const rootDisk = guest ? Object.keys(guest.config).find((k) => /^(scsi|virtio|sata|ide)\d+$|^rootfs$/.test(k) && !/media=cdrom/.test(String(guest.config[k]))) : undefined;
+    if (method === "GET") {
+      needs.push({ path: vm, privilege: rest.startsWith("/agent/") ? "VM.GuestAgent.Audit" : "VM.Audit" });
+    } else if (rest === "/config") {
+      for (const key of Object.keys(params)) {
+        const privilege = CONFIG_PRIVILEGES.find(([re]) => re.test(key))?.[1];
+        if (privilege) needs.push({ path: vm, privilege });
+        const bridge = key.startsWith("net") ? /bridge=([^,]+)/.exec(params[key]!)?.[1] : undefined;
+        if (bridge) needs.push({ path: `/sdn/zones/localnetwork/${bridge}`, privilege: "SDN.Use" });
+      }
+    } else if (rest === "/resize") {
+      needs.push({ path: vm, privilege: "VM.Config.Disk" }, { path: `/storage/${storageOf(guest?.config[params.disk ?? ""])}`, privilege: "Datastore.AllocateSpace" });
+    } else if (rest.startsWith("/status/")) {
+      needs.push({ path: vm, privilege: "VM.PowerMgmt" });
+    } else if (rest === "/clone") {
+      needs.push(
+        { path: vm, privilege: "VM.Clone" },
+        { path: `/vms/${params.newid}`, privilege: "VM.Allocate" },
+        { path: `/storage/${params.storage ?? storageOf(rootDisk ? guest!.config[rootDisk] : undefined)}`, privilege: "Datastore.AllocateSpace" },
+      );
+    } else if (method === "DELETE" && rest === "") {
+      needs.push({ path: vm, privilege: "VM.Allocate" });
+    }
+    return needs.find((n) => !this.allowed(user, n.privilege));
   }
 
   // ---- HTTP --------------------------------------------------------------
@@ -212,7 +297,7 @@ export class FakePve {
     const cookie = /(?:^|;\s*)PVEAuthCookie=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
     if (authz?.startsWith("PVEAPIToken=")) {
       const m = /^PVEAPIToken=([^=]+)=(.+)$/.exec(authz);
-      if (!m || this.opts.tokens?.[m[1]!] !== m[2]) return send(401, null, "invalid token value!");
+      if (!m || this.tokens[m[1]!] !== m[2]) return send(401, null, "invalid token value!");
       auth = "token";
       user = m[1]!;
     } else if (cookie && this.tickets.has(decodeURIComponent(cookie))) {
@@ -250,7 +335,8 @@ export class FakePve {
     if (method === "GET" && path === "/version") return ok(this.version);
     if (method === "GET" && path === "/nodes") return ok(this.nodes);
     if (method === "GET" && path === "/cluster/resources") {
-      const vms = [...this.guests.values()].map((g) => g.resource);
+      // PVE lists only the guests the caller may audit; it never answers 403 here.
+      const vms = [...this.guests.values()].map((g) => g.resource).filter((r) => this.allowed(user, "VM.Audit"));
       return ok(params.type === "vm" || !params.type ? vms : []);
     }
     if (method === "GET" && path === "/cluster/nextid") {
@@ -279,6 +365,9 @@ export class FakePve {
     if (!m) return fail(501, `Method '${method} ${path}' not implemented`);
     const [, node, kind, vmidText, rest = ""] = m;
     const vmid = Number(vmidText);
+    // PVE checks an endpoint's permissions before it looks at the guest.
+    const missing = this.missingPrivilege(user, method, vmid, rest, params);
+    if (missing) return fail(403, `Permission check failed (${missing.path}, ${missing.privilege})`);
     const guest = this.guests.get(vmid);
     const conf = kind === "qemu" ? "qemu-server" : "lxc";
     if (!guest || guest.resource.node !== node || guest.resource.type !== kind) return fail(500, `Configuration file 'nodes/${node}/${conf}/${vmid}.conf' does not exist`);
@@ -376,7 +465,9 @@ export class FakePve {
     const upid = `UPID:${node}:${hex(pid)}:${hex(pstart)}:${hex(starttime)}:${type}:${vmid}:${user}:`;
     const failure = this.taskFailures.findIndex((f) => f.type === type);
     const failed = failure >= 0 ? this.taskFailures.splice(failure, 1)[0] : undefined;
-    this.tasks.set(upid, {
+    const held = this.held.get(type);
+    this.held.delete(type);
+    const record: Task = {
       upid,
       node,
       type,
@@ -385,11 +476,16 @@ export class FakePve {
       starttime,
       pid,
       pstart,
-      pollsLeft: this.hanging.delete(type) ? Number.POSITIVE_INFINITY : (this.opts.taskPolls ?? 1),
+      pollsLeft: this.hanging.delete(type) || held ? Number.POSITIVE_INFINITY : (this.opts.taskPolls ?? 1),
       exitstatus: failed?.exitstatus ?? "OK",
       log: failed ? [...failed.log, `TASK ERROR: ${failed.exitstatus}`] : ["TASK OK"],
       effect,
-    });
+    };
+    this.tasks.set(upid, record);
+    if (held) {
+      held.task = record;
+      held.started();
+    }
     return upid;
   }
 }
