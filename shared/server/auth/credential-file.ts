@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { ConfigError } from "../../config";
 import type { Logger } from "../../log";
+import { checkSecretFileMode } from "../../secrets";
 import { isScope, SCOPES, type Scope } from "./scopes";
 
 export interface CredentialEntry {
@@ -57,13 +58,6 @@ export function parseCredentialLines(text: string, opts: Pick<CredentialFileOpti
   return entries;
 }
 
-function checkMode(path: string, flag: string, mode: number, uid: number): void {
-  const groupOk = uid === 0 && (mode & 0o037) === 0;
-  if ((mode & 0o077) !== 0 && !groupOk) {
-    throw new ConfigError(`${flag}: ${path} is readable by others than its owner (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`);
-  }
-}
-
 export class CredentialFile {
   private entries: CredentialEntry[] = [];
   private version = "";
@@ -98,7 +92,7 @@ export class CredentialFile {
     }
     const version = `${st.ino}:${st.size}:${st.mtimeMs}:${st.mode}`;
     if (!first && version === this.version) return;
-    if (this.opts.secret) checkMode(path, flag, st.mode, st.uid);
+    if (this.opts.secret) checkSecretFileMode(st, flag, path);
     const entries = parseCredentialLines(readFileSync(path, "utf8"), this.opts);
     this.entries = entries;
     this.version = version;
