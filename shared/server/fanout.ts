@@ -8,6 +8,16 @@
 // holds more than pageSize instances; once it is full, prefetches that are
 // no longer needed are cancelled.
 //
+// Read-ahead follows what the listing has seen: the cursor also carries how
+// many instances one region page yielded (`y`), so the next call starts only
+// as many regions as should fill its page (one, when regions are dense) rather
+// than every region at once, whose pages it would then cancel. And once a
+// page has instances, the call never waits for a region it has not started:
+// it answers with a shorter page instead of a second round trip (a page may
+// hold fewer than page_size; the token continues). The first call knows
+// nothing yet and starts every region concurrently, as a one-page listing of
+// sparse regions needs.
+//
 // Page tokens carry no secret, so a caller can forge this cursor. What keeps
 // a forged cursor from costing more than a genuine one: parseFanoutCursor
 // refuses (before any cloud call) a region list that is too long, repeats a
@@ -24,6 +34,13 @@ type RegionState = [region: string, cursor: string | null, skip: number];
 interface FanoutCursor {
   /** Regions still to read, in order. */
   r: RegionState[];
+  /** Instances one region page yielded so far (read-ahead hint); absent on the first call. */
+  y?: number;
+}
+
+interface ParsedFanoutCursor {
+  states: RegionState[];
+  yieldHint?: number;
 }
 
 export type PageFetcher = (ctx: CallContext, query: ListInstancesQuery) => Promise<InstancePage>;
@@ -42,6 +59,10 @@ const REGION_NAME = /^[A-Za-z0-9][A-Za-z0-9._\/-]{0,62}$/;
 
 /** Structural checks only: no cloud call is needed to refuse these. */
 export function parseFanoutCursor(cursor: string): RegionState[] {
+  return parseCursor(cursor).states;
+}
+
+function parseCursor(cursor: string): ParsedFanoutCursor {
   const bad = (why: string) => invalidArgument("page_token", `not a multi-region listing token: ${why}`);
   let parsed: unknown;
   try {
@@ -62,7 +83,11 @@ export function parseFanoutCursor(cursor: string): RegionState[] {
     if (regionCursor !== null && (typeof regionCursor !== "string" || regionCursor.length > MAX_REGION_CURSOR)) throw bad("a region cursor is invalid");
     if (!Number.isInteger(skip) || (skip as number) < 0 || (skip as number) > MAX_SKIP) throw bad("a region position is invalid");
   }
-  return states as RegionState[];
+  // A forged hint only changes how many regions start at once, never beyond
+  // the concurrency limit or one page per region: bounded like a genuine one.
+  const y = (parsed as Partial<FanoutCursor>).y;
+  if (y !== undefined && (!Number.isInteger(y) || y < 1 || y > MAX_SKIP)) throw bad("the read-ahead hint is invalid");
+  return { states: states as RegionState[], yieldHint: y };
 }
 
 /**
@@ -94,7 +119,7 @@ export async function listAcrossRegions(
   pageSize: number,
   concurrency: number,
 ): Promise<FanoutResult> {
-  const pending = parseFanoutCursor(cursor);
+  const { states: pending, yieldHint } = parseCursor(cursor);
   const prefetch = new AbortController();
   const onAbort = () => prefetch.abort(ctx.signal.reason);
   ctx.signal.addEventListener("abort", onAbort, { once: true });
@@ -109,11 +134,26 @@ export async function listAcrossRegions(
       (error) => ({ ok: false as const, error }),
     );
   };
-  for (let i = 0; i < Math.min(concurrency, pending.length); i++) launch(i);
+  // Regions expected to fill the page, from what earlier pages yielded.
+  const firstWave = yieldHint ? Math.ceil(pageSize / yieldHint) : pending.length;
+  for (let i = 0; i < Math.min(concurrency, firstWave, pending.length); i++) launch(i);
 
   const instances: Instance[] = [];
   const unreachable: string[] = [];
   const remaining: RegionState[] = [];
+  // Region i gave nothing and nothing is collected yet (empty or failing
+  // regions): the hint was too optimistic, so read ahead as far as the
+  // concurrency limit allows instead of one round trip per empty region.
+  const readAheadIfEmpty = (i: number, gaveSome: boolean) => {
+    if (gaveSome || instances.length > 0) return;
+    while (launched.length < pending.length && launched.length - i <= concurrency) launch(launched.length);
+  };
+  // What a region page yields, from pages that were not a region's last
+  // (a region's tail says nothing about how dense the regions are).
+  let fullPages = 0;
+  let fullPageInstances = 0;
+  let pagesRead = 0;
+  let instancesRead = 0;
   try {
     for (let i = 0; i < pending.length; i++) {
       const state = pending[i]!;
@@ -121,16 +161,32 @@ export async function listAcrossRegions(
         remaining.push(state);
         continue;
       }
+      if (launched[i] === undefined) {
+        // Not started yet: with instances in hand, answer now rather than
+        // spend a second round trip; with none, keep reading.
+        if (instances.length > 0) {
+          remaining.push(state);
+          continue;
+        }
+        launch(i);
+      }
       const outcome = await launched[i]!;
-      if (i + concurrency < pending.length) launch(i + concurrency);
       const [region, regionCursor, skip] = state;
       if (!outcome.ok) {
         if (ctx.signal.aborted) throw outcome.error;
+        readAheadIfEmpty(i, false);
         const why = outcome.error instanceof ProviderError ? `${outcome.error.code}: ${bounded(outcome.error.message)}` : "internal error";
         unreachable.push(`${region}: ${why}`);
         continue;
       }
       const page = outcome.page;
+      readAheadIfEmpty(i, page.instances.length > skip);
+      pagesRead++;
+      instancesRead += page.instances.length;
+      if (page.nextCursor) {
+        fullPages++;
+        fullPageInstances += page.instances.length;
+      }
       for (const u of page.unreachable ?? []) unreachable.push(`${region}/${u}`);
       const items = page.instances.slice(skip);
       const taken = items.slice(0, pageSize - instances.length);
@@ -142,9 +198,13 @@ export async function listAcrossRegions(
     ctx.signal.removeEventListener("abort", onAbort);
     prefetch.abort();
   }
+  // Tails alone (small regions) are the estimate only when nothing better is known.
+  const observed =
+    fullPages > 0 ? Math.round(fullPageInstances / fullPages) : (yieldHint ?? (pagesRead > 0 ? Math.round(instancesRead / pagesRead) : undefined));
+  const hint = observed === undefined ? undefined : Math.min(MAX_SKIP, Math.max(1, observed));
   return {
     instances,
     unreachable,
-    nextCursor: remaining.length > 0 ? JSON.stringify({ r: remaining } satisfies FanoutCursor) : undefined,
+    nextCursor: remaining.length > 0 ? JSON.stringify({ r: remaining, ...(hint ? { y: hint } : {}) } satisfies FanoutCursor) : undefined,
   };
 }

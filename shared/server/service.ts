@@ -39,6 +39,7 @@ export interface ServiceOptions {
 type Req = Record<string, any>;
 
 const MAX_TIMEOUT_SECONDS = 3600;
+const FANOUT_REGIONS_TTL_MS = 15_000;
 
 export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc.UntypedServiceImplementation {
   const { backend, ssh } = opts;
@@ -50,9 +51,17 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
   const rpc = (name: string, handler: (req: Req, ctx: CallContext, call: grpc.ServerUnaryCall<Req, unknown>) => Promise<unknown>) =>
     unary<Req, unknown>(name, deps, handler);
 
+  // The available regions (GetProviderInfo, and every page of a "*"
+  // listing, which checks its token against them), reused for a few
+  // seconds: a cloud call per page only for that doubled a walk's round trips.
+  // Only answers are reused, never a call in flight: one caller's
+  // cancellation must not fail the others.
+  let regionsCache: { until: number; regions: string[] } | undefined;
   async function availableRegions(ctx: CallContext): Promise<string[]> {
-    const regions = await backend.listRegions(ctx);
-    return regions.filter((r) => r.status === "available").map((r) => r.id);
+    if (regionsCache && regionsCache.until > Date.now()) return regionsCache.regions;
+    const regions = (await backend.listRegions(ctx)).filter((r) => r.status === "available").map((r) => r.id);
+    regionsCache = { until: Date.now() + FANOUT_REGIONS_TTL_MS, regions };
+    return regions;
   }
 
   async function listPage(ctx: CallContext, req: Req) {
@@ -105,11 +114,10 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
 
   return {
     GetProviderInfo: rpc("GetProviderInfo", async (_req, ctx) => {
-      const regions = await backend.listRegions(ctx);
       return {
         name: backend.provider,
         version: opts.version,
-        supported_regions: regions.filter((r) => r.status === "available").map((r) => r.id),
+        supported_regions: await availableRegions(ctx),
         capabilities: { ...backend.capabilities(), ...opts.serverCapabilities, mode: backend.mode, default_region: backend.defaultRegion },
       };
     }),
