@@ -20,7 +20,9 @@
 //  3. docker-compose.yml + docker-compose.sandbox.yml come up with Docker
 //     Compose v2 against podman's Docker API, on free ports (a project-scoped
 //     override file remaps them: other test runs and `npm start` may hold
-//     50051-50054), turn healthy and go down cleanly.
+//     50051-50054), turn healthy and go down cleanly. docker-compose.yml alone
+//     (cloud mode) brings up gcp and proxmox to prove their mounts: the key
+//     file read by uid 65532, the key pair store on the named volume.
 //  4. deploy/kubernetes runs with `podman kube play` (see KUBE_PLAY_GAPS for
 //     what it does not run; scripts/deployment.test.ts validates those against
 //     the Kubernetes schemas).
@@ -29,7 +31,8 @@
 // (what the timer would run) and reads the engine's health status after it.
 // Without an engine every test here is skipped with the reason in its name.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, lstatSync, rmSync, writeFileSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { ProviderClient } from "../shared/testing/client";
@@ -329,6 +332,83 @@ describe("docker-compose.yml + docker-compose.sandbox.yml with Docker Compose on
           expect(podman!.run(["ps", "-a", "--filter", label, "--format", "{{.Names}}"]).stdout.trim()).toBe("");
           expect(podman!.run(["network", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.trim()).toBe("");
           expect(podman!.run(["volume", "ls", "--filter", label, "--format", "{{.Name}}"]).stdout.trim()).toBe("");
+        });
+      } finally {
+        await compose.run(["down", "--volumes", "--timeout", "0"], { allowFail: true });
+        await compose.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    300_000,
+  );
+});
+
+describe("docker-compose.yml alone (cloud mode) with Docker Compose on podman: the mounts", () => {
+  const found = missing ? undefined : findCompose();
+  const composeMissing = missing ?? (found && "missing" in found ? found.missing : undefined);
+  const composeTest = (name: string, fn: () => Promise<void>, timeoutMs: number) => {
+    if (composeMissing) test.skip(`${name} [skipped: ${composeMissing}]`, fn);
+    else test(name, fn, timeoutMs);
+  };
+
+  // Neither backend calls its cloud before the first RPC, so both serve
+  // without one; what start-up proves is that uid 65532 can read the key
+  // file (given to 65532, 0400, as the README says to make it) and create the
+  // key pair store on the named volume over the read-only root.
+  composeTest(
+    "gcp reads the bind-mounted key file; proxmox creates its state directory on the proxmox-state volume",
+    async () => {
+      for (const p of ["gcp", "proxmox"]) if (!built.has(p)) throw new Error(`${imageRef(p)} was not built (see the build test)`);
+      const dir = mkdtempSync("/tmp/skyclust-compose-");
+      const key = join(dir, "gcp-key.json");
+      const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      writeFileSync(
+        key,
+        JSON.stringify({ type: "service_account", project_id: "skyclust-container-test", client_email: "test@skyclust-container-test.iam.gserviceaccount.com", private_key: privateKey.export({ type: "pkcs8", format: "pem" }) }),
+        { mode: 0o600 },
+      );
+      // As a key file usually is (0600, the host user's), uid 65532 cannot read
+      // it: the provider says so and exits 2 (the README tells what to do).
+      const run = ["run", "--rm", "--read-only", "-v", `${key}:/var/run/secrets/skyclust/gcp-key.json:ro`, "-e", "GOOGLE_APPLICATION_CREDENTIALS=/var/run/secrets/skyclust/gcp-key.json", imageRef("gcp")];
+      chmodSync(key, 0o600);
+      const refused = await podman!.runAsync(run, { allowFail: true });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain("GOOGLE_APPLICATION_CREDENTIALS: cannot read /var/run/secrets/skyclust/gcp-key.json: EACCES");
+      chmodSync(key, 0o400);
+      chownSync(key, NONROOT_UID, NONROOT_UID);
+      const ports = { gcp: await freePort(), proxmox: await freePort() };
+      writeFileSync(join(dir, "ports.yml"), "services:\n" + Object.entries(ports).map(([p, port]) => `  ${p}:\n    ports: !override ["127.0.0.1:${port}:${portOf(p)}"]\n`).join(""));
+      const project = `${RUN}-cloud`;
+      const compose = new ComposeOnPodman(podman!, (found as { binary: string }).binary, project, [join(repo, "docker-compose.yml"), join(dir, "ports.yml")], {
+        SKYCLUST_IMAGE_REGISTRY: REGISTRY,
+        SKYCLUST_VERSION: pkg.version,
+        GOOGLE_APPLICATION_CREDENTIALS: key,
+        PROXMOX_HOST: "127.0.0.1:8006",
+        PROXMOX_USER: "skyclust@pve",
+        PROXMOX_PASSWORD: "container-test-only",
+      });
+      try {
+        await timed("compose cloud mode", async () => {
+          await compose.start();
+          await compose.run(["up", "--detach", "--no-build", "--pull", "never", "gcp", "proxmox"]);
+          for (const c of await compose.ps()) {
+            await waitForServing(`127.0.0.1:${ports[c.Service as "gcp" | "proxmox"]}`, 30_000).catch((e) => {
+              throw new Error(`${e.message}\n${podman!.run(["logs", c.Name], { allowFail: true }).stderr}`);
+            });
+            expect(podman!.run(["healthcheck", "run", c.Name], { allowFail: true }).code).toBe(0);
+          }
+          const [gcp, proxmox] = ["gcp", "proxmox"].map((s) => `${project}-${s}-1`);
+          const gcpLog = podman!.run(["logs", gcp!]).stdout + podman!.run(["logs", gcp!]).stderr;
+          expect(gcpLog).toContain('"project":"skyclust-container-test","auth":"service-account-key"');
+          expect(gcpLog).toContain('"mode":"cloud"');
+          const pveLog = podman!.run(["logs", proxmox!]).stdout + podman!.run(["logs", proxmox!]).stderr;
+          expect(pveLog).toContain('"state_dir":"/home/nonroot/skyclust-proxmox"');
+          expect(pveLog).toContain('"mode":"cloud"');
+          const volume = podman!.json(["volume", "inspect", `${project}_proxmox-state`])[0];
+          const state = statSync(join(volume.Mountpoint, "skyclust-proxmox"));
+          expect(`${state.uid}:${state.gid} ${(state.mode & 0o777).toString(8)}`).toBe(`${NONROOT_UID}:${NONROOT_UID} 700`);
+          await compose.run(["down", "--volumes"]);
+          expect(podman!.run(["volume", "exists", `${project}_proxmox-state`], { allowFail: true }).code).not.toBe(0);
         });
       } finally {
         await compose.run(["down", "--volumes", "--timeout", "0"], { allowFail: true });

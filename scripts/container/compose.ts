@@ -41,7 +41,7 @@ export class ComposeOnPodman {
     readonly files: string[],
     private readonly env: Record<string, string>,
   ) {
-    this.socket = join(podman.confDir, "podman.sock");
+    this.socket = join(podman.confDir, `${project}.sock`);
   }
 
   /** Starts the API service and waits until it answers /_ping. */
