@@ -426,7 +426,7 @@ describe("docker-compose.yml alone (cloud mode) with Docker Compose on podman: t
  * consistency), and the README says how they behave on a real cluster.
  */
 const KUBE_PLAY_GAPS = [
-  "Service (headless DNS) and PodDisruptionBudget: no cluster to serve them; kube play leaves them aside",
+  "Service (headless DNS), PodDisruptionBudget and NetworkPolicy: no cluster to serve or enforce them; kube play leaves them aside",
   "gRPC startup/readiness/liveness probes: not translated (kube play knows exec/http/tcp probes only)",
   "terminationGracePeriodSeconds: kube play stops with podman's default 10 s",
   "replicas and the rolling update strategy: kube play starts pods, no controller keeps their count (the test plays one replica)",
