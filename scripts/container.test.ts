@@ -295,6 +295,14 @@ describe("docker-compose.yml + docker-compose.sandbox.yml with Docker Compose on
           for (const c of ps) {
             const address = `127.0.0.1:${ports[c.Service]}`;
             await waitForServing(address, 30_000);
+            // From the host, through the published port: the sandbox answers.
+            const client = new ProviderClient(address);
+            try {
+              const info = await client.call("GetProviderInfo", {}, { deadlineMs: 10_000 });
+              expect(`${info.name} ${info.capabilities.mode}`).toBe(`${c.Service} sandbox`);
+            } finally {
+              client.close();
+            }
             let hc = podman!.run(["healthcheck", "run", c.Name], { allowFail: true });
             for (let i = 0; hc.code !== 0 && i < 20; i++) {
               await Bun.sleep(500);
@@ -376,6 +384,12 @@ describe("docker-compose.yml alone (cloud mode) with Docker Compose on podman: t
       expect(refused.stderr).toContain("GOOGLE_APPLICATION_CREDENTIALS: cannot read /var/run/secrets/skyclust/gcp-key.json: EACCES");
       chmodSync(key, 0o400);
       chownSync(key, NONROOT_UID, NONROOT_UID);
+      // The compose secrets (docker-compose.yml's `secrets:`), given to the
+      // containers' user as the README says.
+      for (const secret of ["aws_access_key_id", "aws_secret_access_key", "openstack_password", "proxmox_password"]) {
+        writeFileSync(join(dir, secret), "container-test-only", { mode: 0o400 });
+        chownSync(join(dir, secret), NONROOT_UID, NONROOT_UID);
+      }
       const ports = { gcp: await freePort(), proxmox: await freePort() };
       writeFileSync(join(dir, "ports.yml"), "services:\n" + Object.entries(ports).map(([p, port]) => `  ${p}:\n    ports: !override ["127.0.0.1:${port}:${portOf(p)}"]\n`).join(""));
       const project = `${RUN}-cloud`;
@@ -383,9 +397,9 @@ describe("docker-compose.yml alone (cloud mode) with Docker Compose on podman: t
         SKYCLUST_IMAGE_REGISTRY: REGISTRY,
         SKYCLUST_VERSION: pkg.version,
         GOOGLE_APPLICATION_CREDENTIALS: key,
+        SKYCLUST_SECRETS_DIR: dir,
         PROXMOX_HOST: "127.0.0.1:8006",
         PROXMOX_USER: "skyclust@pve",
-        PROXMOX_PASSWORD: "container-test-only",
       });
       try {
         await timed("compose cloud mode", async () => {
@@ -459,15 +473,25 @@ describe("deploy/kubernetes with podman kube play", () => {
         ...(container.envFrom ?? []).map((e: any) => e.secretRef?.name),
         ...(container.env ?? []).map((e: any) => e.valueFrom?.secretKeyRef?.name),
       ].filter(Boolean));
+      // The ConfigMaps it imports are played with it (kube play reads them from the same file).
+      const configMaps = (container.envFrom ?? []).map((e: any) => e.configMapRef?.name).filter(Boolean).map((name: string) => secrets.find((d) => d?.kind === "ConfigMap" && d.metadata.name === name));
+      expect(configMaps).not.toContain(undefined);
+      docs.push(...configMaps);
       const dir = mkdtempSync("/tmp/skyclust-kube-");
       for (const volume of spec.volumes ?? []) {
         if (!volume.secret) continue;
         // KUBE_PLAY_GAPS: the Secret's items as files of a hostPath directory.
         const secret = secrets.find((s) => s?.metadata?.name === volume.secret.secretName);
+        // The files as the kubelet makes them under fsGroup: root:65532, the
+        // defaultMode's owner bits given to the group too (0400 -> 0440).
         const files = join(dir, `volume-${volume.name}`);
         mkdirSync(files);
-        for (const item of volume.secret.items) writeFileSync(join(files, item.path), secret.stringData[item.key]);
-        Bun.spawnSync(["chown", "-R", `${NONROOT_UID}:${NONROOT_UID}`, files]);
+        const mode = (volume.secret.defaultMode ?? 0o644) | (((volume.secret.defaultMode ?? 0o644) & 0o700) >> 3);
+        const items: { key: string; path: string }[] = volume.secret.items ?? Object.keys(secret.stringData).map((key) => ({ key, path: key }));
+        for (const item of items) {
+          writeFileSync(join(files, item.path), secret.stringData[item.key], { mode });
+          chownSync(join(files, item.path), 0, NONROOT_UID);
+        }
         spec.volumes[spec.volumes.indexOf(volume)] = { name: volume.name, hostPath: { path: files, type: "Directory" } };
       }
       const manifest = join(dir, `${provider}.yaml`);
@@ -499,8 +523,8 @@ describe("deploy/kubernetes with podman kube play", () => {
           const env: string[] = inspect.Config.Env;
           // Each Secret reached the container the way the manifest asks.
           for (const ref of container.envFrom ?? []) {
-            const secret = secrets.find((s) => s?.metadata?.name === ref.secretRef.name);
-            for (const [k, v] of Object.entries(secret.stringData)) expect(env).toContain(`${k}=${v}`);
+            const source = secrets.find((s) => s?.metadata?.name === (ref.secretRef ?? ref.configMapRef).name);
+            for (const [k, v] of Object.entries(source.stringData ?? source.data)) expect(env).toContain(`${k}=${v}`);
           }
           for (const e of container.env) {
             const ref = e.valueFrom?.secretKeyRef;
