@@ -446,7 +446,7 @@ const KUBE_PLAY_GAPS = [
   "replicas and the rolling update strategy: kube play starts pods, no controller keeps their count (the test plays one replica)",
   "fsGroup, seccompProfile RuntimeDefault, topologySpreadConstraints, resource requests: no kubelet or scheduler",
   "Secret manifests: podman 4.3 stores a played Secret in a form its own envFrom cannot read; the test creates the podman secret from the example's values, as the API server stores them (stringData merged into data)",
-  "secret volumes: podman 4.3 kube play crashes on them (no secrets manager reaches its volume code); the test mounts the same Secret's items from a hostPath directory (read-only, same mountPath) instead",
+  "secret volumes: podman 4.3 kube play crashes on them (no secrets manager reaches its volume code); the test mounts the example Secret's files from a hostPath directory at the same mountPath, as the kubelet writes them under fsGroup (root:65532, 0440)",
   "containerPort is published on the host as hostPort: the test sets a free hostPort on 127.0.0.1",
 ];
 
