@@ -369,29 +369,7 @@ describe("docker-compose.yml alone (cloud mode) with Docker Compose on podman: t
       for (const p of ["gcp", "proxmox"]) if (!built.has(p)) throw new Error(`${imageRef(p)} was not built (see the build test)`);
       const dir = mkdtempSync("/tmp/skyclust-compose-");
       const key = join(dir, "gcp-key.json");
-      const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-      writeFileSync(
-        key,
-        JSON.stringify({ type: "service_account", project_id: "skyclust-container-test", client_email: "test@skyclust-container-test.iam.gserviceaccount.com", private_key: privateKey.export({ type: "pkcs8", format: "pem" }) }),
-        { mode: 0o600 },
-      );
-      // As a key file usually is (0600, the host user's), uid 65532 cannot read
-      // it: the provider says so and exits 2 (the README tells what to do).
-      const run = ["run", "--rm", "--read-only", "-v", `${key}:/var/run/secrets/skyclust/gcp-key.json:ro`, "-e", "GOOGLE_APPLICATION_CREDENTIALS=/var/run/secrets/skyclust/gcp-key.json", imageRef("gcp")];
-      chmodSync(key, 0o600);
-      const refused = await podman!.runAsync(run, { allowFail: true });
-      expect(refused.code).toBe(2);
-      expect(refused.stderr).toContain("GOOGLE_APPLICATION_CREDENTIALS: cannot read /var/run/secrets/skyclust/gcp-key.json: EACCES");
-      chmodSync(key, 0o400);
-      chownSync(key, NONROOT_UID, NONROOT_UID);
-      // The compose secrets (docker-compose.yml's `secrets:`), given to the
-      // containers' user as the README says.
-      for (const secret of ["aws_access_key_id", "aws_secret_access_key", "openstack_password", "proxmox_password"]) {
-        writeFileSync(join(dir, secret), "container-test-only", { mode: 0o400 });
-        chownSync(join(dir, secret), NONROOT_UID, NONROOT_UID);
-      }
-      const ports = { gcp: await freePort(), proxmox: await freePort() };
-      writeFileSync(join(dir, "ports.yml"), "services:\n" + Object.entries(ports).map(([p, port]) => `  ${p}:\n    ports: !override ["127.0.0.1:${port}:${portOf(p)}"]\n`).join(""));
+      const ports = { gcp: 0, proxmox: 0 };
       const project = `${RUN}-cloud`;
       const compose = new ComposeOnPodman(podman!, (found as { binary: string }).binary, project, [join(repo, "docker-compose.yml"), join(dir, "ports.yml")], {
         SKYCLUST_IMAGE_REGISTRY: REGISTRY,
@@ -402,6 +380,29 @@ describe("docker-compose.yml alone (cloud mode) with Docker Compose on podman: t
         PROXMOX_USER: "skyclust@pve",
       });
       try {
+        const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+        writeFileSync(
+          key,
+          JSON.stringify({ type: "service_account", project_id: "skyclust-container-test", client_email: "test@skyclust-container-test.iam.gserviceaccount.com", private_key: privateKey.export({ type: "pkcs8", format: "pem" }) }),
+          { mode: 0o600 },
+        );
+        // As a key file usually is (0600, the host user's), uid 65532 cannot
+        // read it: the provider says so and exits 2 (the README tells what to do).
+        const run = ["run", "--rm", "--read-only", "-v", `${key}:/var/run/secrets/skyclust/gcp-key.json:ro`, "-e", "GOOGLE_APPLICATION_CREDENTIALS=/var/run/secrets/skyclust/gcp-key.json", imageRef("gcp")];
+        const refused = await podman!.runAsync(run, { allowFail: true });
+        expect(refused.code).toBe(2);
+        expect(refused.stderr).toContain("GOOGLE_APPLICATION_CREDENTIALS: cannot read /var/run/secrets/skyclust/gcp-key.json: EACCES");
+        chmodSync(key, 0o400);
+        chownSync(key, NONROOT_UID, NONROOT_UID);
+        // The compose secrets (docker-compose.yml's `secrets:`), given to the
+        // containers' user as the README says.
+        for (const secret of ["aws_access_key_id", "aws_secret_access_key", "openstack_password", "proxmox_password"]) {
+          writeFileSync(join(dir, secret), "container-test-only", { mode: 0o400 });
+          chownSync(join(dir, secret), NONROOT_UID, NONROOT_UID);
+        }
+        ports.gcp = await freePort();
+        ports.proxmox = await freePort();
+        writeFileSync(join(dir, "ports.yml"), "services:\n" + Object.entries(ports).map(([p, port]) => `  ${p}:\n    ports: !override ["127.0.0.1:${port}:${portOf(p)}"]\n`).join(""));
         await timed("compose cloud mode", async () => {
           await compose.start();
           await compose.run(["up", "--detach", "--no-build", "--pull", "never", "gcp", "proxmox"]);
@@ -478,26 +479,26 @@ describe("deploy/kubernetes with podman kube play", () => {
       expect(configMaps).not.toContain(undefined);
       docs.push(...configMaps);
       const dir = mkdtempSync("/tmp/skyclust-kube-");
-      for (const volume of spec.volumes ?? []) {
-        if (!volume.secret) continue;
-        // KUBE_PLAY_GAPS: the Secret's items as files of a hostPath directory.
-        const secret = secrets.find((s) => s?.metadata?.name === volume.secret.secretName);
-        // The files as the kubelet makes them under fsGroup: root:65532, the
-        // defaultMode's owner bits given to the group too (0400 -> 0440).
-        const files = join(dir, `volume-${volume.name}`);
-        mkdirSync(files);
-        const mode = (volume.secret.defaultMode ?? 0o644) | (((volume.secret.defaultMode ?? 0o644) & 0o700) >> 3);
-        const items: { key: string; path: string }[] = volume.secret.items ?? Object.keys(secret.stringData).map((key) => ({ key, path: key }));
-        for (const item of items) {
-          writeFileSync(join(files, item.path), secret.stringData[item.key], { mode });
-          chownSync(join(files, item.path), 0, NONROOT_UID);
-        }
-        spec.volumes[spec.volumes.indexOf(volume)] = { name: volume.name, hostPath: { path: files, type: "Directory" } };
-      }
       const manifest = join(dir, `${provider}.yaml`);
-      writeFileSync(manifest, docs.map((d) => JSON.stringify(d)).join("\n---\n") + "\n");
       const claims = docs.filter((d) => d.kind === "PersistentVolumeClaim").map((d) => d.metadata.name as string);
       try {
+        for (const volume of spec.volumes ?? []) {
+          if (!volume.secret) continue;
+          // KUBE_PLAY_GAPS: the Secret's items as files of a hostPath directory.
+          const secret = secrets.find((s) => s?.metadata?.name === volume.secret.secretName);
+          // The files as the kubelet makes them under fsGroup: root:65532, the
+          // defaultMode's owner bits given to the group too (0400 -> 0440).
+          const files = join(dir, `volume-${volume.name}`);
+          mkdirSync(files);
+          const mode = (volume.secret.defaultMode ?? 0o644) | (((volume.secret.defaultMode ?? 0o644) & 0o700) >> 3);
+          const items: { key: string; path: string }[] = volume.secret.items ?? Object.keys(secret.stringData).map((key) => ({ key, path: key }));
+          for (const item of items) {
+            writeFileSync(join(files, item.path), secret.stringData[item.key], { mode });
+            chownSync(join(files, item.path), 0, NONROOT_UID);
+          }
+          spec.volumes[spec.volumes.indexOf(volume)] = { name: volume.name, hostPath: { path: files, type: "Directory" } };
+        }
+        writeFileSync(manifest, docs.map((d) => JSON.stringify(d)).join("\n---\n") + "\n");
         for (const name of secretNames) {
           const secret = secrets.find((s) => s?.metadata?.name === name);
           expect(secret).toBeDefined();
