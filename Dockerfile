@@ -21,12 +21,16 @@ ARG PROVIDER=aws
 
 # Exact tag: the Bun that bundles is the pinned Bun of package.json.
 FROM --platform=$BUILDPLATFORM oven/bun:1.4.5-debian AS build
-ARG PROVIDER
-ARG TARGETARCH
 WORKDIR /src
-# Dependencies first: this layer is reused until the lockfile changes.
+# Dependencies first: this layer is reused until the lockfile changes, and by
+# all four providers' builds. The build arguments come after it: an ARG in
+# scope is part of the cache key of every later RUN (BuildKit and buildah
+# alike), so declared above it each PROVIDER would install the same
+# dependencies again.
 COPY package.json bun.lock bunfig.toml ./
 RUN bun install --frozen-lockfile --production
+ARG PROVIDER
+ARG TARGETARCH
 COPY . .
 RUN set -eu; \
     case "${TARGETARCH:-}" in \

@@ -27,6 +27,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+bash scripts/install-container-engine.sh || echo "test: no container engine; scripts/container.test.ts skips and says why" >&2
+
 TESTBED=providers/openstack/testbed/testbed.sh
 started_testbed=0
 needs_testbed=1
