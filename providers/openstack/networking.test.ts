@@ -133,6 +133,41 @@ describe("floating IPs and subnets on the real testbed", () => {
     expect(still.id).toBe(theirs.id);
   }, 240_000);
 
+  test("security groups go onto the provider's port; an unknown one is INVALID_ARGUMENT naming it", async () => {
+    const made = await create("sg", { subnet_id: await subnetId("private-subnet"), security_groups: ["default"] });
+    await waitRunning(made.id);
+    const [port] = await portsOf(made.id);
+    const [group] = (await neutron<{ security_groups: any[] }>("/security-groups", { query: { name: "default", project_id: port.project_id } })).security_groups;
+    expect(port.security_groups).toEqual([group.id]);
+    const err = await grpcError(call("CreateInstance", { name: `${RUN}-sg2`, type: "m1.tiny", image_id: "fake-image", subnet_id: await subnetId("private-subnet"), security_groups: ["default", "no-such-group"] }));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(badRequestFields(err)).toEqual(["security_groups[1]"]);
+  }, 240_000);
+
+  test("when Nova refuses the server, the port and floating IP made for it are removed again", async () => {
+    const portsBefore = (await neutron<{ ports: any[] }>("/ports")).ports.length;
+    const fipsBefore = (await floatingIps({})).length;
+    // The key pair is only checked by Nova, after the port and floating IP exist.
+    const err = await grpcError(call("CreateInstance", { name: `${RUN}-nokey`, type: "m1.tiny", image_id: "fake-image", public_ip: true, key_pair_name: `${RUN}-missing` }));
+    expect([status.INVALID_ARGUMENT, status.NOT_FOUND]).toContain(err.code);
+    expect((await neutron<{ ports: any[] }>("/ports")).ports.length).toBe(portsBefore);
+    expect((await floatingIps({})).length).toBe(fipsBefore);
+  }, 120_000);
+
+  test("a subnet with no router to the external network: FAILED_PRECONDITION, and the port is removed", async () => {
+    // A network of the demo project that no router joins to "public".
+    const net = (await neutron<{ network: any }>("/networks", { method: "POST", body: { network: { name: `${RUN}-island` } } })).network;
+    try {
+      const sub = (await neutron<{ subnet: any }>("/subnets", { method: "POST", body: { subnet: { network_id: net.id, ip_version: 4, cidr: "10.9.0.0/24", enable_dhcp: false } } })).subnet;
+      const err = await grpcError(call("CreateInstance", { name: `${RUN}-island`, type: "m1.tiny", image_id: "fake-image", public_ip: true, subnet_id: sub.id }));
+      expect(err.code).toBe(status.FAILED_PRECONDITION);
+      expect(err.details).toContain("no router connects");
+      expect((await neutron<{ ports: any[] }>("/ports", { query: { network_id: net.id } })).ports.filter((p) => p.device_owner !== "network:dhcp")).toEqual([]);
+    } finally {
+      await neutron(`/networks/${net.id}`, { method: "DELETE" }).catch(() => undefined);
+    }
+  }, 120_000);
+
   test("bad subnet_id, a subnet outside vpc_id, and an unknown floating network are refused before anything is made", async () => {
     const portsBefore = (await neutron<{ ports: any[] }>("/ports")).ports.length;
     let err = await grpcError(call("CreateInstance", { name: `${RUN}-bad`, type: "m1.tiny", image_id: "fake-image", subnet_id: "00000000-0000-4000-8000-000000000000" }));

@@ -119,24 +119,11 @@ start_server() {
 setup() {
   . $T/admin-openrc
   mysql --defaults-file=$T/mysql/my.cnf -uroot -e "CREATE DATABASE IF NOT EXISTS neutron;"
-  openstack user create --or-show --domain default --password secret neutron -f value -c id >/dev/null
-  openstack role add --project service --user neutron admin
+  $PY $TESTBED_HOME/neutron_fixtures.py user
   write_config
   $PY -c 'import sys; from neutron.db.migration.cli import main; sys.exit(main())' --config-file $NT/neutron.conf upgrade heads 2>&1 | quiet | tail -2
   start_server
-  local demo; demo=$(openstack project show demo -f value -c id)
-  have() { openstack "$1" show "$2" -f value -c id >/dev/null 2>&1; }
-  have network public || openstack network create --external --provider-network-type flat --provider-physical-network public public -f value -c id >/dev/null
-  have subnet public-subnet || openstack subnet create --network public --subnet-range 203.0.113.0/24 --no-dhcp --gateway 203.0.113.1 public-subnet -f value -c id >/dev/null
-  have network private || openstack network create --project $demo private -f value -c id >/dev/null
-  have subnet private-subnet || openstack subnet create --project $demo --network private --subnet-range 10.0.0.0/24 --no-dhcp private-subnet -f value -c id >/dev/null
-  have subnet private-b || openstack subnet create --project $demo --network private --subnet-range 10.0.1.0/24 --no-dhcp private-b -f value -c id >/dev/null
-  if ! have router demo-router; then
-    openstack router create --project $demo demo-router -f value -c id >/dev/null
-    openstack router set --external-gateway public demo-router
-    openstack router add subnet demo-router private-subnet
-    openstack router add subnet demo-router private-b
-  fi
+  $PY $TESTBED_HOME/neutron_fixtures.py networks
   touch $T/neutron.done
   echo "neutron set up"
 }
