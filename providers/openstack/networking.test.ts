@@ -168,6 +168,35 @@ describe("floating IPs and subnets on the real testbed", () => {
     }
   }, 120_000);
 
+  test("with two external networks the default is ambiguous: FAILED_PRECONDITION naming them; --floating-network picks one", async () => {
+    const admin = await startTestProvider(openstackProvider, [], testbedEnv("admin"));
+    const adminBackend = admin.started.backend as OpenStackBackend;
+    const endpoint = await adminBackend.session.endpoint("network", REGION, AbortSignal.timeout(10_000));
+    const asAdmin = (path: string, init: { method?: string; body?: unknown } = {}) =>
+      adminBackend.session.call<any>("network", REGION, `${endpoint}/v2.0${path}`, { signal: AbortSignal.timeout(30_000), ...init }, "neutron");
+    const second = (await asAdmin("/networks", { method: "POST", body: { network: { name: `${RUN}-ext2`, "router:external": true, "provider:network_type": "flat", "provider:physical_network": "public2" } } })).body.network;
+    try {
+      const err = await grpcError(call("CreateInstance", { name: `${RUN}-two`, type: "m1.tiny", image_id: "fake-image", public_ip: true }));
+      expect(err.code).toBe(status.FAILED_PRECONDITION);
+      expect(err.details).toContain("2 external networks");
+      expect(err.details).toContain(`${RUN}-ext2`);
+      expect(err.details).toContain("--floating-network");
+      // Configured by name, the same request gets past the choice of network.
+      const chosen = await startTestProvider(openstackProvider, ["--floating-network", "public"], testbedEnv("demo"));
+      try {
+        const made = (await call("CreateInstance", { name: `${RUN}-chosen`, type: "m1.tiny", image_id: "fake-image", public_ip: true }, chosen)).instance;
+        created.add(made.id);
+        expect((await waitRunning(made.id)).public_ip).toMatch(/^203\.0\.113\.\d+$/);
+        expect((await call("GetProviderInfo", {}, chosen)).capabilities.public_ip).toContain("external network public");
+      } finally {
+        await chosen.close();
+      }
+    } finally {
+      await asAdmin(`/networks/${second.id}`, { method: "DELETE" }).catch(() => undefined);
+      await admin.close();
+    }
+  }, 240_000);
+
   test("bad subnet_id, a subnet outside vpc_id, and an unknown floating network are refused before anything is made", async () => {
     const portsBefore = (await neutron<{ ports: any[] }>("/ports")).ports.length;
     let err = await grpcError(call("CreateInstance", { name: `${RUN}-bad`, type: "m1.tiny", image_id: "fake-image", subnet_id: "00000000-0000-4000-8000-000000000000" }));

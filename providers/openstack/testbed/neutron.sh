@@ -2,7 +2,7 @@
 # Real Neutron for the testbed: Debian's neutron-server (Zed) with ML2 on 9696, no agents.
 #   neutron.sh setup   config, database, Keystone user, start, networks (idempotent: also
 #                      upgrades a testbed set up before Neutron was part of it)
-#   neutron.sh start   start neutron-server from existing state
+#   neutron.sh start   (re)write its config and start neutron-server from existing state
 # ML2 uses vlan tenant networks and one flat external network; ports are bound by the
 # testbed's own mechanism driver (skyclust_bind_all.py), so Nova's fake driver gets bound
 # ports with no OVS or Linux bridge agent. The L3 router plugin gives routers and
@@ -100,7 +100,7 @@ tenant_network_types = vlan
 mechanism_drivers = skyclust_bind_all
 extension_drivers = port_security
 [ml2_type_flat]
-flat_networks = public
+flat_networks = *
 [ml2_type_vlan]
 network_vlan_ranges = physnet1:1000:1999
 [oslo_concurrency]
@@ -130,6 +130,7 @@ setup() {
 
 case "${1:-}" in
   setup) setup ;;
-  start) start_server ;;
+  # The config is written on every start, so a change to it here reaches existing testbeds.
+  start) write_config; start_server ;;
   *) echo "usage: $0 setup|start" >&2; exit 2 ;;
 esac
