@@ -270,6 +270,9 @@ export class FakePve {
       }
     } else if (rest === "/resize") {
       needs.push({ path: vm, privilege: "VM.Config.Disk" }, { path: `/storage/${storageOf(guest?.config[params.disk ?? ""])}`, privilege: "Datastore.AllocateSpace" });
+    } else if (rest.startsWith("/firewall/")) {
+      // The guest firewall's options and rules (pve-firewall's VM API): VM.Config.Network.
+      needs.push({ path: vm, privilege: "VM.Config.Network" });
     } else if (rest.startsWith("/status/")) {
       needs.push({ path: vm, privilege: "VM.PowerMgmt" });
     } else if (rest === "/clone") {
