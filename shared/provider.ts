@@ -51,7 +51,31 @@ export interface Region {
   displayName: string;
   /** "available", "unavailable", "not-opted-in" or the cloud's word. */
   status: string;
+  /** Zones usable now (available, and opted in where needed). */
   zones?: string[];
+  /** Every zone the cloud reports, usable or not. */
+  zoneDetails?: Zone[];
+}
+
+export interface Zone {
+  name: string;
+  id?: string;
+  /** "available" or the cloud's word. */
+  status: string;
+  zoneType?: string;
+  optInRequired?: boolean;
+  optInStatus?: string;
+  parentZone?: string;
+  groupName?: string;
+}
+
+export interface ListRegionsOptions {
+  /**
+   * Whether the caller wants each region's zones. Only the ListRegions RPC
+   * asks: GetProviderInfo and "*" fan-outs need region names alone, and on
+   * clouds where zones cost one call per region they must not pay for them.
+   */
+  zones?: boolean;
 }
 
 export interface ListInstancesQuery {
@@ -181,7 +205,7 @@ export interface CloudBackend {
   /** Truthful capability flags for GetProviderInfo. No secrets. */
   capabilities(): Record<string, string>;
 
-  listRegions(ctx: CallContext): Promise<Region[]>;
+  listRegions(ctx: CallContext, opts?: ListRegionsOptions): Promise<Region[]>;
   listInstances(ctx: CallContext, query: ListInstancesQuery): Promise<InstancePage>;
   getInstance(ctx: CallContext, ref: InstanceRef): Promise<Instance>;
   createInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance>;

@@ -84,6 +84,30 @@ describe("regions and health", () => {
     expect(info.supported_regions).not.toContain("ap-east-1");
   });
 
+  test("ListRegions fills every usable region's zones from DescribeAvailabilityZones", async () => {
+    const { regions } = await call("ListRegions");
+    const byId = new Map<string, any>(regions.map((r: any) => [r.id, r]));
+    // moto's us-east-1 has six availability zones with their real zone ids.
+    const east = byId.get("us-east-1");
+    expect(east.zones).toEqual(["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"]);
+    expect(east.zone_details[0]).toMatchObject({
+      name: "us-east-1a",
+      id: "use1-az6",
+      status: "available",
+      zone_type: "availability-zone",
+      opt_in_required: false,
+      opt_in_status: "opt-in-not-required",
+    });
+    // Each region's own zones (the call was signed for that region).
+    expect(byId.get("us-west-2").zones.length).toBeGreaterThan(0);
+    expect(byId.get("us-west-2").zones.every((z: string) => z.startsWith("us-west-2"))).toBe(true);
+    // Not opted in: not asked, no zones. Unreachable endpoint: listed without zones.
+    expect(byId.get("ap-east-1").zones).toEqual([]);
+    expect(byId.get(BROKEN_REGION)).toMatchObject({ status: "available", zones: [], zone_details: [] });
+    const usable = regions.filter((r: any) => r.status === "available" && r.id !== BROKEN_REGION);
+    expect(usable.filter((r: any) => r.zones.length === 0).map((r: any) => r.id)).toEqual([]);
+  });
+
   test("HealthCheck makes a real EC2 call and reports healthy", async () => {
     const res = await call("HealthCheck");
     expect(res.healthy).toBe(true);

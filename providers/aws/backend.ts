@@ -5,6 +5,7 @@ import { abortableSleep } from "../../shared/abort";
 import {
   CreateKeyPairCommand,
   DeleteKeyPairCommand,
+  DescribeAvailabilityZonesCommand,
   DescribeImagesCommand,
   DescribeInstanceStatusCommand,
   DescribeInstancesCommand,
@@ -18,6 +19,7 @@ import {
   StartInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
+  type AvailabilityZone,
   type Filter,
   type Instance as Ec2Instance,
   type InstanceStateChange,
@@ -40,14 +42,16 @@ import type {
   InstanceRef,
   KeyPair,
   ListInstancesQuery,
+  ListRegionsOptions,
   PriceQuote,
   Region,
   StopRequest,
+  Zone,
 } from "../../shared/provider";
 import { mapAwsError, type FieldHints } from "./errors";
 import { IDEMPOTENCY_TAG, recordToTags, tagsToRecord, toInstance, translateFilters } from "./instances";
 import { readPage } from "./paging";
-import { TtlCache, toRegion } from "./regions";
+import { TtlCache, mapConcurrently, toRegion, toZone, withZones } from "./regions";
 import { buildRunInstancesInput, type ResolvedPlacement } from "./run-instances";
 import { quote } from "../../shared/quote";
 import { AWS_TAG_LIMITS } from "./tag-limits";
@@ -67,6 +71,8 @@ export interface AwsBackendOptions {
   /** SDK attempts per call (1 = no retries); retries back off. */
   maxAttempts: number;
   regionsCacheMs: number;
+  /** DescribeAvailabilityZones calls in flight at once when ListRegions fills zones. */
+  zonesConcurrency: number;
   healthTimeoutMs: number;
   log: Logger;
 }
@@ -125,6 +131,8 @@ export class AwsEc2Backend implements CloudBackend {
   readonly defaultRegion: string;
   private readonly clients = new Map<string, EC2Client>();
   private readonly regions: TtlCache<Region[]>;
+  /** Zones per region, kept as long as the region list. */
+  private readonly zones = new Map<string, TtlCache<Zone[]>>();
   private readonly creating = new Map<string, Promise<Instance>>();
 
   constructor(private readonly opts: AwsBackendOptions) {
@@ -138,6 +146,7 @@ export class AwsEc2Backend implements CloudBackend {
       key_pairs: "true",
       cost_estimates: "true",
       multi_region_listing: "true",
+      region_zones: "true",
       idempotent_create: "true",
       idempotency: "client-token+tag",
       endpoint: this.opts.endpoint || Object.keys(this.opts.regionEndpoints).length > 0 ? "custom" : "aws",
@@ -220,7 +229,50 @@ export class AwsEc2Backend implements CloudBackend {
 
   // ---- regions --------------------------------------------------------
 
-  async listRegions(ctx: CallContext): Promise<Region[]> {
+  async listRegions(ctx: CallContext, opts: ListRegionsOptions = {}): Promise<Region[]> {
+    const regions = await this.regionList(ctx);
+    if (!opts.zones) return regions;
+    // One DescribeAvailabilityZones per usable region (EC2 answers a
+    // not-opted-in region with OptInRequired), bounded and concurrent.
+    return mapConcurrently(regions, this.opts.zonesConcurrency, async (region) =>
+      region.status === "available" ? withZones(region, await this.zonesOf(ctx, region.id)) : region,
+    );
+  }
+
+  /**
+   * A region's zones from the cache or EC2. A region whose zones cannot be
+   * read (and were never read) is listed without zones rather than failing
+   * the whole ListRegions: the region list itself is still right.
+   */
+  private async zonesOf(ctx: CallContext, region: string): Promise<Zone[]> {
+    let cache = this.zones.get(region);
+    if (!cache) {
+      cache = new TtlCache<Zone[]>(this.opts.regionsCacheMs);
+      this.zones.set(region, cache);
+    }
+    try {
+      return await cache.get(
+        async () => {
+          // AllAvailabilityZones: local and wavelength zones not opted into are
+          // listed too, marked not-opted-in, so a user sees what can be enabled.
+          const out = await this.send<{ AvailabilityZones?: AvailabilityZone[] }>(
+            ctx,
+            region,
+            "DescribeAvailabilityZones",
+            new DescribeAvailabilityZonesCommand({ AllAvailabilityZones: true }),
+          );
+          return (out.AvailabilityZones ?? []).map(toZone);
+        },
+        (err) => ctx.log.warn("DescribeAvailabilityZones failed; serving the cached zones", { region, error: (err as Error).message }),
+      );
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      ctx.log.warn("DescribeAvailabilityZones failed; listing the region without zones", { region, error: (err as Error).message });
+      return [];
+    }
+  }
+
+  private async regionList(ctx: CallContext): Promise<Region[]> {
     return this.regions.get(
       async () => {
         const out = await this.send<{ Regions?: import("@aws-sdk/client-ec2").Region[] }>(

@@ -94,6 +94,7 @@ export const awsProvider: ProviderDefinition = {
           : undefined,
       maxAttempts,
       regionsCacheMs: Math.max(0, num(settings, "regions-cache-seconds") ?? 300) * 1000,
+      zonesConcurrency: Math.max(1, num(settings, "fanout-concurrency") ?? 32),
       healthTimeoutMs: Math.max(0.1, num(settings, "health-timeout-seconds") ?? 3) * 1000,
       log,
     });

@@ -7,6 +7,8 @@
 export interface RecordedRequest {
   action: string;
   params: URLSearchParams;
+  /** The region the SDK signed for (SigV4 credential scope). */
+  region: string;
 }
 
 export type FakeAnswer =
@@ -21,7 +23,7 @@ export interface FakeEc2 {
   /** Hanging requests the client gave up on (closed the connection). */
   aborted: string[];
   /** Answer per Action; unlisted actions get an InternalError. */
-  answers: Map<string, (req: RecordedRequest) => FakeAnswer>;
+  answers: Map<string, (req: RecordedRequest) => FakeAnswer | Promise<FakeAnswer>>;
   stop(): Promise<void>;
 }
 
@@ -45,9 +47,41 @@ export function runInstancesXml(instance: string): string {
   return `<RunInstancesResponse xmlns="${NS}"><requestId>req-run</requestId><reservationId>r-1</reservationId><ownerId>123456789012</ownerId><instancesSet>${instance}</instancesSet></RunInstancesResponse>`;
 }
 
+export function describeRegionsXml(regions: { name: string; optInStatus: string }[]): string {
+  const items = regions
+    .map((r) => `<item><regionName>${r.name}</regionName><regionEndpoint>ec2.${r.name}.amazonaws.com</regionEndpoint><optInStatus>${r.optInStatus}</optInStatus></item>`)
+    .join("");
+  return `<DescribeRegionsResponse xmlns="${NS}"><requestId>req-regions</requestId><regionInfo>${items}</regionInfo></DescribeRegionsResponse>`;
+}
+
+export interface ZoneXml {
+  name: string;
+  id: string;
+  state?: string;
+  type?: string;
+  optInStatus?: string;
+  parent?: string;
+  group?: string;
+}
+
+/** EC2's DescribeAvailabilityZones answer (element names as in the EC2 API reference). */
+export function describeZonesXml(region: string, zones: ZoneXml[]): string {
+  const items = zones
+    .map(
+      (z) =>
+        `<item><zoneName>${z.name}</zoneName><zoneState>${z.state ?? "available"}</zoneState><regionName>${region}</regionName><messageSet/>` +
+        `<zoneId>${z.id}</zoneId><zoneType>${z.type ?? "availability-zone"}</zoneType><optInStatus>${z.optInStatus ?? "opt-in-not-required"}</optInStatus>` +
+        `<groupName>${z.group ?? region}</groupName><networkBorderGroup>${z.group ?? region}</networkBorderGroup>` +
+        (z.parent ? `<parentZoneName>${z.parent}</parentZoneName>` : "") +
+        `</item>`,
+    )
+    .join("");
+  return `<DescribeAvailabilityZonesResponse xmlns="${NS}"><requestId>req-zones</requestId><availabilityZoneInfo>${items}</availabilityZoneInfo></DescribeAvailabilityZonesResponse>`;
+}
+
 export function startFakeEc2(): FakeEc2 {
   const requests: RecordedRequest[] = [];
-  const answers = new Map<string, (req: RecordedRequest) => FakeAnswer>();
+  const answers = new Map<string, (req: RecordedRequest) => FakeAnswer | Promise<FakeAnswer>>();
   const hanging = new Set<() => void>();
   const aborted: string[] = [];
   const server = Bun.serve({
@@ -55,9 +89,10 @@ export function startFakeEc2(): FakeEc2 {
     port: 0,
     async fetch(request) {
       const params = new URLSearchParams(await request.text());
-      const rec = { action: params.get("Action") ?? "", params };
+      const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(request.headers.get("authorization") ?? "");
+      const rec = { action: params.get("Action") ?? "", params, region: scope?.[1] ?? "" };
       requests.push(rec);
-      const answer = answers.get(rec.action)?.(rec) ?? { error: "InternalError", status: 500 };
+      const answer = (await answers.get(rec.action)?.(rec)) ?? { error: "InternalError", status: 500 };
       if ("hang" in answer) {
         await new Promise<void>((resolve) => {
           hanging.add(resolve);

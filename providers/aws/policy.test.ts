@@ -58,7 +58,8 @@ interface RpcCase {
 
 const CASES: RpcCase[] = [
   { rpc: "GetProviderInfo", needs: ["ec2:DescribeRegions"], read: true, request: async () => ({}) },
-  { rpc: "ListRegions", needs: ["ec2:DescribeRegions"], read: true, request: async () => ({}) },
+  // DescribeAvailabilityZones fills each region's zones when allowed; without it regions come without zones.
+  { rpc: "ListRegions", needs: ["ec2:DescribeRegions"], optional: ["ec2:DescribeAvailabilityZones"], read: true, request: async () => ({}) },
   { rpc: "ListInstances", needs: ["ec2:DescribeInstances"], read: true, request: async () => ({ region: REGION }) },
   // DescribeInstanceStatus adds the status checks (instance_status_check, system_status_check) when allowed.
   { rpc: "GetInstanceStatus", needs: ["ec2:DescribeInstances"], optional: ["ec2:DescribeInstanceStatus"], read: true, request: async () => ({ instance_id: await freshInstance(), region: REGION }) },
@@ -187,6 +188,17 @@ test("read-only policy: exactly the read RPCs succeed; every other RPC is PERMIS
       expect(missing.filter((a) => (outcome as any).details.includes(`not authorized to perform: ${a}`))).toHaveLength(1);
     }
     expect((await p.client.call("HealthCheck")).healthy).toBe(true);
+  });
+}, 60_000);
+
+test("zones need ec2:DescribeAvailabilityZones: with it each region has its zones, without it ListRegions still answers, without zones", async () => {
+  const east = (regions: any[]) => regions.find((r) => r.id === REGION);
+  await withProvider("read-only", async (p) => {
+    expect(east((await p.client.call<any>("ListRegions")).regions).zones.length).toBeGreaterThan(0);
+  });
+  await withProvider("without ec2:DescribeAvailabilityZones", async (p) => {
+    const { regions } = await p.client.call<any>("ListRegions");
+    expect(east(regions)).toMatchObject({ status: "available", zones: [], zone_details: [] });
   });
 }, 60_000);
 

@@ -1,7 +1,7 @@
 // EC2 regions: DescribeRegions(AllRegions) -> Region, and a TTL cache so
 // GetProviderInfo and every "*" listing do not call DescribeRegions again.
-import type { Region as Ec2Region } from "@aws-sdk/client-ec2";
-import type { Region } from "../../shared/provider";
+import type { AvailabilityZone, Region as Ec2Region } from "@aws-sdk/client-ec2";
+import type { Region, Zone } from "../../shared/provider";
 
 // Display names are not in the EC2 API (only in SSM public parameters);
 // regions missing here show their id, which is still correct.
@@ -46,6 +46,51 @@ export function regionStatus(optInStatus: string | undefined): string {
 export function toRegion(r: Ec2Region): Region {
   const id = r.RegionName ?? "";
   return { id, name: id, displayName: DISPLAY_NAMES[id] ?? id, status: regionStatus(r.OptInStatus), zones: [] };
+}
+
+/** An opt-in status that allows use: AZs need no opt-in, local zones must be opted into. */
+function optedIn(optInStatus: string | undefined): boolean {
+  return optInStatus === undefined || optInStatus === "opt-in-not-required" || optInStatus === "opted-in";
+}
+
+/** EC2 AvailabilityZone -> Zone. EC2 omits OptInStatus only for plain AZs (and moto omits it everywhere). */
+export function toZone(z: AvailabilityZone): Zone {
+  const optInStatus = z.OptInStatus ?? "opt-in-not-required";
+  return {
+    name: z.ZoneName ?? "",
+    id: z.ZoneId,
+    status: z.State ?? "unknown",
+    zoneType: z.ZoneType ?? "availability-zone",
+    optInRequired: optInStatus !== "opt-in-not-required",
+    optInStatus,
+    parentZone: z.ParentZoneName,
+    groupName: z.GroupName ?? z.NetworkBorderGroup,
+  };
+}
+
+/** A zone an instance can be placed in now. */
+export function usableZone(z: Zone): boolean {
+  return z.status === "available" && optedIn(z.optInStatus);
+}
+
+/** Zones sorted by name, and the names of the usable ones, for one region. */
+export function withZones(region: Region, zones: Zone[]): Region {
+  const sorted = [...zones].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { ...region, zones: sorted.filter(usableZone).map((z) => z.name), zoneDetails: sorted };
+}
+
+/** Runs work over items with at most `limit` in flight; results keep the items' order. */
+export async function mapConcurrently<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
 }
 
 /**

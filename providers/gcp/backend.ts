@@ -22,6 +22,7 @@ import type {
   Region,
   StopRequest,
 } from "../../shared/provider";
+import { BootImages, bootDiskKey } from "./boot-images";
 import { httpStatusOf } from "./errors";
 import { reLiteral } from "./filters";
 import { abortableSleep, gceCall, type GceClients } from "./gce-api";
@@ -67,11 +68,19 @@ export class GcpBackend implements CloudBackend {
   readonly defaultRegion: string;
   private readonly project: string;
   private readonly clients: GceClients;
+  private readonly bootImages: BootImages;
 
   constructor(private readonly opts: GcpBackendOptions) {
     this.project = opts.project;
     this.defaultRegion = opts.defaultRegion;
     this.clients = opts.clients;
+    this.bootImages = new BootImages(opts.clients, opts.project);
+  }
+
+  /** toInstance with the image the boot disk was created from. */
+  private async withImage(ctx: CallContext, raw: GceInstance): Promise<Instance> {
+    const boot = await this.bootImages.resolve(ctx, [raw]);
+    return toInstance(raw, boot.get(bootDiskKey(raw) ?? ""));
   }
 
   capabilities(): Record<string, string> {
@@ -86,6 +95,7 @@ export class GcpBackend implements CloudBackend {
       key_pair_tags: "false",
       stop_force: "false",
       raw_filter_key: "filter",
+      instance_image_id: "boot disk sourceImage",
     };
   }
 
@@ -129,11 +139,11 @@ export class GcpBackend implements CloudBackend {
   async listInstances(ctx: CallContext, query: ListInstancesQuery): Promise<InstancePage> {
     const location = parseLocation(query.region);
     if (!query.cursor) await this.checkLocation(ctx, location);
-    return listInstancePage(ctx, this.clients, this.project, location, query);
+    return listInstancePage(ctx, this.clients, this.project, location, query, this.bootImages);
   }
 
   async getInstance(ctx: CallContext, ref: InstanceRef): Promise<Instance> {
-    return toInstance((await this.locate(ctx, ref)).raw);
+    return this.withImage(ctx, (await this.locate(ctx, ref)).raw);
   }
 
   /**
@@ -263,13 +273,13 @@ export class GcpBackend implements CloudBackend {
       if (err instanceof ProviderError && err.code === "ALREADY_EXISTS" && spec.idempotencyKey) {
         // Past GCE's requestId window: the instance our first call made carries the key.
         const existing = await this.getByName(ctx, zone, name);
-        if (metadataItems(existing.metadata).get(IDEMPOTENCY_METADATA_KEY) === spec.idempotencyKey) return toInstance(existing);
+        if (metadataItems(existing.metadata).get(IDEMPOTENCY_METADATA_KEY) === spec.idempotencyKey) return this.withImage(ctx, existing);
       }
       throw err;
     }
     let raw = await this.getByName(ctx, zone, name);
     if (spec.waitUntilRunning) raw = await this.waitWhilePending(ctx, zone, name, raw);
-    return toInstance(raw);
+    return this.withImage(ctx, raw);
   }
 
   private async waitWhilePending(ctx: CallContext, zone: string, name: string, raw: GceInstance): Promise<GceInstance> {

@@ -3,6 +3,7 @@
 // ctx.signal fires, errors mapped, and safe calls (reads, and writes that
 // carry a requestId) repeated on outages and rate limiting with backoff.
 import {
+  DisksClient,
   GlobalOperationsClient,
   InstancesClient,
   ProjectsClient,
@@ -22,6 +23,7 @@ const ATTEMPTS = 3;
 
 export interface GceClients {
   instances: InstancesClient;
+  disks: DisksClient;
   zoneOperations: ZoneOperationsClient;
   globalOperations: GlobalOperationsClient;
   regions: RegionsClient;
@@ -35,6 +37,7 @@ export function createClients(auth: GoogleAuth, endpoint?: Endpoint): GceClients
   if (endpoint) Object.assign(opts, { apiEndpoint: endpoint.host, port: endpoint.port, protocol: endpoint.protocol });
   return {
     instances: new InstancesClient({ ...opts }),
+    disks: new DisksClient({ ...opts }),
     zoneOperations: new ZoneOperationsClient({ ...opts }),
     globalOperations: new GlobalOperationsClient({ ...opts }),
     regions: new RegionsClient({ ...opts }),

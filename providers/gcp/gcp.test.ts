@@ -161,6 +161,101 @@ describe("ListInstances", () => {
   });
 });
 
+describe("image_id from the boot disk", () => {
+  // The disk responses are MODELLED from the Compute Engine API reference
+  // (compute#disk, compute#diskAggregatedList), not recorded: see FakeGce.disks.
+  const DEBIAN = "projects/debian-cloud/global/images/debian-7-wheezy-v20131120";
+  const diskCalls = () => fake.requestsTo("GET", /aggregated\/disks$/);
+  let fresh: TestProvider;
+  beforeAll(async () => {
+    // Its own provider, so the disk cache starts empty and calls can be counted.
+    fresh = await startProvider(["--credentials-file", sa.keyFile]);
+  });
+  afterAll(async () => {
+    await fresh?.close();
+  });
+  const listFresh = async (req: Record<string, unknown>) => {
+    const pages: any[] = [];
+    let token = "";
+    do {
+      const page = await fresh.client.call<any>("ListInstances", { ...req, page_token: token }, { deadlineMs: 20_000 });
+      pages.push(page);
+      token = page.next_page_token;
+    } while (token && pages.length < 50);
+    return { pages, instances: pages.flatMap((p) => p.instances) };
+  };
+
+  test("a listing reports each instance's image with one disks call per page, then none (cache)", async () => {
+    const before = diskCalls().length;
+    const { pages, instances } = await listFresh({ region: "europe-west1", page_size: 2 });
+    expect(pages.length).toBe(2);
+    const byName = Object.fromEntries(instances.map((i: any) => [i.name, i]));
+    expect(byName["libcloud-demo-europe-multiple-nodes-000"].image_id).toBe(DEBIAN);
+    expect(byName["libcloud-demo-europe-np-node"].image_id).toBe(DEBIAN);
+    expect(byName["libcloud-demo-europe-np-node"].extra.source_image_id).toMatch(/^\d+$/);
+    // A boot disk made from a snapshot has no image: it says so instead.
+    expect(byName["libcloud-demo-europe-persist-node"].image_id).toBe("");
+    expect(byName["libcloud-demo-europe-persist-node"].extra.source_snapshot).toBe(`projects/${PROJECT}/global/snapshots/libcloud-demo-snapshot`);
+    // Three instances on two pages: two disk look-ups, each naming only its page's boot disks.
+    const calls = diskCalls().slice(before);
+    expect(calls.length).toBe(pages.length);
+    for (const [i, page] of pages.entries()) {
+      const names = page.instances.map((x: any) => x.extra.boot_disk).sort();
+      expect(calls[i]!.query.filter).toBe(`name eq "(${names.join("|")})"`);
+    }
+    // Listed again: the images come from the cache, no disk call at all.
+    const again = await listFresh({ region: "europe-west1", page_size: 2 });
+    expect(again.instances.map((i: any) => i.image_id)).toEqual(instances.map((i: any) => i.image_id));
+    expect(diskCalls().length).toBe(before + calls.length);
+  });
+
+  test("a page of hundreds of instances costs a few disk calls, not one per instance", async () => {
+    // 120 instances with 60-character names in us-central1-b: their names do
+    // not fit one filter expression, so the look-up is split, boundedly.
+    const zone = "us-central1-b";
+    const template = fake.findInstance("node-name");
+    const added: any[] = [];
+    for (let n = 0; n < 120; n++) {
+      const name = `bulk-${String(n).padStart(3, "0")}-`.padEnd(60, "x");
+      const inst = structuredClone(template);
+      Object.assign(inst, { name, id: String(9000000000000000000n + BigInt(n)), zone: template.zone.replace("us-central1-a", zone), selfLink: `${template.zone.replace("us-central1-a", zone)}/instances/${name}` });
+      inst.disks = [{ ...template.disks[0], source: `${inst.zone}/disks/${name}` }];
+      fake.instances.get(zone)!.push(inst);
+      fake.addDisk(zone, name, inst.selfLink, { image: `https://www.googleapis.com/compute/v1/projects/my-images/global/images/img-${n}` });
+      added.push(inst);
+    }
+    try {
+      const before = diskCalls().length;
+      const res = await fresh.client.call<any>("ListInstances", { region: zone, page_size: 500 }, { deadlineMs: 20_000 });
+      expect(res.instances.length).toBe(120);
+      for (const i of res.instances) expect(i.image_id).toBe(`projects/my-images/global/images/img-${Number(i.name.slice(5, 8))}`);
+      const calls = diskCalls().slice(before);
+      // 120 names of 60 characters in filters of at most 2000 characters: 4 calls.
+      expect(calls.length).toBe(4);
+      expect(calls.every((c) => c.query.filter!.length <= 2000)).toBe(true);
+    } finally {
+      fake.instances.set(zone, fake.instances.get(zone)!.filter((i) => !added.includes(i)));
+      fake.disks.set(zone, []);
+    }
+  });
+
+  test("a failing disk look-up leaves image_id empty and the listing succeeds", async () => {
+    // A second provider without a warm cache, and disks.aggregatedList denied.
+    const cold = await startProvider(["--credentials-file", sa.keyFile]);
+    try {
+      fake.failures.push({ method: "GET", path: /aggregated\/disks$/, status: 403, reason: "forbidden", message: "Required 'compute.disks.list' permission for 'projects/project_name'", times: 10 });
+      const res = await cold.client.call<any>("ListInstances", { region: "us-central1-a" }, { deadlineMs: 20_000 });
+      expect(res.instances.map((i: any) => [i.name, i.image_id])).toEqual([["node-name", ""]]);
+      fake.failures = [];
+      // The failure was not cached: the next listing asks again and gets it.
+      const later = await cold.client.call<any>("ListInstances", { region: "us-central1-a" }, { deadlineMs: 20_000 });
+      expect(later.instances[0].image_id).toBe(DEBIAN);
+    } finally {
+      await cold.close();
+    }
+  });
+});
+
 describe("CreateInstance", () => {
   test("sends the insert body GCE expects and waits for the zone operation", async () => {
     const key = generateKeyPair("ed25519", "deploy");
@@ -184,6 +279,8 @@ describe("CreateInstance", () => {
     });
     expect(res.instance).toMatchObject({ name: "web-1", status: "running", raw_status: "RUNNING", type: "n1-standard-1", zone: "us-central1-b", region: "us-central1", tags: { env: "prod", team: "infra" }, key_pair_name: "deploy" });
     expect(res.instance.public_ip).toMatch(/^203\.0\.113\./);
+    // The family was resolved by GCE to a concrete image; the boot disk records it.
+    expect(res.instance.image_id).toBe("projects/debian-cloud/global/images/debian-12-v20240110");
     const [insert] = fake.requestsTo("POST", /zones\/us-central1-b\/instances$/);
     expect(insert!.auth).toBe("jwt");
     expect(insert!.query.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

@@ -4,6 +4,7 @@
 import type { google } from "@google-cloud/compute/build/protos/protos";
 import type { Instance } from "../../shared/provider";
 import { statusFromTable, type InstanceStatus } from "../../shared/status";
+import type { BootSource } from "./boot-images";
 import { regionOfZone } from "./rules";
 
 export type GceInstance = google.cloud.compute.v1.IInstance;
@@ -45,7 +46,8 @@ function firstSshUser(sshKeys: string | undefined): string | undefined {
   return line ? line.slice(0, line.indexOf(":")) : undefined;
 }
 
-export function toInstance(raw: GceInstance): Instance {
+/** `boot`: what the boot disk was made from (see boot-images.ts), when known. */
+export function toInstance(raw: GceInstance, boot?: BootSource): Instance {
   const zone = lastSegment(raw.zone);
   const nic = raw.networkInterfaces?.[0];
   const natIp = nic?.accessConfigs?.find((a) => a.natIP)?.natIP ?? undefined;
@@ -59,6 +61,8 @@ export function toInstance(raw: GceInstance): Instance {
   if (networkTags.length) extra.network_tags = networkTags.join(",");
   const bootDisk = raw.disks?.find((d) => d.boot);
   if (bootDisk?.source) extra.boot_disk = lastSegment(bootDisk.source);
+  if (boot?.imageId) extra.source_image_id = boot.imageId;
+  if (boot?.snapshot) extra.source_snapshot = boot.snapshot;
   const created = raw.creationTimestamp ? new Date(raw.creationTimestamp) : undefined;
   return {
     id: String(raw.id ?? ""),
@@ -68,6 +72,7 @@ export function toInstance(raw: GceInstance): Instance {
     type: lastSegment(raw.machineType),
     region: regionOfZone(zone),
     zone,
+    imageId: boot?.image,
     createdAt: created && !Number.isNaN(created.getTime()) ? created : undefined,
     tags: { ...(raw.labels ?? {}) },
     publicIp: natIp,

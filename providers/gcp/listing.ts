@@ -5,6 +5,7 @@
 // are larger or the region is restricted on our side.
 import { invalidArgument } from "../../shared/errors";
 import type { CallContext, Instance, InstancePage, ListInstancesQuery } from "../../shared/provider";
+import { bootDiskKey, type BootImages } from "./boot-images";
 import { buildFilter } from "./filters";
 import { gceCall, type GceClients } from "./gce-api";
 import { lastSegment, toInstance, type GceInstance } from "./instances";
@@ -83,23 +84,35 @@ interface AggregatedResponse {
   unreachables?: string[];
 }
 
-export async function listInstancePage(ctx: CallContext, clients: GceClients, project: string, location: Location, query: ListInstancesQuery): Promise<InstancePage> {
+export async function listInstancePage(
+  ctx: CallContext,
+  clients: GceClients,
+  project: string,
+  location: Location,
+  query: ListInstancesQuery,
+  bootImages?: BootImages,
+): Promise<InstancePage> {
   const filter = buildFilter(query.filters, location);
   let cursor = parseCursor(query.cursor);
   if (filter.matchesNothing) return { instances: [], totalCount: 0 };
-  const out: Instance[] = [];
+  const out: GceInstance[] = [];
   const unreachable = new Set<string>();
+  // Images are resolved once for the whole page (boot-images.ts), not per instance.
+  const result = async (nextCursor?: Cursor): Promise<InstancePage> => {
+    const boot = bootImages ? await bootImages.resolve(ctx, out) : new Map();
+    const instances: Instance[] = out.map((raw) => toInstance(raw, boot.get(bootDiskKey(raw) ?? "")));
+    return { instances, unreachable: [...unreachable], ...(nextCursor ? { nextCursor: JSON.stringify(nextCursor) } : {}) };
+  };
   for (let fetched = 0; fetched < MAX_GCE_PAGES_PER_PAGE; fetched++) {
     const page = await fetchGcePage(ctx, clients, project, location, filter.expression, cursor.t, query.pageSize);
     page.unreachable.forEach((u) => unreachable.add(u));
     const available = page.items.slice(cursor.s);
     const take = available.slice(0, query.pageSize - out.length);
-    out.push(...take.map(toInstance));
-    const result = () => ({ instances: out, unreachable: [...unreachable] });
-    if (take.length < available.length) return { ...result(), nextCursor: JSON.stringify({ t: cursor.t, s: cursor.s + take.length }) };
+    out.push(...take);
+    if (take.length < available.length) return result({ t: cursor.t, s: cursor.s + take.length });
     if (!page.nextPageToken) return result();
     cursor = { t: page.nextPageToken, s: 0 };
-    if (out.length === query.pageSize) return { ...result(), nextCursor: JSON.stringify(cursor) };
+    if (out.length === query.pageSize) return result(cursor);
   }
-  return { instances: out, unreachable: [...unreachable], nextCursor: JSON.stringify(cursor) };
+  return result(cursor);
 }

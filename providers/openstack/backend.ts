@@ -9,7 +9,6 @@ import {
   invalidArgument,
   notFound,
   ProviderError,
-  unimplemented,
 } from "../../shared/errors";
 import { generateKeyPair, parsePublicKey, sha256Fingerprint } from "../../shared/keys";
 import type { Logger } from "../../shared/log";
@@ -36,6 +35,8 @@ import { Compute, MAX_KNOWN_MICROVERSION, type NovaFlavor, type NovaKeypair, typ
 import { catalogRegions, Identity, identityBaseUrl, type IdentityOptions } from "./identity";
 import { httpInfo, Transport, type TransportOptions } from "./http";
 import { Images } from "./image";
+import { Network } from "./network";
+import { ServerNetworking, type PreparedNetwork } from "./server-network";
 import { CLAIM_PREFIX, CreateClaims, type ClaimOptions } from "./create-claims";
 import { IDEMPOTENCY_METADATA, idempotencyTag, planFilters, toInstance } from "./servers";
 import { Session } from "./session";
@@ -51,6 +52,8 @@ export interface OpenStackBackendOptions {
   /** Nova requests one ListInstances page may make while client-side filters drop servers. */
   maxRequestsPerPage?: number;
   claims?: ClaimOptions;
+  /** External network (name or id) floating IPs come from; default: the only one. */
+  floatingNetwork?: string;
 }
 
 export class OpenStackBackend implements CloudBackend {
@@ -66,6 +69,7 @@ export class OpenStackBackend implements CloudBackend {
   /** Creates in flight per idempotency key: retries wait for the first and then find its server. */
   private readonly creating = new Map<string, Promise<unknown>>();
   private readonly claims: CreateClaims;
+  private readonly networking: ServerNetworking;
 
   constructor(
     readonly config: OpenStackConfig,
@@ -86,6 +90,7 @@ export class OpenStackBackend implements CloudBackend {
     this.compute = new Compute(this.session);
     this.images = new Images(this.session);
     this.claims = new CreateClaims(this.compute, log, opts.claims);
+    this.networking = new ServerNetworking(new Network(this.session), () => this.identity.cached()?.projectId, { floatingNetwork: opts.floatingNetwork });
     this.pollMs = opts.pollIntervalMs ?? 1000;
     this.maxRequestsPerPage = opts.maxRequestsPerPage ?? 5;
   }
@@ -126,7 +131,8 @@ export class OpenStackBackend implements CloudBackend {
       key_pair_generation: "local (imported into Nova)",
       key_pair_tags: "false",
       root_volume: "true",
-      public_ip: "false",
+      public_ip: `floating IP from ${this.opts.floatingNetwork ? `external network ${this.opts.floatingNetwork}` : "the only external network"}, released on delete`,
+      subnet_id: "true (a port on that subnet)",
       hard_reboot: "true",
       cost_estimate: this.opts.rateCard ? "operator rate card" : "false (no rate card configured)",
     };
@@ -268,10 +274,6 @@ export class OpenStackBackend implements CloudBackend {
   }
 
   async createInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance> {
-    if (spec.publicIp) throw unimplemented("public_ip: this provider does not allocate floating IPs yet; attach one with Neutron after creating");
-    if (spec.subnetId && !spec.vpcId) {
-      throw unimplemented("subnet_id: Nova attaches servers to networks, not subnets; give the network uuid as vpc_id");
-    }
     const key = spec.idempotencyKey;
     if (!key) return this.afterCreate(ctx, spec.region, await this.submitCreate(ctx, spec), spec.waitUntilRunning);
     // Retries reaching this process while the first call still runs wait for
@@ -310,13 +312,17 @@ export class OpenStackBackend implements CloudBackend {
     ]);
     const can = async (f: Parameters<Compute["supports"]>[1]) => this.compute.supports(region, f, signal);
     const server: Record<string, unknown> = { name: spec.name, flavorRef: flavor.id, imageRef: image.id };
-    if (spec.vpcId) server.networks = [{ uuid: spec.vpcId }];
+    // A subnet or a floating IP needs a port of our own (server-network.ts);
+    // it is made last, after every other check, and removed if the create fails.
+    let prepared: PreparedNetwork | undefined;
+    if (ServerNetworking.needed(spec)) server.networks = [];
+    else if (spec.vpcId) server.networks = [{ uuid: spec.vpcId }];
     // No network asked for: at 2.37+ Nova needs to be told so explicitly.
     else if (await can("networksNone")) server.networks = "none";
     if (spec.keyPairName || spec.keyPairId) server.key_name = spec.keyPairName ?? spec.keyPairId;
     if (spec.userData) server.user_data = Buffer.from(spec.userData).toString("base64");
     if (spec.zone) server.availability_zone = spec.zone;
-    if (spec.securityGroups.length) server.security_groups = spec.securityGroups.map((name) => ({ name }));
+    if (spec.securityGroups.length && !ServerNetworking.needed(spec)) server.security_groups = spec.securityGroups.map((name) => ({ name }));
     const metadata: Record<string, string> = { ...spec.tags };
     if (spec.idempotencyKey) {
       metadata[IDEMPOTENCY_METADATA] = spec.idempotencyKey;
@@ -342,10 +348,15 @@ export class OpenStackBackend implements CloudBackend {
       throw invalidArgument("root_volume_type", "needs root_volume_size (the root disk is a volume only when a size is given)");
     }
 
+    if (ServerNetworking.needed(spec)) {
+      prepared = await this.networking.prepare(ctx, spec);
+      server.networks = [{ port: prepared.portId }];
+    }
     let created: { id: string };
     try {
       created = await this.compute.createServer(region, server, signal);
     } catch (err) {
+      if (prepared) await this.networking.rollback(ctx, region, prepared);
       throw blameCreateField(err);
     }
     if (spec.idempotencyKey && !claimed) {
@@ -356,6 +367,7 @@ export class OpenStackBackend implements CloudBackend {
       if (winner && winner.id !== created.id) {
         ctx.log.warn("a concurrent create with the same idempotency key won; deleting this duplicate", { winner: winner.id, duplicate: created.id });
         await this.compute.deleteServer(region, created.id, signal).catch(() => undefined);
+        if (prepared) await this.networking.rollback(ctx, region, prepared);
         return winner.id;
       }
     }
@@ -392,6 +404,9 @@ export class OpenStackBackend implements CloudBackend {
   }
 
   async deleteInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult> {
+    // The server must exist (NOT_FOUND otherwise) before anything is released.
+    await this.server(ref.region, ref.instanceId, ctx.signal);
+    const removePorts = await this.networking.releaseOwned(ctx, ref.region, ref.instanceId);
     try {
       await this.compute.deleteServer(ref.region, ref.instanceId, ctx.signal);
     } catch (err) {
@@ -400,6 +415,7 @@ export class OpenStackBackend implements CloudBackend {
       if (info?.status === 409) throw failedPrecondition(`cannot delete server ${ref.instanceId}: nova: ${info.message}`, { cloudRequestId: info.requestId });
       throw err;
     }
+    await removePorts();
     return { message: `deleting server ${ref.instanceId}` };
   }
 

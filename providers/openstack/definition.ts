@@ -9,7 +9,16 @@ import { openstackIdentity } from "./provider-id";
 export const openstackProvider: ProviderDefinition = {
   ...openstackIdentity,
   displayName: "OpenStack Nova",
-  flags: [...OPENSTACK_FLAGS, ...RATE_CARD_FLAGS],
+  flags: [
+    ...OPENSTACK_FLAGS,
+    {
+      name: "floating-network",
+      kind: "string",
+      env: "SKYCLUST_OPENSTACK_FLOATING_NETWORK",
+      help: "external network (name or id) floating IPs for public_ip come from; default: the cloud's only external network",
+    },
+    ...RATE_CARD_FLAGS,
+  ],
   helpFooter: [
     "Credentials: any complete form works, exactly as the openstack CLI takes them:",
     "  password:               OS_AUTH_URL, OS_USERNAME (or OS_USER_ID), OS_PASSWORD, OS_PROJECT_ID (or OS_PROJECT_NAME",
@@ -36,7 +45,7 @@ export const openstackProvider: ProviderDefinition = {
       interface: config.interface,
       cloud: config.cloudName,
     });
-    const backend = new OpenStackBackend(config, log, { rateCard: loadRateCard(settings) });
+    const backend = new OpenStackBackend(config, log, { rateCard: loadRateCard(settings), floatingNetwork: str(settings, "floating-network") });
     await backend.warmUp();
     return backend;
   },

@@ -94,6 +94,45 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return out;
 }
 
+/** A rule of a guest's firewall (GET .../firewall/rules). */
+export interface PveFirewallRule {
+  pos: number;
+  type: string;
+  action: string;
+  enable?: number;
+}
+
+/** The security groups a guest's firewall applies: its enabled `group` rules, in order. */
+export function securityGroupsOf(rules: PveFirewallRule[]): string[] {
+  return [...rules]
+    .sort((a, b) => a.pos - b.pos)
+    .filter((r) => r.type === "group" && Number(r.enable ?? 0) === 1)
+    .map((r) => r.action);
+}
+
+// PVE's pve-security-group-name format: a letter, then letters, digits, - and _;
+// at most 18 characters (pve-firewall's group name limit).
+const GROUP_NAME = /^[A-Za-z][A-Za-z0-9_-]{1,17}$/;
+
+export function checkGroupNames(groups: string[]): string[] {
+  const seen = new Set<string>();
+  groups.forEach((g, i) => {
+    if (!GROUP_NAME.test(g)) throw invalidArgument(`security_groups[${i}]`, `"${g.slice(0, 64)}" is not a Proxmox security group name (a letter, then letters, digits, - or _; 2 to 18 characters)`);
+    if (seen.has(g)) throw invalidArgument(`security_groups[${i}]`, `"${g}" is listed twice`);
+    seen.add(g);
+  });
+  return groups;
+}
+
+/**
+ * A guest's firewall rules only filter traffic on NICs that have
+ * firewall=1: set it on net0 (the NIC the clone came with).
+ */
+export function withNicFirewall(net0: string | number | undefined): string | undefined {
+  if (typeof net0 !== "string" || net0 === "") return undefined;
+  return /(^|,)firewall=/.test(net0) ? net0.replace(/(^|,)firewall=[^,]*/, "$1firewall=1") : `${net0},firewall=1`;
+}
+
 const guestPath = (node: string, kind: GuestKind, vmid: number) => `/nodes/${encodeURIComponent(node)}/${kind}/${vmid}`;
 
 export class ProxmoxBackend implements CloudBackend {
@@ -124,6 +163,7 @@ export class ProxmoxBackend implements CloudBackend {
       key_pairs: "local file store",
       pricing: this.opts.rateCard ? "operator rate card" : "none configured",
       guest_agent_ips: "true",
+      security_groups: "PVE cluster firewall security groups (group rules on the guest firewall)",
     };
   }
 
@@ -163,9 +203,11 @@ export class ProxmoxBackend implements CloudBackend {
         this.log.debug("proxmox detail skipped", { vmid: r.vmid, path, error: err instanceof Error ? err.message : String(err) });
         return undefined;
       });
-    const [config, current] = await Promise.all([
+    const [config, current, rules] = await Promise.all([
       soft(this.client.get<PveConfig>(`${path}/config`, {}, ctx.signal)),
       live ? this.client.get<PveStatusCurrent>(`${path}/status/current`, {}, ctx.signal) : Promise.resolve(undefined),
+      // The guest's security groups are its firewall's `group` rules.
+      soft(this.client.get<PveFirewallRule[]>(`${path}/firewall/rules`, {}, ctx.signal)),
     ]);
     const running = (current?.status ?? r.status) === "running";
     let addresses: GuestDetails["addresses"];
@@ -179,7 +221,7 @@ export class ProxmoxBackend implements CloudBackend {
       const ifaces = await soft(this.client.get<LxcInterface[]>(`${path}/interfaces`, {}, ctx.signal));
       if (Array.isArray(ifaces)) addresses = addressesFromLxc(ifaces);
     }
-    return { config, live: current, addresses };
+    return { config, live: current, addresses, securityGroups: Array.isArray(rules) ? securityGroupsOf(rules) : undefined };
   }
 
   async listInstances(ctx: Ctx, query: ListInstancesQuery): Promise<InstancePage> {
@@ -383,7 +425,6 @@ export class ProxmoxBackend implements CloudBackend {
   private async create(ctx: Ctx, spec: CreateInstanceSpec): Promise<Instance> {
     if (!DNS_NAME.test(spec.name)) throw invalidArgument("name", "Proxmox guest names must be DNS names: letters, digits, '-' and '.', at most 63 characters");
     if (!spec.imageId) throw invalidArgument("image_id", "name the template to clone, by vmid (\"9000\") or by name");
-    if (spec.securityGroups.length > 0) throw invalidArgument("security_groups", "Proxmox firewall security groups are not supported by this provider");
     const size = this.opts.sizes.resolve(spec.type);
     let cicustom: string | undefined;
     if (spec.userData !== undefined) {
@@ -393,6 +434,10 @@ export class ProxmoxBackend implements CloudBackend {
     }
     const tagWrites = Object.entries(spec.tags);
     for (const [k] of tagWrites) if (k.startsWith("skyclust")) throw invalidArgument(`tags[${k}]`, "keys starting with skyclust are reserved");
+
+    const groups = checkGroupNames(spec.securityGroups);
+    // Checked before the clone, so an unknown group leaves nothing behind.
+    if (groups.length > 0) await this.checkGroupsExist(ctx, groups);
 
     const all = await this.resources(ctx);
     const regionNode = spec.region !== CLUSTER_REGION ? spec.region : spec.zone;
@@ -437,18 +482,52 @@ export class ProxmoxBackend implements CloudBackend {
         config.ipconfig0 = spec.subnetId ?? this.opts.ipConfig;
         if (cicustom) config.cicustom = cicustom;
         if (spec.vpcId && typeof current.net0 === "string") config.net0 = current.net0.replace(/(^|,)bridge=[^,]*/, `$1bridge=${spec.vpcId}`);
+        if (groups.length > 0) config.net0 = withNicFirewall(config.net0 ?? current.net0);
         await this.client.put<null>(`${path}/config`, config, ctx.signal);
         await this.growRootDisk(ctx, node, kind, created.vmid, current, spec.rootVolumeSizeGb ?? size.diskGiB);
       } else {
+        const current = groups.length > 0 ? await this.client.get<PveConfig>(`${path}/config`, {}, ctx.signal) : undefined;
+        if (groups.length > 0) config.net0 = withNicFirewall(current?.net0);
         await this.client.put<null>(`${path}/config`, config, ctx.signal);
         if (spec.rootVolumeSizeGb ?? size.diskGiB) await this.growRootDisk(ctx, node, kind, created.vmid, await this.client.get<PveConfig>(`${path}/config`, {}, ctx.signal), spec.rootVolumeSizeGb ?? size.diskGiB);
       }
+      if (groups.length > 0) await this.applySecurityGroups(ctx, path, groups);
       await this.task(ctx, "POST", `${path}/status/start`, {}, node);
     } catch (err) {
       await this.cleanupFailedCreate(created, err);
       throw err;
     }
     return this.getInstance(ctx, { instanceId: formatInstanceId(node, kind, created.vmid), region: spec.region });
+  }
+
+  /** Every requested group must exist in the cluster firewall; the first unknown one is named. */
+  private async checkGroupsExist(ctx: Ctx, groups: string[]): Promise<void> {
+    const known = new Set((await this.client.get<{ group: string }[]>("/cluster/firewall/groups", {}, ctx.signal) ?? []).map((g) => g.group));
+    const unknown = groups.findIndex((g) => !known.has(g));
+    if (unknown >= 0) {
+      const list = [...known].sort().slice(0, 20).join(", ");
+      throw invalidArgument(`security_groups[${unknown}]`, `no Proxmox firewall security group "${groups[unknown]}" (cluster groups: ${list || "none"}${known.size > 20 ? ", ..." : ""})`);
+    }
+  }
+
+  /**
+   * Turns the guest firewall on and adds one `group` rule per group. PVE puts
+   * a new rule on top, so the groups are added last to first and end up in
+   * the requested order.
+   */
+  private async applySecurityGroups(ctx: Ctx, path: string, groups: string[]): Promise<void> {
+    await this.client.put<null>(`${path}/firewall/options`, { enable: 1 }, ctx.signal);
+    for (let i = groups.length - 1; i >= 0; i--) {
+      try {
+        await this.client.post<null>(`${path}/firewall/rules`, { type: "group", action: groups[i], enable: 1 }, ctx.signal);
+      } catch (err) {
+        // Deleted between the check and here: still the caller's input that is wrong.
+        if (err instanceof ProviderError && /no such security group/i.test(err.message)) {
+          throw invalidArgument(`security_groups[${i}]`, `no Proxmox firewall security group "${groups[i]}"`);
+        }
+        throw err;
+      }
+    }
   }
 
   private async growRootDisk(ctx: Ctx, node: string, kind: GuestKind, vmid: number, config: PveConfig, wantGiB: number | undefined): Promise<void> {

@@ -176,6 +176,8 @@ export interface GuestDetails {
   config?: PveConfig;
   live?: PveStatusCurrent;
   addresses?: { privateIp?: string; publicIp?: string };
+  /** The guest firewall's enabled group rules; undefined when they could not be read. */
+  securityGroups?: string[];
 }
 
 export function toInstance(r: PveResource, sizes: SizeCatalog, details: GuestDetails = {}): Instance {
@@ -203,6 +205,7 @@ export function toInstance(r: PveResource, sizes: SizeCatalog, details: GuestDet
   if (r.template) extra.template = "true";
   if (typeof config?.ciuser === "string") extra.ciuser = config.ciuser;
   if (typeof config?.ostype === "string") extra.ostype = config.ostype;
+  if (details.securityGroups?.length) extra.security_groups = details.securityGroups.join(",");
   return {
     id: formatInstanceId(r.node, kind, r.vmid),
     name: r.name ?? String(typeof config?.hostname === "string" ? config.hostname : r.vmid),

@@ -29,6 +29,8 @@ let seq = 0;
 beforeAll(async () => {
   pki = makeTestPki();
   pve = await new FakePve({ cert: pki.cert, key: pki.key, taskPolls: 1 }).start();
+  // A cluster firewall security group for the security_groups case (modelled endpoints, see FakePve.securityGroups).
+  pve.securityGroups.set("web", { rules: [] });
   // The template's disk and NIC, as a real cloud-init template has them (not in the recordings).
   Object.assign(pve.guest(TEMPLATE)!.config, { scsi0: "local-lvm:base-901-disk-0,size=2G", net0: "virtio=BC:24:11:00:09:01,bridge=vmbr0", boot: "order=scsi0" });
   stateDir = mkdtempSync(join(tmpdir(), "skyclust-pve-policy-"));
@@ -97,6 +99,13 @@ const CASES: RpcCase[] = [
     needs: ["VM.Clone", "VM.Allocate", "Datastore.AllocateSpace", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Cloudinit", "VM.Config.Network", "SDN.Use", "VM.Config.Options", "VM.Config.Disk", "VM.PowerMgmt"],
     read: false,
     request: () => ({ name: `web${++seq}`, type: "small", region: "vmpvetest", image_id: String(TEMPLATE), vpc_id: "vmbr1", tags: { web: "" }, root_volume_size: 12 }),
+  },
+  {
+    rpc: "CreateInstance",
+    // security_groups alone: net0 gets firewall=1, the guest firewall is enabled and gets group rules.
+    needs: ["VM.Clone", "VM.Allocate", "Datastore.AllocateSpace", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Cloudinit", "VM.Config.Network", "SDN.Use", "VM.Config.Disk", "VM.PowerMgmt"],
+    read: false,
+    request: () => ({ name: `fw${++seq}`, type: "small", region: "vmpvetest", image_id: String(TEMPLATE), security_groups: ["web"], root_volume_size: 12 }),
   },
   { rpc: "StartInstance", needs: ["VM.PowerMgmt"], read: false, request: () => ({ instance_id: guest(false) }) },
   { rpc: "StopInstance", needs: ["VM.PowerMgmt"], read: false, request: () => ({ instance_id: guest(true) }) },

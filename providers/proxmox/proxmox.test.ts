@@ -327,6 +327,81 @@ describe("create by clone", () => {
   });
 });
 
+describe("security groups (PVE firewall)", () => {
+  // The firewall endpoints' answers are MODELLED, not recorded: the cassettes
+  // hold no firewall call, so testing/fake-pve.ts answers /cluster/firewall/groups,
+  // .../firewall/options and .../firewall/rules in the shapes and with the
+  // error bodies of the PVE API documentation (see FakePve.securityGroups).
+  beforeAll(() => {
+    pve.securityGroups.set("web", { comment: "http and https in", rules: [] });
+    pve.securityGroups.set("ssh-in", { rules: [] });
+  });
+
+  test("CreateInstance enables the guest firewall and adds a group rule per group, in order; instances report them", async () => {
+    const before = pve.requests.length;
+    const res = await call("CreateInstance", { name: "fw-1", type: "small", region: "vmpvetest", image_id: "900", security_groups: ["web", "ssh-in"] });
+    const vmid = Number(res.instance.extra.vmid);
+    expect(res.instance.extra.security_groups).toBe("web,ssh-in");
+    const guest = pve.guest(vmid)!;
+    expect(guest.firewall.options.enable).toBe(1);
+    expect(guest.firewall.rules.map((r) => [r.type, r.action, r.enable])).toEqual([
+      ["group", "web", 1],
+      ["group", "ssh-in", 1],
+    ]);
+    // Rules only filter on NICs marked firewall=1.
+    expect(guest.config.net0).toMatch(/(^|,)firewall=1(,|$)/);
+    expect(guest.config.net0).toContain("bridge=vmbr1");
+    const put = pve.requests.slice(before).filter((r) => r.method === "PUT" && r.path.endsWith(`/qemu/${vmid}/firewall/options`));
+    expect(put.map((r) => r.params)).toEqual([{ enable: "1" }]);
+    // The firewall was set up before the guest started.
+    const order = pve.requests.slice(before).filter((r) => r.path.includes(`/qemu/${vmid}/`) && r.method !== "GET").map((r) => r.path.replace(/^.*\/qemu\/\d+/, ""));
+    expect(order.indexOf("/firewall/options")).toBeLessThan(order.indexOf("/status/start"));
+
+    const listed = await call("ListInstances", { filters: { name: "fw-1" } });
+    expect(listed.instances[0].extra.security_groups).toBe("web,ssh-in");
+    // Guests without group rules report none.
+    const plain = await call("ListInstances", { filters: { name: "vmpvevm1" } });
+    expect(plain.instances[0].extra.security_groups).toBeUndefined();
+    await call("DeleteInstance", { instance_id: res.instance.id });
+  });
+
+  test("an unknown group is INVALID_ARGUMENT naming it, before anything is cloned", async () => {
+    const clones = pve.requestsTo("POST", /\/clone$/).length;
+    const err = await grpcError(call("CreateInstance", { name: "fw-2", type: "small", region: "vmpvetest", image_id: "900", security_groups: ["web", "db-only"] }));
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badRequestFields(err)).toEqual(["security_groups[1]"]);
+    expect(err.details).toContain('"db-only"');
+    expect(err.details).toContain("ssh-in, web");
+    expect(pve.requestsTo("POST", /\/clone$/).length).toBe(clones);
+  });
+
+  test("malformed and repeated group names are refused without a PVE call", async () => {
+    const before = pve.requestsTo("GET", /^\/cluster\/firewall\/groups$/).length;
+    const cases: [string[], string][] = [
+      [["web", "no spaces"], "security_groups[1]"],
+      [["x".repeat(19)], "security_groups[0]"],
+      [["9lives"], "security_groups[0]"],
+      [["web", "web"], "security_groups[1]"],
+    ];
+    for (const [groups, field] of cases) {
+      const err = await grpcError(call("CreateInstance", { name: "fw-3", type: "small", region: "vmpvetest", image_id: "900", security_groups: groups }));
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(badRequestFields(err)).toEqual([field]);
+    }
+    expect(pve.requestsTo("GET", /^\/cluster\/firewall\/groups$/).length).toBe(before);
+  });
+
+  test("a group deleted between the check and the rule is INVALID_ARGUMENT, and the half-made guest is removed", async () => {
+    pve.securityGroups.set("short-lived", { rules: [] });
+    // Removed as soon as the clone's task is done, i.e. after the provider checked it.
+    pve.afterTask("qmclone", () => pve.securityGroups.delete("short-lived"));
+    const err = await grpcError(call("CreateInstance", { name: "fw-4", type: "small", region: "vmpvetest", image_id: "900", security_groups: ["short-lived"] }));
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badRequestFields(err)).toEqual(["security_groups[0]"]);
+    expect((await call("ListInstances", { filters: { name: "fw-4" } })).instances).toEqual([]);
+  });
+});
+
 describe("authentication", () => {
   test("ticket login once, cookie on reads, CSRF token on writes", () => {
     const authed = pve.requests.filter((r) => r.path !== "/access/ticket");

@@ -35,7 +35,23 @@ export function instanceToWire(i: Instance, provider: string) {
 }
 
 export function regionToWire(r: Region) {
-  return { id: r.id, name: r.name, display_name: r.displayName, status: r.status, zones: r.zones ?? [] };
+  return {
+    id: r.id,
+    name: r.name,
+    display_name: r.displayName,
+    status: r.status,
+    zones: r.zones ?? [],
+    zone_details: (r.zoneDetails ?? []).map((z) => ({
+      name: z.name,
+      id: z.id ?? "",
+      status: z.status,
+      zone_type: z.zoneType ?? "",
+      opt_in_required: Boolean(z.optInRequired),
+      opt_in_status: z.optInStatus ?? "",
+      parent_zone: z.parentZone ?? "",
+      group_name: z.groupName ?? "",
+    })),
+  };
 }
 
 export function keyPairToWire(k: KeyPair) {

@@ -165,7 +165,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
       return { instance_id: instance.id, status: instance.status, last_updated: toTimestamp(new Date()), raw_status: instance.rawStatus };
     }),
 
-    ListRegions: rpc("ListRegions", async (_req, ctx) => ({ regions: (await backend.listRegions(ctx)).map(regionToWire) })),
+    ListRegions: rpc("ListRegions", async (_req, ctx) => ({ regions: (await backend.listRegions(ctx, { zones: true })).map(regionToWire) })),
 
     GetCostEstimate: rpc("GetCostEstimate", async (req, ctx) => {
       const instanceType = requireText("instance_type", req.instance_type, 128);

@@ -15,6 +15,7 @@ import { FilterError, compileFilter } from "./gce-filter";
 const FIXTURES = join(import.meta.dir, "fixtures");
 const load = (name: string): any => JSON.parse(readFileSync(join(FIXTURES, name), "utf8"));
 const clone = <T>(v: T): T => structuredClone(v);
+const lastPart = (url: string | undefined): string => (url ?? "").split("/").pop() ?? "";
 const API = "https://www.googleapis.com/compute/v1";
 const LABEL_KEY = /^\p{Ll}[\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
@@ -87,6 +88,14 @@ export class FakeGce {
   readonly requests: RecordedRequest[] = [];
   /** Zone name -> instances, in creation order. */
   readonly instances = new Map<string, any[]>();
+  /**
+   * Zone name -> disk resources. MODELLED, not recorded: no disk responses
+   * exist among the recorded fixtures, so these are built from the Compute
+   * Engine API reference's Disk resource (compute#disk: id, name, zone,
+   * sizeGb, status, type, sourceImage, sourceImageId, sourceSnapshot, users,
+   * selfLink ...) and its aggregated list (compute#diskAggregatedList).
+   */
+  readonly disks = new Map<string, any[]>();
   readonly zones: any[];
   readonly regions: any[];
   readonly machineTypes: Set<string>;
@@ -120,10 +129,54 @@ export class FakeGce {
     this.zones = load("zones.json").items.filter((z: any) => this.regions.some((r: any) => r.zones.some((u: string) => u.endsWith(`/zones/${z.name}`))));
     this.machineTypes = new Set(load("zones_us-central1-a_machineTypes.json").items.map((m: any) => m.name));
     this.projectResource = { ...load("project.json"), name: this.project, selfLink: `${API}/projects/${this.project}` };
-    for (const z of this.zones) this.instances.set(z.name, []);
+    for (const z of this.zones) {
+      this.instances.set(z.name, []);
+      this.disks.set(z.name, []);
+    }
     for (const [scope, list] of Object.entries<any>(load("aggregated_instances.json").items)) {
       this.instances.get(scope.replace("zones/", ""))?.push(...(list.instances ?? []));
     }
+    // Disks for the recorded instances (modelled): boot disks from a Debian
+    // image, except libcloud-demo-europe-boot-disk, made from a snapshot;
+    // attached data disks are blank.
+    for (const inst of this.allInstances()) {
+      for (const d of inst.disks ?? []) {
+        const name = lastPart(d.source);
+        if (!d.boot) this.addDisk(lastPart(inst.zone), name, inst.selfLink, {});
+        else if (name === "libcloud-demo-europe-boot-disk") this.addDisk(lastPart(inst.zone), name, inst.selfLink, { snapshot: `${API}/projects/${this.project}/global/snapshots/libcloud-demo-snapshot` });
+        else this.addDisk(lastPart(inst.zone), name, inst.selfLink, { image: `${API}/projects/debian-cloud/global/images/debian-7-wheezy-v20131120` });
+      }
+    }
+  }
+
+  /** A compute#disk resource in the documented shape (modelled). */
+  addDisk(zone: string, name: string, user: string | undefined, from: { image?: string; snapshot?: string }): any {
+    const zoneUrl = `${API}/projects/${this.project}/zones/${zone}`;
+    const n = ++this.seq;
+    const disk: any = {
+      kind: "compute#disk",
+      id: String(7000000000000000000n + BigInt(n)),
+      creationTimestamp: new Date(Date.UTC(2024, 0, 1)).toISOString(),
+      name,
+      sizeGb: "10",
+      zone: zoneUrl,
+      status: "READY",
+      selfLink: `${zoneUrl}/disks/${name}`,
+      type: `${zoneUrl}/diskTypes/pd-balanced`,
+      physicalBlockSizeBytes: "4096",
+      labelFingerprint: "42WmSpB8rSM=",
+      ...(user ? { users: [user], lastAttachTimestamp: new Date(Date.UTC(2024, 0, 1)).toISOString() } : {}),
+    };
+    if (from.image) {
+      disk.sourceImage = from.image;
+      disk.sourceImageId = String(1000000000000000000n + BigInt(n));
+    }
+    if (from.snapshot) {
+      disk.sourceSnapshot = from.snapshot;
+      disk.sourceSnapshotId = String(2000000000000000000n + BigInt(n));
+    }
+    this.disks.get(zone)!.push(disk);
+    return disk;
   }
 
   get url(): string {
@@ -235,6 +288,7 @@ export class FakeGce {
     }
     if (method === "GET" && path === "/zones") return Response.json({ ...load("zones.json"), items: this.zones });
     if (method === "GET" && path === "/aggregated/instances") return this.aggregated(q);
+    if (method === "GET" && path === "/aggregated/disks") return this.aggregatedDisks(q);
     if ((m = /^\/zones\/([^/]+)\/(.*)$/.exec(path))) {
       const zone = m[1]!;
       const rest = m[2]!;
@@ -287,6 +341,34 @@ export class FakeGce {
       items,
       kind: base.kind,
       selfLink: `${API}/projects/${this.project}/aggregated/instances`,
+      ...(next ? { nextPageToken: next } : {}),
+      ...(this.unreachableZones.size ? { unreachables: [...this.unreachableZones].map((z) => `zones/${z}`) } : {}),
+    });
+  }
+
+  /** disks.aggregatedList (modelled on the API reference, see `disks`). */
+  private aggregatedDisks(q: URLSearchParams): Response {
+    const match = compileFilter(q.get("filter"));
+    const all: any[] = [];
+    for (const [zone, list] of this.disks) if (!this.unreachableZones.has(zone)) all.push(...list.filter(match));
+    const { page, next } = this.page(all, q);
+    const items: Record<string, any> = {};
+    for (const zone of this.disks.keys()) {
+      const scope = `zones/${zone}`;
+      const here = page.filter((d) => d.zone.endsWith(`/${scope}`));
+      if (this.unreachableZones.has(zone)) {
+        items[scope] = { warning: { code: "UNREACHABLE", data: [{ key: "scope", value: scope }], message: `Scope '${scope}' is unreachable.` } };
+      } else if (here.length) {
+        items[scope] = { disks: here };
+      } else {
+        items[scope] = { warning: { code: "NO_RESULTS_ON_PAGE", data: [{ key: "scope", value: scope }], message: `There are no results for scope '${scope}' on this page.` } };
+      }
+    }
+    return Response.json({
+      kind: "compute#diskAggregatedList",
+      id: `projects/${this.project}/aggregated/disks`,
+      items,
+      selfLink: `${API}/projects/${this.project}/aggregated/disks`,
       ...(next ? { nextPageToken: next } : {}),
       ...(this.unreachableZones.size ? { unreachables: [...this.unreachableZones].map((z) => `zones/${z}`) } : {}),
     });
@@ -401,8 +483,27 @@ export class FakeGce {
     const target = `${API}/projects/${this.project}/zones/${zone}/instances/${body.name}`;
     const failure = this.nextInsertError;
     this.nextInsertError = undefined;
-    const op = this.newOperation("insert", target, zone, () => this.instances.get(zone)!.push(this.buildInstance(zone, body)), failure);
+    const op = this.newOperation(
+      "insert",
+      target,
+      zone,
+      () => {
+        this.instances.get(zone)!.push(this.buildInstance(zone, body));
+        this.addDisk(zone, body.name, target, { image: this.resolveImage(boot[0].initializeParams.sourceImage) });
+      },
+      failure,
+    );
     return this.remember(q, op);
+  }
+
+  /**
+   * The image URL a disk records: GCE resolves an image family to the
+   * family's newest image at creation (modelled: that image is FAMILY-v20240110).
+   */
+  private resolveImage(source: string): string {
+    const path = source.replace(/^https:\/\/[^/]+\/compute\/v1\//, "");
+    const full = path.startsWith("projects/") ? path : `projects/${this.project}/${path}`;
+    return `${API}/${full.replace(/\/images\/family\/([^/]+)$/, "/images/$1-v20240110")}`;
   }
 
   private buildInstance(zone: string, body: any): any {
@@ -440,7 +541,13 @@ export class FakeGce {
       start: () => void (inst.status = "RUNNING"),
       stop: () => void (inst.status = "TERMINATED"),
       reset: () => void (inst.status = "RUNNING"),
-      delete: () => void list.splice(list.indexOf(inst), 1),
+      delete: () => {
+        list.splice(list.indexOf(inst), 1);
+        // Boot disks are created with autoDelete: they go with the instance.
+        const disks = this.disks.get(zone)!;
+        const boot = disks.findIndex((d) => d.name === lastPart(inst.disks?.find((x: any) => x.boot)?.source));
+        if (boot >= 0) disks.splice(boot, 1);
+      },
     };
     const op = this.newOperation(verb, inst.selfLink, zone, effects[verb]);
     return this.remember(q, op);

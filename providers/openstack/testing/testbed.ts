@@ -37,3 +37,35 @@ export async function requireTestbed(env: Record<string, string>): Promise<void>
     }
   }
 }
+
+/**
+ * Throws (never skips) when the testbed's Neutron is not the real
+ * neutron-server (a testbed set up before it had one still runs the old
+ * stand-in, which knows no networks): restarting it adds Neutron once.
+ */
+export async function requireRealNeutron(): Promise<void> {
+  const admin = testbedEnv("admin");
+  const auth = await fetch(`${admin.OS_AUTH_URL}/auth/tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ["password"], password: { user: { name: admin.OS_USERNAME, domain: { id: "default" }, password: admin.OS_PASSWORD } } },
+        scope: { project: { name: admin.OS_PROJECT_NAME, domain: { id: "default" } } },
+      },
+    }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await auth.arrayBuffer();
+  const token = auth.headers.get("x-subject-token") ?? "";
+  let external: unknown[] = [];
+  try {
+    const res = await fetch("http://127.0.0.1:9696/v2.0/networks?router:external=true", { headers: { "x-auth-token": token }, signal: AbortSignal.timeout(10_000) });
+    external = ((await res.json()) as { networks?: unknown[] }).networks ?? [];
+  } catch (err) {
+    throw new Error(`the testbed's Neutron does not answer (${(err as Error).message}); ${START_HINT}`);
+  }
+  if (external.length === 0) {
+    throw new Error(`the testbed runs the old Neutron stand-in (no external network); restart it to add the real neutron-server (once, about a minute): ${START_HINT}`);
+  }
+}

@@ -77,7 +77,15 @@ interface Guest {
   config: Record<string, any>;
   current?: Record<string, any>;
   agent?: any;
+  /** The guest's firewall (MODELLED, see FakePve.securityGroups). */
+  firewall: { options: Record<string, any>; rules: Record<string, any>[] };
 }
+
+/** PVE's default guest firewall options (pve-firewall: firewall off until enabled). */
+const newFirewall = () => ({ options: { enable: 0, policy_in: "DROP", policy_out: "ACCEPT", dhcp: 1, ndp: 1, macfilter: 1, ipfilter: 0, radv: 0, log_level_in: "nolog", log_level_out: "nolog" }, rules: [] as Record<string, any>[] });
+/** pve-security-group-name, and pve-firewall's 18-character limit on group names. */
+const GROUP_NAME = /^[A-Za-z][A-Za-z0-9\-_]+$/;
+const digest = () => randomBytes(20).toString("hex");
 
 export interface FakePveOptions {
   cert: string;
@@ -107,6 +115,15 @@ export class FakePve {
   private hanging = new Set<string>();
   private denied?: RegExp;
   private guests = new Map<number, Guest>();
+  /**
+   * Cluster firewall security groups (/cluster/firewall/groups). MODELLED,
+   * not recorded: the cassettes hold no firewall call, so the paths,
+   * parameters, answers ([{group, comment, digest}], rules with pos/type/
+   * action/enable) and error bodies (400 "Parameter verification failed."
+   * with an `errors` map, e.g. action: "no such security group 'x'") follow
+   * the PVE API documentation and pve-firewall's rule checks.
+   */
+  readonly securityGroups = new Map<string, { comment?: string; rules: Record<string, any>[] }>();
   private nodes: any[];
   private tasks = new Map<string, Task>();
   private nextPid = 0x88cb8;
@@ -142,6 +159,7 @@ export class FakePve {
         config,
         current: structuredClone(rec.get(`GET ${base}/status/current`)),
         agent: structuredClone(rec.get(`GET ${base}/agent/network-get-interfaces`)),
+        firewall: newFirewall(),
       });
     }
   }
@@ -172,6 +190,11 @@ export class FakePve {
   failNextTask(type: string, exitstatus: string, log: string[] = []): void {
     this.taskFailures.push({ type, exitstatus, log });
   }
+  /** Runs once after the next successful task of this type took effect. */
+  afterTask(type: string, hook: () => void): void {
+    this.taskHooks.push({ type, hook });
+  }
+  private taskHooks: { type: string; hook: () => void }[] = [];
   /** The next task of this type keeps running until released (for deadline tests). */
   hangNextTask(type: string): void {
     this.hanging.add(type);
@@ -247,6 +270,9 @@ export class FakePve {
       }
     } else if (rest === "/resize") {
       needs.push({ path: vm, privilege: "VM.Config.Disk" }, { path: `/storage/${storageOf(guest?.config[params.disk ?? ""])}`, privilege: "Datastore.AllocateSpace" });
+    } else if (rest.startsWith("/firewall/")) {
+      // The guest firewall's options and rules (pve-firewall's VM API): VM.Config.Network.
+      needs.push({ path: vm, privilege: "VM.Config.Network" });
     } else if (rest.startsWith("/status/")) {
       needs.push({ path: vm, privilege: "VM.PowerMgmt" });
     } else if (rest === "/clone") {
@@ -339,6 +365,18 @@ export class FakePve {
       const vms = [...this.guests.values()].map((g) => g.resource).filter((r) => this.allowed(user, "VM.Audit"));
       return ok(params.type === "vm" || !params.type ? vms : []);
     }
+    if (path === "/cluster/firewall/groups") {
+      if (method === "GET") return ok([...this.securityGroups].map(([group, g]) => ({ group, ...(g.comment ? { comment: g.comment } : {}), digest: digest() })));
+      if (method === "POST") {
+        const group = params.group ?? "";
+        if (!group) return fail(400, "Parameter verification failed.", { group: "property is missing and it is not optional" });
+        if (!GROUP_NAME.test(group)) return fail(400, "Parameter verification failed.", { group: `value does not match the regex pattern` });
+        if (group.length > 18) return fail(400, "Parameter verification failed.", { group: "value may only be 18 characters long" });
+        if (this.securityGroups.has(group)) return fail(500, `Security group '${group}' already exists`);
+        this.securityGroups.set(group, { comment: params.comment, rules: [] });
+        return ok(null);
+      }
+    }
     if (method === "GET" && path === "/cluster/nextid") {
       let id = 100;
       while (this.guests.has(id)) id++;
@@ -357,7 +395,11 @@ export class FakePve {
       if (task.effect) {
         const effect = task.effect;
         task.effect = undefined;
-        if (task.exitstatus === "OK") effect();
+        if (task.exitstatus === "OK") {
+          effect();
+          const hook = this.taskHooks.findIndex((h) => h.type === task.type);
+          if (hook >= 0) this.taskHooks.splice(hook, 1)[0]!.hook();
+        }
       }
       return ok({ ...base, status: "stopped", exitstatus: task.exitstatus });
     }
@@ -399,6 +441,38 @@ export class FakePve {
       return ok(method === "POST" ? this.task(node!, "qmconfig", vmid, user) : null);
     }
     if (method === "PUT" && rest === "/resize") return ok(this.task(node!, "resize", vmid, user));
+    if (rest === "/firewall/options") {
+      if (method === "GET") return ok({ ...guest.firewall.options, digest: digest() });
+      if (method === "PUT") {
+        for (const [k, v] of Object.entries(params)) {
+          if (k === "digest" || k === "delete") continue;
+          if (!(k in guest.firewall.options)) return fail(400, "Parameter verification failed.", { [k]: "property is not defined in schema and the schema does not allow additional properties" });
+          if (["enable", "dhcp", "ndp", "macfilter", "ipfilter", "radv"].includes(k) && !/^(0|1)$/.test(v)) return fail(400, "Parameter verification failed.", { [k]: `type check ('boolean') failed - got '${v}'` });
+          guest.firewall.options[k] = /^(0|1)$/.test(v) ? Number(v) : v;
+        }
+        return ok(null);
+      }
+    }
+    if (rest === "/firewall/rules") {
+      if (method === "GET") return ok(guest.firewall.rules.map((rule, pos) => ({ ...rule, pos, digest: digest() })));
+      if (method === "POST") {
+        const errors: Record<string, string> = {};
+        if (!params.type) errors.type = "property is missing and it is not optional";
+        else if (!["in", "out", "group"].includes(params.type)) errors.type = `value '${params.type}' does not have a value in the enumeration 'in, out, group'`;
+        if (!params.action) errors.action = "property is missing and it is not optional";
+        else if (params.type === "group") {
+          if (params.action.length > 18) errors.action = "group name too long";
+          else if (!this.securityGroups.has(params.action)) errors.action = `no such security group '${params.action}'`;
+        }
+        if (params.enable !== undefined && !/^\d+$/.test(params.enable)) errors.enable = `type check ('integer') failed - got '${params.enable}'`;
+        if (Object.keys(errors).length) return fail(400, "Parameter verification failed.", errors);
+        const rule: Record<string, any> = { type: params.type, action: params.action, ...(params.enable !== undefined ? { enable: Number(params.enable) } : {}), ...(params.comment ? { comment: params.comment } : {}) };
+        // A rule without pos goes on top, as in pve-firewall.
+        const pos = params.pos !== undefined ? Math.min(Number(params.pos), guest.firewall.rules.length) : 0;
+        guest.firewall.rules.splice(pos, 0, rule);
+        return ok(null);
+      }
+    }
     m = /^\/status\/(start|stop|shutdown|reboot|resume)$/.exec(rest);
     if (method === "POST" && m) {
       const action = m[1]!;
@@ -430,6 +504,8 @@ export class FakePve {
             config,
             current: undefined,
             agent: guest.agent ?? structuredClone(this.guests.get(100)?.agent),
+            // PVE copies the source's firewall config to the clone.
+            firewall: structuredClone(guest.firewall),
           });
         }),
       );
