@@ -29,8 +29,17 @@ export function errorTexts(err: { message: string; details?: string; metadata?: 
   return [err.message, err.details ?? "", ...meta];
 }
 
-/** The secrets (and their URL-encoded forms) that occur in any of `texts`. */
+/** Characters of a secret that count as a leak: a cut can keep a prefix of a long token. */
+export const LEAK_WINDOW = 12;
+
+/** The secrets of which any LEAK_WINDOW characters (raw, URL- or JSON-encoded) occur in `texts`. */
 export function leakedSecrets(texts: string[], secrets: string[]): string[] {
   const all = texts.join("\n");
-  return secrets.filter((s) => all.includes(s) || all.includes(encodeURIComponent(s)) || all.includes(JSON.stringify(s).slice(1, -1)));
+  return secrets.filter((secret) =>
+    [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)].some((form) => {
+      if (form.length <= LEAK_WINDOW) return all.includes(form);
+      for (let i = 0; i + LEAK_WINDOW <= form.length; i++) if (all.includes(form.slice(i, i + LEAK_WINDOW))) return true;
+      return false;
+    }),
+  );
 }
