@@ -73,6 +73,14 @@ describe("scrubUpstream", () => {
     expect(Buffer.byteLength(out)).toBeLessThanOrEqual(512);
   });
 
+  // Before the key patterns were bounded, "a.a.a..." took 14 s (quadratic
+  // backtracking); now each of these takes milliseconds. No timing is
+  // asserted: the test's own time-out is the bound, hundreds of times over.
+  test("hostile shapes cost linear time (64 KB each)", () => {
+    const hostile = ["a.".repeat(32768), "x-".repeat(32768), "password".repeat(8192), '"password'.repeat(7000), `cookie${" ".repeat(65000)}`, `${"password ".repeat(7000)}=`, `Bearer ${"a".repeat(65000)}`, `"token": "${"\\".repeat(30000)}`];
+    for (const text of hostile) expect(scrubUpstream(text).length).toBeLessThan(600);
+  });
+
   test("a huge body costs a bounded amount and gives a bounded message", () => {
     const out = scrubUpstream("password=x ".repeat(1_000_000));
     expect(Buffer.byteLength(out)).toBeLessThanOrEqual(512);
