@@ -58,6 +58,9 @@ describe("scrub: shapes", () => {
       "nova: Instance 5e1d0c1a-6e43-4b0a-9f1e-0c8f3b1a2d3e could not be found. (request id req-7d8f)",
       "Compute Engine: The resource 'projects/p/zones/us-central1-a/instances/web-1' was not found (notFound)",
       "RunInstances in us-east-1: The image id '[ami-12345678]' does not exist (EC2 InvalidAMIID.NotFound, request id 0f1e2d3c-aaaa-bbbb-cccc-1234567890ab)",
+      'this provider requires a bearer token: send the metadata "authorization: Bearer TOKEN"',
+      "send Authorization: Bearer YOUR_ACCESS_TOKEN",
+      "X-Auth-Token: <token>",
       "a 40-char lowercase hex digest 0123456789abcdef0123456789abcdef01234567 stays",
     ];
     for (const m of messages) expect(scrub(m)).toBe(m);

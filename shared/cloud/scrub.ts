@@ -84,12 +84,16 @@ const SECRET_WORD = "(?:password|passwd|pwd|secret|token|ticket|api[_-]?key|priv
 // regex quadratic (14 s for 64 KB; shared/cloud/scrub.test.ts keeps it fast).
 const KEY = `[A-Za-z0-9_.-]{0,48}${SECRET_WORD}[A-Za-z0-9_.-]{0,48}`;
 
+/** Upper-case words and <...> are how help texts write a credential they do not know (TOKEN, YOUR_TOKEN). */
+const PLACEHOLDER = /^(?:[A-Z_]+|<[^>]*>)$/;
+const SCHEME_ONLY = /^\s*(?:(?:Bearer|Basic|Negotiate)\s*)?(?:\[redacted\]|[A-Z_]+|<[^>]*>)?\s*$/;
+
 const hasMixedClasses = (s: string) => /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s);
 
 /** Ordered: the schemes first, so the header rule sees "Bearer [redacted]" and not the token. */
 const SHAPES: [RegExp, (match: string, ...groups: string[]) => string][] = [
   // Authorization: Bearer <token> / Basic <base64> (also inside longer text).
-  [/\b(Bearer|Basic|Negotiate)(\s+)[A-Za-z0-9._~+/=-]{6,}/gi, (_m, scheme, sp) => `${scheme}${sp}${REDACTED}`],
+  [/\b(Bearer|Basic|Negotiate)(\s+)([A-Za-z0-9._~+/=-]{6,})/gi, (m, scheme, sp, value) => (PLACEHOLDER.test(value) ? m : `${scheme}${sp}${REDACTED}`)],
   // Google OAuth2 access and refresh tokens.
   [/\bya29\.[A-Za-z0-9._-]+/g, () => REDACTED],
   [/\b1\/\/0[A-Za-z0-9._-]{20,}/g, () => REDACTED],
@@ -99,7 +103,9 @@ const SHAPES: [RegExp, (match: string, ...groups: string[]) => string][] = [
   // Credential-bearing headers, as "Name: value" lines or "name": "value" pairs.
   [
     /\b(x-auth-token|x-subject-token|x-storage-token|x-amz-security-token|x-goog-iam-authorization-token|x-api-key|proxy-authorization|authorization|set-cookie|cookie|csrfpreventiontoken)(\\?["']?\s*[:=]\s*\\?["']?)([^"'\\\r\n<>]+)/gi,
-    (_m, name, sep) => `${name}${sep}${REDACTED}`,
+    // A scheme alone or with a placeholder ("authorization: Bearer TOKEN" in
+    // our own help text), or a value already redacted above, is left as is.
+    (m, name, sep, value) => (SCHEME_ONLY.test(value) ? m : `${name}${sep}${REDACTED}`),
   ],
   // \"password\": \"...\" (JSON quoted inside a JSON string). Each value
   // character matches one way only, so a run of backslashes cannot backtrack.

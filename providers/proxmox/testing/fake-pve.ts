@@ -16,6 +16,12 @@ import { describeRequest } from "../../../shared/testing/echo";
 // The cassettes travel with the tests (copied unchanged from the shared
 // fixtures, see fixtures/README.md), so CI needs nothing outside the repo.
 export const FIXTURES = join(import.meta.dir, "fixtures");
+/**
+ * The password the fake accepts by default. Not the recordings'
+ * "PROXMOX_PASSWORD": a provider scrubs its password from every message,
+ * and that one would also scrub the variable's name (tests share a process).
+ */
+export const FIXTURE_PASSWORD = "pve-fixture-password";
 
 interface Interaction {
   request: { method: string; uri: string; body?: { string?: string } };
@@ -150,7 +156,7 @@ export class FakePve {
 
   constructor(private readonly opts: FakePveOptions) {
     this.user = opts.user ?? "PROXMOX_USERNAME@pam";
-    this.password = opts.password ?? "PROXMOX_PASSWORD";
+    this.password = opts.password ?? FIXTURE_PASSWORD;
     this.tokens = { ...opts.tokens };
     this.tokenPrivileges = { ...opts.tokenPrivileges };
     const rec = recordedPayloads();
