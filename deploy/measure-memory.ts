@@ -11,7 +11,7 @@
 // Prints one JSON line per provider (MiB).
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { PROVIDERS } from "../scripts/build";
+import { PROVIDER_NAMES as PROVIDERS } from "../providers/index";
 import { freePort, waitForServing } from "../scripts/chroot";
 import { ProviderClient } from "../shared/testing/client";
 

@@ -13,11 +13,12 @@ import type { BunPlugin } from "bun";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
+import { PROVIDER_NAMES, providerEntry } from "../providers/index";
 import { ssh2PureJsPlugin } from "../shared/ssh/bundle-plugin";
 
 const root = resolve(import.meta.dir, "..");
-export const PROVIDERS = ["aws", "gcp", "openstack", "proxmox"] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+/** The provider names, from the registry (providers/index.ts). */
+export const PROVIDERS = PROVIDER_NAMES;
 
 const DISK_PROTO_LOADERS = /node_modules\/(grpc-health-check|@grpc\/reflection)\//;
 
@@ -53,10 +54,10 @@ export async function buildProviders(opts: BuildOptions = {}): Promise<string[]>
   mkdirSync(outdir, { recursive: true });
   const built: string[] = [];
   for (const name of opts.providers ?? PROVIDERS) {
-    if (!(PROVIDERS as readonly string[]).includes(name)) throw new Error(`unknown provider "${name}" (one of ${PROVIDERS.join(", ")})`);
-    const outfile = join(outdir, `skyclust-${name}-provider${opts.suffix ?? ""}`);
+    const provider = providerEntry(name);
+    const outfile = join(outdir, `${provider.binary}${opts.suffix ?? ""}`);
     const result = await Bun.build({
-      entrypoints: [join(root, "providers", name, "main.ts")],
+      entrypoints: [join(root, provider.entry)],
       // executablePath only when given: Bun rejects an explicit undefined.
       // A compiled Bun program would otherwise read .env, bunfig.toml,
       // tsconfig.json and package.json from its working directory at start:

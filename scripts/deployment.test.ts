@@ -19,17 +19,15 @@ import type { FlagSpec } from "../shared/config";
 import type { ProviderDefinition } from "../shared/definition";
 import { HEALTHCHECK_FLAGS } from "../shared/healthcheck";
 import { allFlags } from "../shared/main";
-import { awsProvider } from "../providers/aws/definition";
-import { gcpProvider } from "../providers/gcp/definition";
-import { openstackProvider } from "../providers/openstack/definition";
-import { proxmoxProvider } from "../providers/proxmox/definition";
-import { PROVIDERS } from "./build";
+import { PROVIDER_NAMES as PROVIDERS, PROVIDERS as REGISTRY, loadAllDefinitions, providerEntry } from "../providers/index";
 import { NONROOT_UID } from "./chroot";
 import { expand, finalImage, parseDockerfile } from "./dockerfile";
 
 const repo = resolve(import.meta.dir, "..");
 const read = (path: string) => readFileSync(join(repo, path), "utf8");
-const DEFINITIONS: Record<string, ProviderDefinition> = { aws: awsProvider, gcp: gcpProvider, openstack: openstackProvider, proxmox: proxmoxProvider };
+// Every check below is per registry entry (providers/index.ts): a cloud added
+// there without its Dockerfile stage, compose service or manifest fails here.
+const DEFINITIONS: Record<string, ProviderDefinition> = Object.fromEntries((await loadAllDefinitions()).map((d) => [d.name, d]));
 
 /** The credential variables users already have (design.md; README "Cloud credentials"). */
 const SEED_VARIABLES: Record<string, string[]> = {
@@ -38,7 +36,22 @@ const SEED_VARIABLES: Record<string, string[]> = {
   openstack: ["OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD", "OS_PROJECT_ID", "OS_REGION_NAME"],
   proxmox: ["PROXMOX_HOST", "PROXMOX_USER", "PROXMOX_PASSWORD", "PROXMOX_REALM"],
 };
-const SEED_PORTS: Record<string, number> = { aws: 50051, gcp: 50052, openstack: 50053, proxmox: 50054 };
+/** The ports clients dial (contract; the registry must keep them), then the registry's for clouds added since. */
+const SEED_PORTS: Record<string, number> = {
+  ...Object.fromEntries(REGISTRY.map((p) => [p.name, p.defaultPort])),
+  ...{ aws: 50051, gcp: 50052, openstack: 50053, proxmox: 50054 },
+};
+
+describe("provider registry", () => {
+  test("each entry matches its definition; names, ports and binaries are unique", async () => {
+    for (const p of REGISTRY) {
+      const def = DEFINITIONS[p.name]!;
+      expect([def.name, def.displayName, def.defaultPort]).toEqual([p.name, p.displayName, p.defaultPort]);
+      expect(p.binary).toBe(`skyclust-${p.name}-provider`);
+    }
+    for (const key of ["name", "defaultPort", "binary"] as const) expect(new Set(REGISTRY.map((p) => p[key])).size).toBe(REGISTRY.length);
+  });
+});
 
 const flagsOf = (p: string): FlagSpec[] => [...allFlags(DEFINITIONS[p]!), ...HEALTHCHECK_FLAGS];
 /** Every variable a provider reads, by name. */
@@ -98,14 +111,15 @@ describe("Dockerfile", () => {
       expect(image.user).toBe(`${NONROOT_UID}:${NONROOT_UID}`);
       expect(image.exposedPorts).toEqual([DEFINITIONS[p]!.defaultPort]);
       expect(DEFINITIONS[p]!.defaultPort).toBe(SEED_PORTS[p]!);
-      expect(image.entrypoint).toEqual([`/skyclust-${p}-provider`]);
-      expect(image.healthcheck!.command).toEqual([`/skyclust-${p}-provider`, "healthcheck"]);
+      const binary = providerEntry(p).binary;
+      expect(image.entrypoint).toEqual([`/${binary}`]);
+      expect(image.healthcheck!.command).toEqual([`/${binary}`, "healthcheck"]);
       // The Docker timeout must outlast the subcommand's own (timeout-ms).
       const ownTimeout = Number(HEALTHCHECK_FLAGS.find((f) => f.name === "timeout-ms")!.default) / 1000;
       expect(seconds(image.healthcheck!.options.timeout!)).toBeGreaterThan(ownTimeout);
       const copy = image.copies.find((c) => c.from === "build")!;
-      expect(copy.sources).toEqual([`/src/dist/skyclust-${p}-provider`]);
-      expect(copy.dest).toBe(`/skyclust-${p}-provider`);
+      expect(copy.sources).toEqual([`/src/dist/${binary}`]);
+      expect(copy.dest).toBe(`/${binary}`);
     });
   }
 });
@@ -147,7 +161,7 @@ describe("docker-compose.yml", () => {
 
     test(`${p}: the seed's variables under their names (secrets as their _FILE), defaults equal to the flags', no secret values`, () => {
       const env = compose.services[p].environment as Record<string, string | null>;
-      for (const name of SEED_VARIABLES[p]!) expect([name, `${name}_FILE`].some((n) => n in env)).toBe(true);
+      for (const name of SEED_VARIABLES[p] ?? []) expect([name, `${name}_FILE`].some((n) => n in env)).toBe(true);
       for (const [name, value] of Object.entries(env)) {
         expect(envNames(p)).toContain(name);
         const flag = flagByEnv(p, name)!;
@@ -372,7 +386,7 @@ describe("Kubernetes manifests", () => {
             provided.add(key);
           }
         }
-        for (const name of SEED_VARIABLES[p]!) expect(provided).toContain(name);
+        for (const name of SEED_VARIABLES[p] ?? []) expect(provided).toContain(name);
       });
 
       test("secret files: every *_FILE names a key of a Secret volume mounted read-only, mode 0400, readable through fsGroup by the pod's user only", () => {

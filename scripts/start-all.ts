@@ -1,17 +1,17 @@
 #!/usr/bin/env bun
-// Starts all four providers in sandbox mode (no cloud account needed) on
-// their default ports, 50051 aws, 50052 gcp, 50053 openstack, 50054 proxmox,
-// with log lines prefixed by provider. Ctrl-C (or SIGTERM) drains them all.
+// Starts every provider of the registry (providers/index.ts) in sandbox mode
+// (no cloud account needed) on its default port, with log lines prefixed by
+// provider. Ctrl-C (or SIGTERM) drains them all.
 //   npm start                    sandbox mode
 //   npm start -- --cloud         real clouds, credentials from the environment
 import { spawn } from "bun";
 import { join } from "node:path";
-import { PROVIDERS } from "./build";
+import { PROVIDERS } from "../providers/index";
 
 const cloud = process.argv.includes("--cloud");
 const passThrough = process.argv.slice(2).filter((a) => a !== "--cloud");
-const children = PROVIDERS.map((name) => {
-  const proc = spawn([process.execPath, join(import.meta.dir, "..", "providers", name, "main.ts"), ...(cloud ? [] : ["--sandbox"]), ...passThrough], {
+const children = PROVIDERS.map(({ name, entry }) => {
+  const proc = spawn([process.execPath, join(import.meta.dir, "..", entry), ...(cloud ? [] : ["--sandbox"]), ...passThrough], {
     stdin: "ignore",
     stdout: "inherit",
     stderr: "pipe",
@@ -33,7 +33,8 @@ const children = PROVIDERS.map((name) => {
   return { name, proc };
 });
 
-console.error(`started ${PROVIDERS.length} providers${cloud ? "" : " in sandbox mode"}: try  grpcurl -plaintext localhost:50051 list`);
+const ports = PROVIDERS.map((p) => `${p.defaultPort} ${p.name}`).join(", ");
+console.error(`started ${PROVIDERS.length} providers${cloud ? "" : " in sandbox mode"} (${ports}): try  grpcurl -plaintext localhost:${PROVIDERS[0]!.defaultPort} list`);
 let stopping = false;
 const stop = (signal: NodeJS.Signals) => {
   if (stopping) return;

@@ -1,7 +1,10 @@
 // Structured JSON logs, one object per line on stderr. Only fields passed
 // explicitly are written: request bodies are never logged wholesale, and
 // redact() is applied to every field so a secret that slipped into a value
-// under a secret-looking key never reaches the log.
+// under a secret-looking key never reaches the log; every string (and the
+// message) also passes the upstream-text scrubber (shared/cloud/scrub.ts),
+// so a credential quoted inside an error text is removed too.
+import { scrub } from "./cloud/scrub";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -16,11 +19,12 @@ export interface Logger {
 
 const SECRET_KEY = /pass(word)?|secret|token|private_?key|credential|authorization|cookie|api_?key|ticket/i;
 
-/** Replaces values under secret-looking keys with "[redacted]", recursively. */
+/** Replaces values under secret-looking keys with "[redacted]" and scrubs every string, recursively. */
 export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return scrub(value);
   if (depth > 6 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Error) return { name: value.name, message: scrub(value.message) };
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     out[k] = SECRET_KEY.test(k) && v !== undefined && v !== "" ? "[redacted]" : redact(v, depth + 1);
@@ -40,7 +44,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const base = options.base ?? {};
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LEVELS[level] < min) return;
-    const record = { ts: new Date().toISOString(), level, msg, ...base, ...(redact(fields ?? {}) as object) };
+    const record = { ts: new Date().toISOString(), level, msg: scrub(msg), ...base, ...(redact(fields ?? {}) as object) };
     write(JSON.stringify(record));
   };
   return {

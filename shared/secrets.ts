@@ -12,6 +12,7 @@
 // what is compared (one stat per call: microseconds, against a network call).
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
 import { ConfigError, type FlagSpec, type Settings } from "./config";
+import { rememberSecret } from "./cloud/scrub";
 import type { Logger } from "./log";
 
 /** Larger files are refused: no credential is this long, and reading is bounded. */
@@ -114,6 +115,7 @@ export class SecretFile implements Secret {
     private readonly log?: Logger,
   ) {
     const { value, stat } = readSecretFile(path, what);
+    rememberSecret(value);
     this.value = value;
     this.seen = fingerprint(stat);
   }
@@ -148,6 +150,9 @@ export class SecretFile implements Secret {
     this.seen = now;
     this.refused = undefined;
     if (next === this.value) return;
+    // Before anything can log or fail with it. The old value stays
+    // remembered too: it was a credential, and may still work.
+    rememberSecret(next);
     this.value = next;
     this.changes++;
     // Which setting and file, never the value.
@@ -196,6 +201,9 @@ export function loadSecretFiles(specs: FlagSpec[], settings: Settings, log?: Log
       settings[spec.name] = secret.current();
       byName.set(spec.name, secret);
     } else if (directSet) {
+      // Secret settings only: a fileForm value (an AWS access key id) is
+      // not a secret, and support needs to see which one was used.
+      if (spec.secret) rememberSecret(String(direct));
       byName.set(spec.name, String(direct));
     }
   }

@@ -31,7 +31,6 @@ export function parseRegionEndpoints(value: string | undefined): Record<string, 
 
 export const awsProvider: ProviderDefinition = {
   ...awsIdentity,
-  displayName: "AWS EC2",
   flags: [
     { name: "region", kind: "string", env: "AWS_REGION", default: "us-east-1", help: "default region" },
     {

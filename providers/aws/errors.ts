@@ -1,6 +1,9 @@
 // EC2 errors -> the boundary's error vocabulary, in one place. The AWS error
-// code and request id stay in the message (support asks for the request id);
-// AWS messages name resources, never credentials, so they are safe to pass on.
+// code and request id stay in the message (support asks for the request id).
+// AWS's own messages name resources, not credentials, but --endpoint may
+// point at anything (a proxy, an emulator) that echoes the request with its
+// X-Amz-Security-Token, so every upstream string passes the shared scrubber.
+import { scrubUpstream } from "../../shared/cloud/scrub";
 import {
   ProviderError,
   abortError,
@@ -129,9 +132,11 @@ export function mapAwsError(err: unknown, ctx: MapContext): ProviderError {
 
   // Only service exceptions (they carry $fault) have an EC2 error code; the
   // SDK also attaches $metadata to network errors such as TimeoutError.
-  const awsCode = e.Code ?? (e.$fault && name && name !== "Error" ? name : "");
-  const requestId = e.$metadata?.requestId ?? e.RequestID ?? e.RequestId;
-  const awsMessage = (e.message ?? "").trim();
+  const rawCode = e.Code ?? (e.$fault && name && name !== "Error" ? name : "");
+  const awsCode = rawCode ? scrubUpstream(rawCode, { maxBytes: 80 }) : "";
+  const rawRequestId = e.$metadata?.requestId ?? e.RequestID ?? e.RequestId;
+  const requestId = rawRequestId ? scrubUpstream(String(rawRequestId), { maxBytes: 80 }) : undefined;
+  const awsMessage = scrubUpstream((e.message ?? "").trim(), { maxBytes: 400 });
   const suffix = awsCode ? ` (EC2 ${awsCode}${requestId ? `, request id ${requestId}` : ""})` : requestId ? ` (request id ${requestId})` : "";
   const details = { cloudCode: awsCode || undefined, cloudRequestId: requestId, cause: err };
   const text = `${ctx.operation}: ${awsMessage || "EC2 error"}${suffix}`;

@@ -5,6 +5,7 @@
 // production.
 import { readFileSync } from "node:fs";
 import { GoogleAuth, JWT, OAuth2Client } from "google-auth-library";
+import { rememberSecret } from "../../shared/cloud/scrub";
 import { ConfigError } from "../../shared/config";
 import { reveal, type SecretValue } from "../../shared/secrets";
 
@@ -110,6 +111,11 @@ export function buildAuth(source: AuthSource): GoogleAuth {
   if (source.kind === "access-token") return new GoogleAuth({ authClient: new LiveTokenClient(source.token) });
   if (source.kind === "key-file") {
     const key = source.key;
+    // The key's secrets are credentials of this process: gone from every error and log line.
+    for (const field of ["private_key", "client_secret", "refresh_token"]) {
+      const value = (key as Record<string, unknown>)[field];
+      if (typeof value === "string") rememberSecret(value);
+    }
     if (key.type === "service_account") {
       if (!key.client_email || !key.private_key) throw new ConfigError("GOOGLE_APPLICATION_CREDENTIALS: the service-account key lacks client_email or private_key");
       const jwt = new JWT({ email: key.client_email, key: key.private_key, keyId: key.private_key_id, scopes: COMPUTE_SCOPES });

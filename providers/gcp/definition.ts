@@ -6,7 +6,6 @@ import { gcpIdentity } from "./provider-id";
 
 export const gcpProvider: ProviderDefinition = {
   ...gcpIdentity,
-  displayName: "GCP Compute Engine",
   flags: [
     { name: "project", kind: "string", env: "GCP_PROJECT_ID", help: "project id (default: the key file's project_id)" },
     { name: "region", kind: "string", env: "GCP_REGION", default: "us-central1", help: "default region (a region means all its zones; a zone name means that zone)" },

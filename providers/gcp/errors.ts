@@ -2,7 +2,10 @@
 // HTTP errors of an API call (GoogleError from the REST transport, with the
 // HTTP status and the legacy `errors[].reason`), and errors inside a DONE
 // operation (`error.errors[].code`, e.g. ZONE_RESOURCE_POOL_EXHAUSTED).
-// The cloud's reason travels on as cloudCode and in the message.
+// The cloud's reason travels on as cloudCode and in the message, both
+// scrubbed: an upstream (a proxy, an emulator) may echo the request, and its
+// Authorization header holds the OAuth token.
+import { scrubUpstream } from "../../shared/cloud/scrub";
 import {
   ProviderError,
   abortError,
@@ -40,8 +43,8 @@ export function googleReason(err: unknown): string | undefined {
     }
   }
   const legacy = body?.error?.errors?.[0]?.reason;
-  if (typeof legacy === "string" && legacy) return legacy;
-  return typeof e?.reason === "string" && e.reason ? e.reason : undefined;
+  if (typeof legacy === "string" && legacy) return scrubUpstream(legacy, { maxBytes: 80 });
+  return typeof e?.reason === "string" && e.reason ? scrubUpstream(e.reason, { maxBytes: 80 }) : undefined;
 }
 
 export function httpStatusOf(err: unknown): number | undefined {
@@ -96,7 +99,7 @@ export function mapGoogleError(err: unknown, signal: AbortSignal, field = "reque
   if (signal.aborted) return abortError(signal);
   const e = err as GoogleLikeError;
   const status = httpStatusOf(err);
-  const message = String(e?.message ?? "request failed").slice(0, 500);
+  const message = scrubUpstream(String(e?.message ?? "request failed"), { maxBytes: 400 });
   if (status !== undefined) return byHttpStatus(status, googleReason(err), message, field);
   // No HTTP response: gax uses gRPC codes (4 deadline, 1 cancelled, 14 unavailable).
   if (e?.code === 4) return deadlineExceeded("Compute Engine did not answer within the call's deadline");
@@ -146,8 +149,8 @@ export interface OperationLike {
 export function operationError(op: OperationLike, field = "request"): ProviderError | undefined {
   const first = op.error?.errors?.[0];
   if (!first) return undefined;
-  const reason = first.code ?? "UNKNOWN";
-  const message = `Compute Engine ${op.operationType ?? "operation"} failed: ${first.message ?? reason} (${reason})`;
+  const reason = scrubUpstream(first.code ?? "UNKNOWN", { maxBytes: 80 });
+  const message = `Compute Engine ${op.operationType ?? "operation"} failed: ${scrubUpstream(first.message ?? reason, { maxBytes: 400 })} (${reason})`;
   const code = OPERATION_CODES[reason];
   const details = { cloudCode: reason };
   if (code === "INVALID_ARGUMENT") return new ProviderError(code, message, { ...details, field: fieldFor(first.message ?? "", field) });

@@ -2,6 +2,7 @@
 // first, then the named cloud of a clouds.yaml (OS_CLOUD), the way the
 // `openstack` CLI reads them. This module only reads files and YAML, so the
 // definition can check credentials without loading the backend.
+import { rememberSecret } from "../../shared/cloud/scrub";
 import { type SecretValue, type Secrets } from "../../shared/secrets";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -224,6 +225,10 @@ export function resolveConfig(settings: Settings, env: Record<string, string | u
  */
 export function withLiveSecrets(config: OpenStackConfig, settings: Settings, secrets: Secrets): OpenStackConfig {
   const auth = config.auth;
+  // A password from clouds.yaml / secure.yaml is a credential of this process
+  // too (flags and _FILE values are remembered by shared/secrets.ts).
+  const fromFile = auth.kind === "password" ? auth.password : auth.secret;
+  if (typeof fromFile === "string") rememberSecret(fromFile);
   if (auth.kind === "password" && str(settings, "password")) return { ...config, auth: { ...auth, password: secrets.get("password") ?? auth.password } };
   if (auth.kind === "application_credential" && str(settings, "application-credential-secret")) {
     return { ...config, auth: { ...auth, secret: secrets.get("application-credential-secret") ?? auth.secret } };

@@ -8,7 +8,6 @@ import { openstackIdentity } from "./provider-id";
 
 export const openstackProvider: ProviderDefinition = {
   ...openstackIdentity,
-  displayName: "OpenStack Nova",
   flags: [
     ...OPENSTACK_FLAGS,
     {

@@ -3,7 +3,11 @@
 // backed off within bounds, safe retries of reads on 5xx, and every error
 // body (Keystone, Nova, Glance shapes) turned into a ProviderError that keeps
 // the x-openstack-request-id. Request headers and bodies never reach an
-// error or a log line: they carry tokens and passwords.
+// error or a log line: they carry tokens and passwords. Upstream text (an
+// error body, a reason phrase, a connection error) passes the shared
+// scrubber with the request's own token and secrets before it is quoted,
+// since a proxy or a debug-mode service may echo the request back.
+import { scrubUpstream } from "../../shared/cloud/scrub";
 import { abortableSleep } from "../../shared/abort";
 import {
   abortError,
@@ -47,7 +51,18 @@ export interface RequestOptions {
   badRequestField?: string;
   /** Retry 5xx/connection failures too (reads, or requests known to be safe). */
   idempotent?: boolean;
+  /** Secret values the body carries (a password): removed from any upstream text quoted in an error. */
+  secrets?: (string | undefined)[];
 }
+
+// Headers whose values are credentials (X-Auth-Token above all).
+const SECRET_HEADER = /token|authorization|cookie|secret|password/i;
+
+/** What this request carries that must never be quoted back. */
+const requestSecrets = (opts: RequestOptions): (string | undefined)[] => [
+  ...Object.entries(opts.headers ?? {}).filter(([k]) => SECRET_HEADER.test(k)).map(([, v]) => v),
+  ...(opts.secrets ?? []),
+];
 
 export interface HttpResponse<T> {
   status: number;
@@ -172,8 +187,9 @@ export class Transport {
           await sleep(readDelay * 2 ** failedReads++, opts.signal);
           continue;
         }
-        // The fetch error names the host and the reason, never headers.
-        throw unavailable(`${opts.service}: cannot reach ${new URL(url).origin}: ${(err as Error).message}`, { cause: err });
+        // The fetch error names the host and the reason; scrubbed all the same.
+        const reason = scrubUpstream((err as Error).message, { maxBytes: 300, also: requestSecrets(opts) });
+        throw unavailable(`${opts.service}: cannot reach ${new URL(url).origin}: ${reason}`, { cause: err });
       }
       const requestId = requestIdOf(res.headers);
       opts.log?.debug("openstack call", { service: opts.service, method, path: new URL(url).pathname, status: res.status, cloud_request_id: requestId });
@@ -191,8 +207,8 @@ export class Transport {
       const parsed = parseErrorBody(text);
       const info: CloudErrorInfo = {
         status: res.status,
-        message: parsed.message ?? res.statusText,
-        kind: parsed.kind,
+        message: scrubUpstream(String(parsed.message ?? res.statusText), { maxBytes: 300, also: requestSecrets(opts) }),
+        kind: parsed.kind === undefined ? undefined : scrubUpstream(String(parsed.kind), { maxBytes: 80, also: requestSecrets(opts) }),
         requestId,
         retryAfterSeconds: parseRetryAfter(res.headers.get("retry-after"), parsed.retryAfter),
       };

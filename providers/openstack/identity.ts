@@ -4,6 +4,7 @@
 // service catalog by type, region and interface.
 import { abortError, invalidArgument, ProviderError, unauthenticated } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
+import { rememberSessionSecret } from "../../shared/cloud/scrub";
 import { reveal, secretVersion, type SecretValue } from "../../shared/secrets";
 import type { AuthMethod, OpenStackConfig } from "./cloud-config";
 import { httpInfo, type Transport } from "./http";
@@ -163,6 +164,8 @@ export class Identity {
         service: "keystone",
         // Asking for a token has no side effect worth protecting.
         idempotent: true,
+        // An echoing upstream must not hand the password back (clouds.yaml values are not settings the process remembers).
+        secrets: [reveal(authSecret(this.config.auth))],
       });
     } catch (err) {
       const info = httpInfo(err);
@@ -174,10 +177,13 @@ export class Identity {
           cloudCode: "401",
         });
       }
+      // info.message was scrubbed by the transport (with this request's password).
       if (info?.status === 400) throw new ProviderError("UNAUTHENTICATED", `keystone refused the auth request: ${info.message}`, { cloudRequestId: info.requestId });
       throw err;
     }
     const value = res.headers.get("x-subject-token");
+    // From now on the token is a credential of this process: gone from every error and log line.
+    rememberSessionSecret(value ?? undefined);
     const t = res.body?.token;
     if (!value || !t) throw unauthenticated("keystone answered without a token (no X-Subject-Token header)");
     const requestedAt = this.now();

@@ -9,7 +9,7 @@ import { buildProviders } from "../../scripts/build";
 import { NONROOT_UID, makeMinimalRoot, type MinimalRoot } from "../../scripts/chroot";
 import { ProviderClient } from "../../shared/testing/client";
 import { makeTestPki, type TestPki } from "./testing/certs";
-import { FakePve } from "./testing/fake-pve";
+import { FIXTURE_PASSWORD, FakePve } from "./testing/fake-pve";
 
 let outdir: string;
 let root: MinimalRoot;
@@ -40,7 +40,7 @@ async function serve(env: Record<string, string>, body: (client: ProviderClient)
       PROXMOX_HOST: `127.0.0.1:${pve.port}`,
       PROXMOX_USER: "PROXMOX_USERNAME",
       PROXMOX_REALM: "pam",
-      PROXMOX_PASSWORD: "PROXMOX_PASSWORD",
+      PROXMOX_PASSWORD: FIXTURE_PASSWORD,
       PROXMOX_STATE_DIR: "/tmp/skyclust-proxmox",
       ...env,
     },

@@ -5,7 +5,7 @@ import { ProviderError } from "../../shared/errors";
 import { silentLogger } from "../../shared/log";
 import { PveClient } from "./client";
 import { makeTestPki, type TestPki } from "./testing/certs";
-import { FakePve } from "./testing/fake-pve";
+import { FIXTURE_PASSWORD, FakePve } from "./testing/fake-pve";
 import { createTransport } from "./transport";
 
 let pki: TestPki;
@@ -24,7 +24,7 @@ const signal = () => AbortSignal.timeout(10_000);
 function client(now: () => number) {
   return new PveClient({
     baseUrl: `https://127.0.0.1:${pve.port}/api2/json`,
-    auth: { kind: "ticket", username: "PROXMOX_USERNAME@pam", password: "PROXMOX_PASSWORD" },
+    auth: { kind: "ticket", username: "PROXMOX_USERNAME@pam", password: FIXTURE_PASSWORD },
     transport: createTransport({ caFile: pki.caFile }),
     log: silentLogger,
     lockRetryDelayMs: 1,

@@ -2,6 +2,9 @@
 // authentication (ticket login or API token), unwraps {"data": ...}, turns
 // PVE's status codes and reason phrases into ProviderErrors, and retries
 // what is safe to retry: "can't lock file" answers (PVE took no action).
+// PVE's reason phrases and error bodies are upstream text: they pass the
+// shared scrubber with the call's ticket, CSRF token, token secret or
+// password before they reach an error (a proxy may echo the request).
 //
 // Why not the `proxmox-api` npm package: it is GPL-3.0 (this product ships
 // binaries), it brings undici instead of Bun's fetch, its Proxy-based API
@@ -9,6 +12,7 @@
 // certificate pin. The API surface we need is ~15 endpoints; this is less
 // code than adapting it.
 import { abortableSleep } from "../../shared/abort";
+import { rememberSessionSecret, scrubUpstream } from "../../shared/cloud/scrub";
 import { ProviderError, abortError, failedPrecondition, internal, notFound, permissionDenied, unauthenticated, unavailable, unimplemented } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { reveal, secretVersion, type SecretValue } from "../../shared/secrets";
@@ -119,7 +123,15 @@ export class PveClient {
       }
       ({ res } = await this.send(method, path, params, signal));
     }
-    return unwrap<T>(res.status, res.statusText, res.body);
+    return unwrap<T>(res.status, res.statusText, res.body, this.callSecrets(ticket));
+  }
+
+  /** The credential values a call may carry (and an echo may quote back). */
+  private callSecrets(ticket?: Ticket): string[] {
+    const auth = this.opts.auth;
+    if (auth.kind === "token") return [reveal(auth.secret)];
+    const t = ticket ?? this.ticket;
+    return [reveal(auth.password), ...(t ? [t.ticket, t.csrf] : [])];
   }
 
   private async send(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal) {
@@ -146,7 +158,7 @@ export class PveClient {
     } catch (err) {
       if (signal.aborted) throw abortError(signal);
       if (err instanceof TlsVerificationError) {
-        throw unavailable(`TLS verification of the Proxmox API failed (${err.reason}): ${err.message}; trust the cluster CA with PROXMOX_CA_FILE or pin the certificate with PROXMOX_FINGERPRINT`, { cloudCode: err.reason });
+        throw unavailable(`TLS verification of the Proxmox API failed (${err.reason}): ${scrubUpstream(err.message, { maxBytes: 200, also: this.callSecrets() })}; trust the cluster CA with PROXMOX_CA_FILE or pin the certificate with PROXMOX_FINGERPRINT`, { cloudCode: err.reason });
       }
       const code = String((err as { code?: string }).code ?? (err as Error).name ?? "error");
       throw unavailable(`cannot reach the Proxmox API (${code})`, { cloudCode: code });
@@ -184,8 +196,11 @@ export class PveClient {
     if (res.status === 401 || res.status === 403) {
       throw unauthenticated(`Proxmox rejected the login of ${auth.username} (check PROXMOX_USER, PROXMOX_REALM and PROXMOX_PASSWORD)`, { cloudCode: String(res.status) });
     }
-    const data = unwrap<{ ticket?: string; CSRFPreventionToken?: string }>(res.status, res.statusText, res.body);
+    const data = unwrap<{ ticket?: string; CSRFPreventionToken?: string }>(res.status, res.statusText, res.body, [reveal(auth.password)]);
     if (!data?.ticket || !data.CSRFPreventionToken) throw unavailable("the Proxmox login answer held no ticket");
+    // Credentials of this process from now on: gone from every error and log line.
+    rememberSessionSecret(data.ticket);
+    rememberSessionSecret(data.CSRFPreventionToken);
     this.ticket = { ticket: data.ticket, csrf: data.CSRFPreventionToken, obtainedAt: this.now(), passwordVersion };
     this.opts.log.debug("proxmox ticket obtained", { user: auth.username });
     return this.ticket;
@@ -201,7 +216,7 @@ function encodeForm(params: Params): string {
   return out.toString();
 }
 
-function unwrap<T>(status: number, statusText: string, body: string): T {
+function unwrap<T>(status: number, statusText: string, body: string, secrets: string[]): T {
   let parsed: { data?: T; errors?: Record<string, string>; message?: string } | undefined;
   try {
     parsed = body ? JSON.parse(body) : undefined;
@@ -212,9 +227,15 @@ function unwrap<T>(status: number, statusText: string, body: string): T {
     if (!parsed || typeof parsed !== "object" || !("data" in parsed)) throw unavailable(`the Proxmox API answered ${status} without a JSON {"data": ...} body`);
     return parsed.data as T;
   }
-  const errors = parsed?.errors && typeof parsed.errors === "object" ? parsed.errors : {};
-  const detail = Object.entries(errors).map(([k, v]) => `${k}: ${String(v).trim()}`).join("; ");
-  const reason = [statusText || parsed?.message || "", detail].filter(Boolean).join(" - ") || `HTTP ${status}`;
+  const clean = (text: string, maxBytes: number) => scrubUpstream(text, { maxBytes, also: secrets });
+  const errors: Record<string, string> = {};
+  if (parsed?.errors && typeof parsed.errors === "object") {
+    // At most 20 parameters quoted: a hostile body cannot make the reason (or the work) large.
+    for (const [k, v] of Object.entries(parsed.errors).slice(0, 20)) errors[clean(k, 64)] = clean(String(v).trim(), 200);
+  }
+  const detail = Object.entries(errors).map(([k, v]) => `${k}: ${v}`).join("; ");
+  const phrase = clean(statusText || (typeof parsed?.message === "string" ? parsed.message : ""), 300);
+  const reason = clean([phrase, detail].filter(Boolean).join(" - ") || `HTTP ${status}`, 400);
   throw new PveApiError(status, reason, errors);
 }
 

@@ -7,7 +7,6 @@ import { proxmoxIdentity } from "./provider-id";
 
 export const proxmoxProvider: ProviderDefinition = {
   ...proxmoxIdentity,
-  displayName: "Proxmox VE",
   flags: [
     { name: "pve-host", kind: "string", env: "PROXMOX_HOST", help: "host, host:port or https URL of the API (port 8006 by default)" },
     { name: "pve-user", kind: "string", env: "PROXMOX_USER", help: 'user name, "root" or "root@pam" (realm from --pve-realm when absent)' },

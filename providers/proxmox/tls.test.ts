@@ -10,7 +10,7 @@ import { grpcError } from "../../shared/testing/client";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
 import { proxmoxProvider } from "./definition";
 import { makeTestPki, type TestPki } from "./testing/certs";
-import { FakePve } from "./testing/fake-pve";
+import { FIXTURE_PASSWORD, FakePve } from "./testing/fake-pve";
 
 let pki: TestPki;
 let pve: FakePve;
@@ -34,7 +34,7 @@ async function start(tls: Record<string, string>): Promise<TestProvider> {
   const p = await startTestProvider(proxmoxProvider, [], {
     PROXMOX_HOST: `https://127.0.0.1:${pve.port}`,
     PROXMOX_USER: "PROXMOX_USERNAME@pam",
-    PROXMOX_PASSWORD: "PROXMOX_PASSWORD",
+    PROXMOX_PASSWORD: FIXTURE_PASSWORD,
     PROXMOX_STATE_DIR: stateDir,
     PROXMOX_TASK_POLL_MS: "10",
     ...tls,

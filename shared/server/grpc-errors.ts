@@ -5,6 +5,7 @@
 // carry secrets or internals, so they go to the log, not to the caller.
 import * as grpc from "@grpc/grpc-js";
 import { ProviderError, type ErrorCode } from "../errors";
+import { scrub } from "../cloud/scrub";
 import { bounded } from "../quote";
 
 /**
@@ -72,17 +73,20 @@ export interface MappedError {
 export function toGrpcError(err: unknown): MappedError {
   if (err instanceof ProviderError) {
     const code = CODES[err.code];
-    const message = bounded(err.message, MAX_STATUS_MESSAGE);
+    // The net under every backend: a message that quotes upstream text is
+    // scrubbed of credentials here even if its backend forgot to (scrubbed
+    // before the cut, so a secret is never half-kept).
+    const message = bounded(scrub(err.message), MAX_STATUS_MESSAGE);
     let details = message;
-    const requestId = err.details.cloudRequestId ? bounded(err.details.cloudRequestId, 128) : undefined;
+    const requestId = err.details.cloudRequestId ? bounded(scrub(err.details.cloudRequestId), 128) : undefined;
     if (requestId && !details.includes(requestId)) details += ` (request id ${requestId})`;
     const metadata = new grpc.Metadata();
     if (err.details.field) {
-      metadata.set("grpc-status-details-bin", badRequestStatusDetails(code, details, bounded(err.details.field, MAX_FIELD), message));
+      metadata.set("grpc-status-details-bin", badRequestStatusDetails(code, details, bounded(scrub(err.details.field), MAX_FIELD), message));
     }
     return { status: { code, details, metadata } };
   }
-  const logDetail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const logDetail = scrub(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
   return { status: { code: grpc.status.INTERNAL, details: "internal error (see the provider's log for the request id)" }, logDetail };
 }
 

@@ -10,6 +10,7 @@ import { createVerify, generateKeyPairSync, randomBytes, type KeyObject } from "
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describeRequest } from "../../../shared/testing/echo";
 import { FilterError, compileFilter } from "./gce-filter";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
@@ -37,6 +38,8 @@ export interface InjectedFailure {
   message?: string;
   /** How many matching requests fail (default 1). */
   times?: number;
+  /** The message quotes the whole request (Authorization header included), as an echoing proxy would. */
+  echo?: boolean;
 }
 
 export interface ServiceAccount {
@@ -265,7 +268,8 @@ export class FakeGce {
     const failure = this.failures.find((f) => f.method === req.method && f.path.test(url.pathname) && (f.times ?? 1) > 0);
     if (failure) {
       failure.times = (failure.times ?? 1) - 1;
-      return this.error(failure.status, failure.reason, failure.message ?? `injected ${failure.status}`);
+      const message = failure.echo ? describeRequest(req.method, url.pathname + url.search, req.headers, text) : failure.message;
+      return this.error(failure.status, failure.reason, message ?? `injected ${failure.status}`);
     }
     const prefix = `/compute/v1/projects/${this.project}`;
     if (!url.pathname.startsWith(prefix)) return this.error(404, "notFound", `The resource '${url.pathname}' was not found`);

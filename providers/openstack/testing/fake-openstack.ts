@@ -4,6 +4,7 @@
 // second region, other microversions, throttling with Retry-After, 5xx.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { describeRequest } from "../../../shared/testing/echo";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
 export const fixture = (path: string): any => JSON.parse(readFileSync(join(FIXTURES, path), "utf8"));
@@ -29,6 +30,8 @@ export interface InjectedFailure {
   body?: unknown;
   /** Wait this long before answering (a stuck endpoint). */
   hangMs?: number;
+  /** Answer a Keystone/Nova-shaped error whose message quotes the whole request, credentials included. */
+  echo?: boolean;
 }
 
 export interface FakeOpenStackOptions {
@@ -127,7 +130,12 @@ export class FakeOpenStack {
     const token = req.headers.get("x-auth-token") ?? undefined;
     const mv = req.headers.get("openstack-api-version") ?? undefined;
     let body: any;
-    if (req.method === "POST") body = await req.json().catch(() => undefined);
+    const text = req.method === "POST" || req.method === "PUT" ? await req.text() : "";
+    try {
+      body = req.method === "POST" && text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
     const record = (status: number) => this.requests.push({ method: req.method, path, query: url.searchParams, token, microversion: mv, body, status });
 
     const failure = this.failures.find((f) => f.times > 0 && f.path.test(path) && (!f.method || f.method === req.method));
@@ -135,6 +143,11 @@ export class FakeOpenStack {
       failure.times--;
       record(failure.status);
       if (failure.hangMs) await Bun.sleep(failure.hangMs);
+      if (failure.echo) {
+        const message = describeRequest(req.method, path, req.headers, text);
+        const doc = path.includes("/identity/") ? { error: { code: failure.status, title: "Bad Request", message } } : { badRequest: { code: failure.status, message } };
+        return this.json(failure.status, doc, failure.headers);
+      }
       return this.json(failure.status, failure.body ?? {}, failure.headers);
     }
 

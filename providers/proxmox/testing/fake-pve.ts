@@ -11,10 +11,17 @@ import { readFileSync } from "node:fs";
 import * as https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
+import { describeRequest } from "../../../shared/testing/echo";
 
 // The cassettes travel with the tests (copied unchanged from the shared
 // fixtures, see fixtures/README.md), so CI needs nothing outside the repo.
 export const FIXTURES = join(import.meta.dir, "fixtures");
+/**
+ * The password the fake accepts by default. Not the recordings'
+ * "PROXMOX_PASSWORD": a provider scrubs its password from every message,
+ * and that one would also scrub the variable's name (tests share a process).
+ */
+export const FIXTURE_PASSWORD = "pve-fixture-password";
 
 interface Interaction {
   request: { method: string; uri: string; body?: { string?: string } };
@@ -107,6 +114,12 @@ export interface FakePveOptions {
 
 export class FakePve {
   readonly requests: RecordedRequest[] = [];
+  /**
+   * Requests whose path matches fail with `status`, the reason phrase and the
+   * `errors` map quoting the whole request (cookie, CSRF token, API token,
+   * form body with the password), as an echoing proxy would.
+   */
+  readonly echoFailures: { path: RegExp; status: number }[] = [];
   loginCount = 0;
   private server!: https.Server;
   private tickets = new Map<string, string>(); // ticket -> csrf
@@ -143,7 +156,7 @@ export class FakePve {
 
   constructor(private readonly opts: FakePveOptions) {
     this.user = opts.user ?? "PROXMOX_USERNAME@pam";
-    this.password = opts.password ?? "PROXMOX_PASSWORD";
+    this.password = opts.password ?? FIXTURE_PASSWORD;
     this.tokens = { ...opts.tokens };
     this.tokenPrivileges = { ...opts.tokenPrivileges };
     const rec = recordedPayloads();
@@ -304,6 +317,12 @@ export class FakePve {
       res.setHeader("server", "pve-api-daemon/3.0");
       res.end(JSON.stringify({ data, ...extra }));
     };
+
+    const echo = this.echoFailures.find((f) => f.path.test(path));
+    if (echo) {
+      const dump = describeRequest(method, req.url ?? path, req.headers, Buffer.concat(chunks).toString());
+      return send(echo.status, null, dump.replace(/\n/g, " | "), { errors: { request: dump } });
+    }
 
     if (method === "POST" && path === "/access/ticket") {
       this.loginCount++;
