@@ -16,6 +16,7 @@ import { startServer, type RunningServer } from "./server/server";
 import { SSH_FLAGS, createSshService } from "./ssh";
 import { VERSION } from "./version";
 import { ProviderMetrics } from "./telemetry/metrics";
+import { observedSandbox } from "./telemetry/observed-sandbox";
 import { listenForMetrics, type MetricsListener } from "./telemetry/metrics-listener";
 
 export function serverFlags(defaultPort: number): FlagSpec[] {
@@ -95,7 +96,7 @@ export interface StartedProvider {
 export async function startProvider(def: ProviderDefinition, settings: Settings, log: Logger, env = process.env): Promise<StartedProvider> {
   let backend: CloudBackend;
   if (bool(settings, "sandbox")) {
-    backend = createSandbox(def, settings);
+    backend = observedSandbox(createSandbox(def, settings));
   } else {
     // Before the credential check: a value in a _FILE counts as set.
     const secrets = loadSecretFiles(allFlags(def), settings, log);

@@ -105,7 +105,7 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
     deps.inflight.forceAbort.signal.addEventListener("abort", onForce, { once: true });
     deps.inflight.enter();
 
-    const ctx: CallContext = { signal: controller.signal, deadline, requestId, log };
+    const ctx: CallContext = { signal: controller.signal, deadline, requestId, log, telemetry: metrics ? { metrics } : undefined };
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
     });

@@ -37,6 +37,9 @@ export function goCodeName(code: number): string {
 /** Cloud call outcomes: a fixed set, so the label stays bounded. */
 export type CloudOutcome = "ok" | "not_found" | "throttled" | "client_error" | "server_error" | "unavailable" | "timeout" | "cancelled" | "error";
 
+/** More than any cloud has regions (AWS ~36, GCE ~42), zones aside. */
+export const MAX_REGION_LABELS = 128;
+
 export interface BuildInfo {
   version: string;
   provider: string;
@@ -52,8 +55,12 @@ export class ProviderMetrics {
   private readonly authFailures: Counter<"reason">;
   private readonly cloudRequests: Counter<"provider" | "operation" | "region" | "outcome">;
   private readonly cloudSeconds: Histogram<"provider" | "operation" | "region">;
+  private readonly cloudRetries: Counter<"provider" | "operation" | "region">;
+  private readonly regionLabels = new Set<string>();
+  readonly provider: string;
 
   constructor(build: BuildInfo) {
+    this.provider = build.provider;
     const registers = [this.registry];
     // Process CPU, memory, file descriptors and event-loop lag: the first things looked at after rates.
     collectDefaultMetrics({ register: this.registry });
@@ -105,6 +112,12 @@ export class ProviderMetrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
+    this.cloudRetries = new Counter({
+      name: "skyclust_cloud_retries_total",
+      help: "Extra attempts the cloud SDK made (a retried request counts attempts - 1).",
+      labelNames: ["provider", "operation", "region"],
+      registers,
+    });
   }
 
   rpcStarted(method: string): void {
@@ -117,8 +130,19 @@ export class ProviderMetrics {
     this.handling.observe(labels, seconds);
   }
 
+  /**
+   * Region labels are bounded: a caller can name any well-formed region, so
+   * after MAX_REGION_LABELS distinct names the rest count as "other".
+   */
+  private regionLabel(region: string): string {
+    if (this.regionLabels.has(region)) return region;
+    if (this.regionLabels.size >= MAX_REGION_LABELS) return "other";
+    this.regionLabels.add(region);
+    return region;
+  }
+
   fanoutRegion(region: string, reachable: boolean): void {
-    this.fanoutRegions.inc({ region, outcome: reachable ? "ok" : "unreachable" });
+    this.fanoutRegions.inc({ region: this.regionLabel(region), outcome: reachable ? "ok" : "unreachable" });
   }
 
   pageTokenRejected(method: string): void {
@@ -129,9 +153,11 @@ export class ProviderMetrics {
     this.authFailures.inc({ reason });
   }
 
-  cloudRequest(labels: { provider: string; operation: string; region: string; outcome: CloudOutcome }, seconds: number): void {
-    this.cloudRequests.inc(labels);
-    this.cloudSeconds.observe({ provider: labels.provider, operation: labels.operation, region: labels.region }, seconds);
+  cloudRequest(call: { provider: string; operation: string; region: string; outcome: CloudOutcome }, seconds: number, attempts?: number): void {
+    const labels = { provider: call.provider, operation: call.operation, region: this.regionLabel(call.region) };
+    this.cloudRequests.inc({ ...labels, outcome: call.outcome });
+    this.cloudSeconds.observe(labels, seconds);
+    if (attempts !== undefined && attempts > 1) this.cloudRetries.inc(labels, attempts - 1);
   }
 
   /** The Prometheus text exposition of every instrument. */

@@ -138,6 +138,16 @@ describe("Prometheus scrapes --metrics-addr", () => {
     expect(Number(ok!.value[1])).toBeGreaterThan(1);
   });
 
+  test("cloud requests by operation, region and outcome (the sandbox's simulated cloud)", async () => {
+    const failed = await promql(`skyclust_cloud_requests_total{provider="aws",operation="listInstances",region="${FAILING_REGION}"}`);
+    expect(failed.map((r) => [r.metric.outcome, Number(r.value[1])])).toEqual([["unavailable", 1]]);
+    const [notFound] = await promql('sum(skyclust_cloud_requests_total{operation="getInstance",outcome="not_found"})');
+    expect(Number(notFound!.value[1])).toBe(1);
+    // The README's throttling query parses (no throttling here: empty or zero).
+    const throttled = await promql('sum by (provider, region) (rate(skyclust_cloud_requests_total{outcome="throttled"}[5m]))');
+    expect(throttled.every((r) => Number(r.value[1]) === 0)).toBe(true);
+  });
+
   test("auth failures by reason, rejected page tokens and build info", async () => {
     const authRows = await promql("skyclust_auth_failures_total");
     expect(authRows.map((r) => [r.metric.reason, Number(r.value[1])])).toEqual([["invalid_token", 1]]);
