@@ -17,6 +17,8 @@ import { SSH_FLAGS, createSshService } from "./ssh";
 import { VERSION } from "./version";
 import { ProviderMetrics } from "./telemetry/metrics";
 import { observedSandbox } from "./telemetry/observed-sandbox";
+import { GRPC_SERVICE } from "./telemetry/metrics";
+import { Tracing, tracingConfig } from "./telemetry/tracing";
 import { listenForMetrics, type MetricsListener } from "./telemetry/metrics-listener";
 
 export function serverFlags(defaultPort: number): FlagSpec[] {
@@ -118,6 +120,8 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
   const metrics = metricsAddr ? new ProviderMetrics({ version: VERSION, provider: def.name }) : undefined;
   // Parsed before anything listens, so a typo fails start-up cleanly.
   const metricsAt = metricsAddr ? parseHostPort(metricsAddr, "--metrics-addr") : undefined;
+  const traces = tracingConfig(env, `skyclust-${def.name}-provider`);
+  const tracing = traces ? new Tracing(traces, GRPC_SERVICE) : undefined;
   const running = await startServer({
     host: str(settings, "host") ?? "0.0.0.0",
     port: num(settings, "port") ?? def.defaultPort,
@@ -131,7 +135,10 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     fanoutConcurrency: Math.max(1, num(settings, "fanout-concurrency") ?? 32),
     access,
     metrics,
-    closeAfterDrain: () => metricsListener?.close() ?? Promise.resolve(),
+    tracing,
+    closeAfterDrain: async () => {
+      await Promise.allSettled([metricsListener?.close(), tracing?.shutdown()]);
+    },
   });
   let metricsListener: MetricsListener | undefined;
   if (metrics && metricsAt) {
@@ -143,6 +150,7 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     }
     log.info("serving metrics", { address: `http://${metricsListener.address}/metrics` });
   }
+  if (traces) log.info("exporting traces", { endpoint: traces.url.replace(/\/\/[^/@]*@/, "//"), service_name: traces.serviceName });
   logAccessPosture(settings, backend, log);
   return { running, backend, log, metrics: metricsListener };
 }

@@ -11,6 +11,7 @@ import type { AccessPolicy } from "./auth/access";
 import { takeLastReplyBytes, type ReplyBudget } from "./reply-budget";
 import { codeName, toGrpcError } from "./grpc-errors";
 import type { ProviderMetrics } from "../telemetry/metrics";
+import type { Tracing } from "../telemetry/tracing";
 import { authFailureReason } from "./auth/access";
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -46,6 +47,8 @@ export interface CallDeps {
   replies?: ReplyBudget;
   /** Prometheus instruments; absent = --metrics-addr not set. */
   metrics?: ProviderMetrics;
+  /** OpenTelemetry (OTEL_* environment); absent = tracing off. */
+  tracing?: Tracing;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
@@ -91,7 +94,8 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
     }
     const given = call.metadata.get("x-request-id")[0];
     const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
-    const log = deps.log.child({ request_id: requestId });
+    const span = deps.tracing?.startRpc(method, call.metadata, { "skyclust.request_id": requestId });
+    const log = deps.log.child(span ? { request_id: requestId, trace_id: span.traceId, span_id: span.spanId } : { request_id: requestId });
     const controller = new AbortController();
     const deadline = deadlineOf(call);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -105,7 +109,13 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
     deps.inflight.forceAbort.signal.addEventListener("abort", onForce, { once: true });
     deps.inflight.enter();
 
-    const ctx: CallContext = { signal: controller.signal, deadline, requestId, log, telemetry: metrics ? { metrics } : undefined };
+    const ctx: CallContext = {
+      signal: controller.signal,
+      deadline,
+      requestId,
+      log,
+      telemetry: metrics || span ? { metrics, startCloudSpan: span?.startCloudSpan } : undefined,
+    };
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
     });
@@ -145,6 +155,7 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
         deps.inflight.forceAbort.signal.removeEventListener("abort", onForce);
         deps.inflight.leave();
         metrics?.rpcHandled(method, code, (performance.now() - started) / 1000);
+        span?.end(code, codeName(code));
         const fields = { method, code: codeName(code), duration_ms: Math.round((performance.now() - started) * 10) / 10, peer };
         if (code === grpc.status.OK || code === grpc.status.NOT_FOUND || code === grpc.status.INVALID_ARGUMENT) log.info("rpc", fields);
         else log.warn("rpc", fields);

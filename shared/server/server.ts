@@ -11,6 +11,7 @@ import { createHealth } from "./health";
 import { addReflection } from "./reflection";
 import { buildProviderService, type ServiceOptions } from "./service";
 import type { ProviderMetrics } from "../telemetry/metrics";
+import type { Tracing } from "../telemetry/tracing";
 
 export interface TlsFiles {
   certFile: string;
@@ -30,6 +31,8 @@ export interface ServerOptions extends Omit<ServiceOptions, "serverCapabilities"
   access?: AccessPolicy;
   /** Prometheus instruments (--metrics-addr); absent = none kept. */
   metrics?: ProviderMetrics;
+  /** OpenTelemetry traces; absent = off. */
+  tracing?: Tracing;
   /** Closed after the drain (e.g. the metrics listener, so the last scrape sees the drained calls). */
   closeAfterDrain?: () => Promise<void>;
 }
@@ -79,7 +82,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     tls: opts.tls ? (opts.tls.clientCaFile ? "mtls" : "tls") : "plaintext",
   };
   const replies = new ReplyBudget();
-  server.addService(measuringReplies(serviceDefinition()), buildProviderService({ log, inflight, access: opts.access, replies, metrics: opts.metrics }, { ...opts, serverCapabilities }));
+  server.addService(measuringReplies(serviceDefinition()), buildProviderService({ log, inflight, access: opts.access, replies, metrics: opts.metrics, tracing: opts.tracing }, { ...opts, serverCapabilities }));
   health.addToServer(server);
   if (opts.reflection) addReflection(server);
 
