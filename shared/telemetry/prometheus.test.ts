@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { spawn, type Subprocess } from "bun";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { awsProvider } from "../../providers/aws/definition";
 import { freePort } from "../../scripts/chroot";
@@ -157,6 +157,21 @@ describe("Prometheus scrapes --metrics-addr", () => {
     expect(build!.metric.provider).toBe("aws");
     expect(build!.metric.bun_version).toBe(Bun.version);
     expect(build!.metric.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  test("the README's three example queries run, and the error ratio sees this run's errors", async () => {
+    const readme = readFileSync(join(import.meta.dir, "..", "..", "README.md"), "utf8");
+    const block = /```promql\n([\s\S]*?)```/.exec(readme)![1]!;
+    const queries = block
+      .split(/\n\s*\n/)
+      .map((q) => q.split("\n").filter((l) => !l.trim().startsWith("#")).join("\n").trim())
+      .filter(Boolean);
+    expect(queries).toHaveLength(3);
+    for (const q of queries) await promql(q); // throws unless Prometheus accepts it
+    // One scrape has no rate yet; the ratio over raw counters shows the same shape.
+    const ratio = await promql(queries[0]!.replaceAll(/rate\((.*?)\[5m\]\)/g, "$1"));
+    const byMethod = Object.fromEntries(ratio.map((r) => [r.metric.grpc_method, Number(r.value[1])]));
+    expect(byMethod.GetProviderInfo).toBeCloseTo(1 / 4);
   });
 
   test("no instance id, token or caller input appears in the exposition", () => {
