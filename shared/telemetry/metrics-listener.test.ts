@@ -5,7 +5,10 @@
 // check sees every listener, not only the ones we know to probe.
 import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { connect } from "node:net";
 import { runCli, spawnProvider, type ProviderProcess } from "../testing/process";
+import { ProviderMetrics } from "./metrics";
+import { listenForMetrics } from "./metrics-listener";
 
 /** TCP ports the process `pid` listens on. */
 function listeningPorts(pid: number): number[] {
@@ -73,5 +76,29 @@ describe("--metrics-addr", () => {
     const r = runCli("gcp", ["--sandbox", "--port", "0", "--metrics-addr", "9464"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--metrics-addr: expected HOST:PORT, got "9464"');
+  });
+});
+
+describe("the metrics listener under a hostile client", () => {
+  test("oversized headers are refused (431) without a scrape, and /metrics still answers", async () => {
+    const listener = await listenForMetrics(new ProviderMetrics({ version: "test", provider: "aws" }), "127.0.0.1", 0);
+    try {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: "127.0.0.1", port: listener.port }, () => {
+          socket.write(`GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n\r\n`);
+        });
+        let data = "";
+        socket.on("data", (d) => (data += d.toString()));
+        socket.on("close", () => resolve(data));
+        socket.on("error", (e) => (data ? resolve(data) : reject(e)));
+      });
+      expect(reply).toStartWith("HTTP/1.1 431");
+      expect(reply).not.toContain("skyclust_build_info");
+      const res = await fetch(`http://${listener.address}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('skyclust_build_info{version="test"');
+    } finally {
+      await listener.close();
+    }
   });
 });
