@@ -15,11 +15,10 @@ import { loadSecretFiles, withSecretFileFlags } from "./secrets";
 import { startServer, type RunningServer } from "./server/server";
 import { SSH_FLAGS, createSshService } from "./ssh";
 import { VERSION } from "./version";
-import { ProviderMetrics } from "./telemetry/metrics";
-import { observedSandbox } from "./telemetry/observed-sandbox";
-import { GRPC_SERVICE } from "./telemetry/metrics";
-import { Tracing, tracingConfig } from "./telemetry/tracing";
+import { GRPC_SERVICE, ProviderMetrics } from "./telemetry/metrics";
 import { listenForMetrics, type MetricsListener } from "./telemetry/metrics-listener";
+import { observedSandbox } from "./telemetry/observed-sandbox";
+import { Tracing, tracingConfig } from "./telemetry/tracing";
 
 export function serverFlags(defaultPort: number): FlagSpec[] {
   return [
@@ -139,6 +138,9 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     closeAfterDrain: async () => {
       await Promise.allSettled([metricsListener?.close(), tracing?.shutdown()]);
     },
+  }).catch(async (err) => {
+    await tracing?.shutdown();
+    throw err;
   });
   let metricsListener: MetricsListener | undefined;
   if (metrics && metricsAt) {

@@ -137,6 +137,22 @@ describe("OpenTelemetry traces over OTLP/HTTP", () => {
     expect(receiver.bodies).toEqual([]);
   });
 
+  test("a forged or oversized traceparent is ignored: the call succeeds under a new root span", async () => {
+    const receiver = startReceiver();
+    const p = await startTestProvider(awsProvider, ["--sandbox"], { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const forged = [`00-${"f".repeat(32)}-${"f".repeat(16)}-01`.replace("00-", "ff-"), `00-${TRACE_ID}-${PARENT_SPAN}-01${"x".repeat(6000)}`, "not a traceparent"];
+    for (const traceparent of forged) await p.client.call("GetProviderInfo", {}, { metadata: { traceparent, tracestate: "k=".padEnd(4000, "v") } });
+    await p.close();
+    receiver.stop();
+    const servers = receiver.spans().filter((s) => s.name.endsWith("/GetProviderInfo"));
+    expect(servers).toHaveLength(forged.length);
+    for (const s of servers) {
+      expect(s.parentSpanId ?? "").toBe("");
+      expect(s.traceId).not.toBe(TRACE_ID);
+    }
+    expect(receiver.bodies.join("")).not.toContain("vvvvvvvv");
+  });
+
   test("the standard variables are read as the specification says, and bad values are refused by name", () => {
     expect(tracingConfig({}, "d")).toBeUndefined();
     expect(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_SDK_DISABLED: "true" }, "d")).toBeUndefined();
