@@ -23,7 +23,7 @@ const OUTCOMES: Partial<Record<ErrorCode, CloudOutcome>> = {
 };
 
 /** The clouds' own words for "slow down" (EC2, GCE, OpenStack/Proxmox over HTTP 429). */
-const THROTTLED = /throttl|RequestLimitExceeded|TooManyRequests|rateLimitExceeded|userRateLimitExceeded|^429$/i;
+const THROTTLED = /throttl|RequestLimitExceeded|TooManyRequests|rateLimitExceeded|RATE_LIMIT_EXCEEDED|^429$/i;
 
 /** A bounded outcome for an error a backend threw (already mapped to a ProviderError, usually). */
 export function cloudOutcome(err: unknown): CloudOutcome {
