@@ -143,10 +143,17 @@ describe("docker-compose.yml", () => {
       const image = finalImage(dockerfile, { PROVIDER: p });
       expect(composeDefault(s.image)).toBe(expectedImage(p));
       expect(s.build).toEqual({ context: ".", args: { PROVIDER: p } });
-      expect(s.ports).toHaveLength(1);
+      expect(s.ports).toHaveLength(2);
       const [, hostPort, containerPort] = /^(?:.*:)?(\d+):(\d+)$/.exec(s.ports[0])!.map(Number);
       expect([hostPort, containerPort]).toEqual([SEED_PORTS[p]!, image.exposedPorts[0]!]);
       expect(composeDefault(s.ports[0])).toStartWith("127.0.0.1:");
+      // Metrics: 9464 inside, 9464 + the provider's offset on the host, loopback only.
+      const [, metricsHost, metricsContainer] = /^(?:.*:)?(\d+):(\d+)$/.exec(s.ports[1])!.map(Number);
+      expect([metricsHost, metricsContainer]).toEqual([9464 + SEED_PORTS[p]! - 50051, 9464]);
+      expect(composeDefault(s.ports[1])).toStartWith("127.0.0.1:");
+      expect(s.environment.SKYCLUST_METRICS_ADDR).toBe("0.0.0.0:9464");
+      expect(sandbox.services[p].environment.SKYCLUST_METRICS_ADDR).toBe("0.0.0.0:9464");
+      expect(s.labels["prometheus.io/port"]).toBe("9464");
       // The host's calls reach the container from Docker's bridge, not from
       // loopback: without this, protected mode would refuse them.
       expect(s.environment.SKYCLUST_ALLOW_UNAUTHENTICATED).toBe("true");
@@ -313,7 +320,10 @@ describe("Kubernetes manifests", () => {
         expect(container.image).toBe(expectedImage(p));
         expect(container.image).toBe(composeDefault(compose.services[p].image));
         expect(deployment.metadata.labels["app.kubernetes.io/version"]).toBe(pkg.version);
-        expect(container.ports).toEqual([{ name: "grpc", containerPort: port, protocol: "TCP" }]);
+        expect(container.ports).toEqual([
+          { name: "grpc", containerPort: port, protocol: "TCP" },
+          { name: "metrics", containerPort: 9464, protocol: "TCP" },
+        ]);
         expect(image.exposedPorts).toEqual([port]);
       });
 
@@ -324,13 +334,25 @@ describe("Kubernetes manifests", () => {
         const policy = of("NetworkPolicy")[0];
         expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
         expect(policy.spec.policyTypes).toEqual(["Ingress"]);
-        expect(policy.spec.ingress).toHaveLength(1);
+        expect(policy.spec.ingress).toHaveLength(2);
         const rule = policy.spec.ingress[0];
         expect(rule.ports).toEqual([{ protocol: "TCP", port }]);
         expect(rule.from).toEqual([{ namespaceSelector: {}, podSelector: { matchLabels: { "skyclust.io/provider-client": "true" } } }]);
+        // The metrics port opens to the monitoring system's pods only, not to the platform's.
+        const scrape = policy.spec.ingress[1];
+        expect(scrape.ports).toEqual([{ protocol: "TCP", port: 9464 }]);
+        expect(scrape.from).toEqual([{ namespaceSelector: {}, podSelector: { matchLabels: { "skyclust.io/metrics-scraper": "true" } } }]);
         const env = new Map(container.env.map((e: any) => [e.name, e.value]));
         const authenticated = env.has("SKYCLUST_AUTH_TOKEN_FILE") || env.has("SKYCLUST_TLS_CLIENT_CA");
         expect(authenticated || env.get("SKYCLUST_ALLOW_UNAUTHENTICATED") === "true").toBe(true);
+      });
+
+      test("Prometheus scrapes it: annotations on the pod, SKYCLUST_METRICS_ADDR on the annotated port, a named Service port", () => {
+        const annotations = deployment.spec.template.metadata.annotations;
+        expect(annotations).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": "9464", "prometheus.io/path": "/metrics" });
+        const env = new Map(container.env.map((e: any) => [e.name, e.value]));
+        expect(env.get("SKYCLUST_METRICS_ADDR")).toBe(`0.0.0.0:${annotations["prometheus.io/port"]}`);
+        expect(of("Service")[0].spec.ports).toContainEqual({ name: "metrics", port: 9464, targetPort: "metrics", protocol: "TCP" });
       });
 
       test("native gRPC liveness, readiness and startup probes on the serving port", () => {
@@ -439,7 +461,7 @@ describe("Kubernetes manifests", () => {
         const service = of("Service")[0];
         expect(service.spec.clusterIP).toBe("None");
         expect(service.spec.selector).toEqual(selector);
-        expect(service.spec.ports).toHaveLength(1);
+        expect(service.spec.ports).toHaveLength(2); // grpc, and metrics for a ServiceMonitor
         expect(service.spec.ports[0].port).toBe(port);
         expect([port, "grpc"]).toContain(service.spec.ports[0].targetPort);
         const pdb = of("PodDisruptionBudget")[0];

@@ -15,6 +15,10 @@ import { loadSecretFiles, withSecretFileFlags } from "./secrets";
 import { startServer, type RunningServer } from "./server/server";
 import { SSH_FLAGS, createSshService } from "./ssh";
 import { VERSION } from "./version";
+import { GRPC_SERVICE, ProviderMetrics } from "./telemetry/metrics";
+import { listenForMetrics, type MetricsListener } from "./telemetry/metrics-listener";
+import { observedSandbox } from "./telemetry/observed-sandbox";
+import { Tracing, tracingConfig } from "./telemetry/tracing";
 
 export function serverFlags(defaultPort: number): FlagSpec[] {
   return [
@@ -30,6 +34,7 @@ export function serverFlags(defaultPort: number): FlagSpec[] {
     { name: "allow-unauthenticated", kind: "boolean", env: "SKYCLUST_ALLOW_UNAUTHENTICATED", default: false, help: "with a real cloud and no tokens/mTLS, answer non-loopback callers too (trusted networks only)" },
     { name: "shutdown-grace-seconds", kind: "number", env: "SKYCLUST_SHUTDOWN_GRACE_SECONDS", default: 20, help: "on SIGTERM, let running calls finish for this long" },
     { name: "fanout-concurrency", kind: "number", env: "SKYCLUST_FANOUT_CONCURRENCY", default: 32, help: 'regions listed at once for region "*"' },
+    { name: "metrics-addr", kind: "string", env: "SKYCLUST_METRICS_ADDR", help: "serve Prometheus metrics at http://HOST:PORT/metrics (off when unset)" },
     { name: "log-level", kind: "string", env: "SKYCLUST_LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
     { name: "help", kind: "boolean", help: "show this help" },
     { name: "version", kind: "boolean", help: "print the version" },
@@ -84,13 +89,15 @@ export interface StartedProvider {
   running: RunningServer;
   backend: CloudBackend;
   log: Logger;
+  /** The Prometheus listener, when --metrics-addr is set. */
+  metrics?: MetricsListener;
 }
 
 /** Starts a provider from parsed settings (used by main and by tests). */
 export async function startProvider(def: ProviderDefinition, settings: Settings, log: Logger, env = process.env): Promise<StartedProvider> {
   let backend: CloudBackend;
   if (bool(settings, "sandbox")) {
-    backend = createSandbox(def, settings);
+    backend = observedSandbox(createSandbox(def, settings));
   } else {
     // Before the credential check: a value in a _FILE counts as set.
     const secrets = loadSecretFiles(allFlags(def), settings, log);
@@ -108,6 +115,12 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
   if (Boolean(certFile) !== Boolean(keyFile)) throw new ConfigError("--tls-cert and --tls-key go together");
   if (clientCaFile && !certFile) throw new ConfigError("--tls-client-ca (mTLS) needs --tls-cert and --tls-key");
   const access = accessPolicy(settings, backend, log);
+  const metricsAddr = str(settings, "metrics-addr");
+  const metrics = metricsAddr ? new ProviderMetrics({ version: VERSION, provider: def.name }) : undefined;
+  // Parsed before anything listens, so a typo fails start-up cleanly.
+  const metricsAt = metricsAddr ? parseHostPort(metricsAddr, "--metrics-addr") : undefined;
+  const traces = tracingConfig(env, `skyclust-${def.name}-provider`);
+  const tracing = traces ? new Tracing(traces, GRPC_SERVICE) : undefined;
   const running = await startServer({
     host: str(settings, "host") ?? "0.0.0.0",
     port: num(settings, "port") ?? def.defaultPort,
@@ -120,9 +133,28 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     version: VERSION,
     fanoutConcurrency: Math.max(1, num(settings, "fanout-concurrency") ?? 32),
     access,
+    metrics,
+    tracing,
+    closeAfterDrain: async () => {
+      await Promise.allSettled([metricsListener?.close(), tracing?.shutdown()]);
+    },
+  }).catch(async (err) => {
+    await tracing?.shutdown();
+    throw err;
   });
+  let metricsListener: MetricsListener | undefined;
+  if (metrics && metricsAt) {
+    try {
+      metricsListener = await listenForMetrics(metrics, metricsAt.host, metricsAt.port);
+    } catch (err) {
+      await running.shutdown("cannot serve metrics");
+      throw new ConfigError((err as Error).message);
+    }
+    log.info("serving metrics", { address: `http://${metricsListener.address}/metrics` });
+  }
+  if (traces) log.info("exporting traces", { endpoint: traces.url.replace(/\/\/[^/@]*@/, "//"), service_name: traces.serviceName });
   logAccessPosture(settings, backend, log);
-  return { running, backend, log };
+  return { running, backend, log, metrics: metricsListener };
 }
 
 function logAccessPosture(settings: Settings, backend: CloudBackend, log: Logger): void {

@@ -14,6 +14,7 @@
 //   Any other thrown value becomes INTERNAL with a generic message.
 // - Never put secrets into errors, Instance.extra or capabilities.
 import type { Logger } from "./log";
+import type { RpcTelemetry } from "./telemetry/context";
 import type { InstanceStatus } from "./status";
 
 export interface CallContext {
@@ -24,6 +25,8 @@ export interface CallContext {
   /** Correlates log lines; from request metadata "x-request-id" or generated. */
   requestId: string;
   log: Logger;
+  /** Metrics and tracing for cloud calls (shared/telemetry/cloud.ts); absent = off. */
+  telemetry?: RpcTelemetry;
 }
 
 export interface Instance {

@@ -27,6 +27,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { failedPrecondition, invalidArgument, notFound } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
+import { observeCloudCall, sdkMetadataAttempts } from "../../shared/telemetry/cloud";
 import { awsPriceQuote } from "../../shared/pricing";
 import { parsePublicKey } from "../../shared/keys";
 import { reveal, type SecretValue } from "../../shared/secrets";
@@ -198,13 +199,20 @@ export class AwsEc2Backend implements CloudBackend {
     hints: { fields?: FieldHints; defaultField?: string } = {},
     client: EC2Client = this.client(region),
   ): Promise<T> {
-    try {
-      return (await client.send(command as never, { abortSignal: ctx.signal })) as T;
-    } catch (err) {
-      const mapped = mapAwsError(err, { operation: `${operation} in ${region}`, signal: ctx.signal, ...hints });
-      ctx.log.debug("ec2 call failed", { operation, region, code: mapped.code, aws_code: mapped.details.cloudCode, aws_request_id: mapped.details.cloudRequestId });
-      throw mapped;
-    }
+    return observeCloudCall(
+      ctx,
+      { provider: "aws", operation, region },
+      async () => {
+        try {
+          return (await client.send(command as never, { abortSignal: ctx.signal })) as T;
+        } catch (err) {
+          const mapped = mapAwsError(err, { operation: `${operation} in ${region}`, signal: ctx.signal, ...hints });
+          ctx.log.debug("ec2 call failed", { operation, region, code: mapped.code, aws_code: mapped.details.cloudCode, aws_request_id: mapped.details.cloudRequestId });
+          throw mapped;
+        }
+      },
+      { attempts: sdkMetadataAttempts },
+    );
   }
 
   private checkInstanceId(id: string): string {

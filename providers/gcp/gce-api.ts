@@ -15,6 +15,7 @@ import { throwIfAborted, type ProviderError } from "../../shared/errors";
 import type { CallContext } from "../../shared/provider";
 import type { Endpoint } from "./connection";
 import { isTransient, mapGoogleError } from "./errors";
+import { observeCloudCall } from "../../shared/telemetry/cloud";
 
 /** Per-call ceiling when the caller set no deadline (an operation wait can take ~2 min server-side). */
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -93,8 +94,17 @@ async function attempt<T>(ctx: CallContext, spec: CallSpec, run: (o: GaxCallOpti
   }
 }
 
-/** Calls the API once, or up to three times with backoff when `spec.safe`. */
+/**
+ * Calls the API once, or up to three times with backoff when `spec.safe`;
+ * observed as one cloud request (metrics, trace span) with its attempts.
+ * The region label stays empty: this boundary does not see the location.
+ */
 export async function gceCall<T>(ctx: CallContext, what: string, spec: CallSpec, run: (o: GaxCallOptions) => Cancellable<T>): Promise<T> {
+  const tries = { count: 0 };
+  return observeCloudCall(ctx, { provider: "gcp", operation: what, region: "" }, () => callWithRetries(ctx, what, spec, run, tries), { attempts: () => tries.count });
+}
+
+async function callWithRetries<T>(ctx: CallContext, what: string, spec: CallSpec, run: (o: GaxCallOptions) => Cancellable<T>, tries: { count: number }): Promise<T> {
   let last: ProviderError | undefined;
   for (let i = 0; i < (spec.safe ? ATTEMPTS : 1); i++) {
     if (i > 0) {
@@ -107,6 +117,7 @@ export async function gceCall<T>(ctx: CallContext, what: string, spec: CallSpec,
       }
     }
     try {
+      tries.count = i + 1;
       return await attempt(ctx, spec, run);
     } catch (err) {
       last = mapGoogleError(err, ctx.signal, spec.field);

@@ -10,6 +10,9 @@ import type { CallContext } from "../provider";
 import type { AccessPolicy } from "./auth/access";
 import { takeLastReplyBytes, type ReplyBudget } from "./reply-budget";
 import { codeName, toGrpcError } from "./grpc-errors";
+import type { ProviderMetrics } from "../telemetry/metrics";
+import type { Tracing } from "../telemetry/tracing";
+import { authFailureReason } from "./auth/access";
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -42,6 +45,10 @@ export interface CallDeps {
   access?: AccessPolicy;
   /** Bounds unread replies (memory); absent = unbounded. */
   replies?: ReplyBudget;
+  /** Prometheus instruments; absent = --metrics-addr not set. */
+  metrics?: ProviderMetrics;
+  /** OpenTelemetry (OTEL_* environment); absent = tracing off. */
+  tracing?: Tracing;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
@@ -55,6 +62,8 @@ function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): Date | undefi
 export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHandler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const started = performance.now();
+    const metrics = deps.metrics;
+    metrics?.rpcStarted(method);
     let holdReply = (_bytes: number) => {};
     // Read now: once the stream has ended grpc-js reports the peer as "unknown".
     const peer = call.getPeer();
@@ -65,6 +74,7 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
         const count = replies.refused();
         if (count !== undefined) deps.log.warn("rpc", { method, code: "RESOURCE_EXHAUSTED", peer, reason: refused, refused_calls: count });
         callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `${refused}; retry later` } as grpc.ServiceError, null);
+        metrics?.rpcHandled(method, grpc.status.RESOURCE_EXHAUSTED, (performance.now() - started) / 1000);
         return;
       }
       // Held until the stream closes: grpc-js reports every stream's close,
@@ -84,7 +94,8 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
     }
     const given = call.metadata.get("x-request-id")[0];
     const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
-    const log = deps.log.child({ request_id: requestId });
+    const span = deps.tracing?.startRpc(method, call.metadata, { "skyclust.request_id": requestId });
+    const log = deps.log.child(span ? { request_id: requestId, trace_id: span.traceId, span_id: span.spanId } : { request_id: requestId });
     const controller = new AbortController();
     const deadline = deadlineOf(call);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -98,7 +109,13 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
     deps.inflight.forceAbort.signal.addEventListener("abort", onForce, { once: true });
     deps.inflight.enter();
 
-    const ctx: CallContext = { signal: controller.signal, deadline, requestId, log };
+    const ctx: CallContext = {
+      signal: controller.signal,
+      deadline,
+      requestId,
+      log,
+      telemetry: metrics || span ? { metrics, startCloudSpan: span?.startCloudSpan } : undefined,
+    };
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
     });
@@ -107,7 +124,12 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
     const trailer = new grpc.Metadata();
     trailer.set("x-request-id", requestId);
     const run = async () => {
-      deps.access?.check(method, call, peer);
+      try {
+        deps.access?.check(method, call, peer);
+      } catch (err) {
+        metrics?.authFailure(authFailureReason(err));
+        throw err;
+      }
       return handler(call.request, ctx, call);
     };
     Promise.race([run(), aborted])
@@ -132,6 +154,8 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
         call.removeListener("cancelled", onCancelled);
         deps.inflight.forceAbort.signal.removeEventListener("abort", onForce);
         deps.inflight.leave();
+        metrics?.rpcHandled(method, code, (performance.now() - started) / 1000);
+        span?.end(code, codeName(code));
         const fields = { method, code: codeName(code), duration_ms: Math.round((performance.now() - started) * 10) / 10, peer };
         if (code === grpc.status.OK || code === grpc.status.NOT_FOUND || code === grpc.status.INVALID_ARGUMENT) log.info("rpc", fields);
         else log.warn("rpc", fields);

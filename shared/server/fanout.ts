@@ -118,6 +118,8 @@ export async function listAcrossRegions(
   filters: Record<string, string>,
   pageSize: number,
   concurrency: number,
+  /** Told each region's outcome (metrics); region names come from the cloud's own list. */
+  onRegion?: (region: string, reachable: boolean) => void,
 ): Promise<FanoutResult> {
   const { states: pending, yieldHint } = parseCursor(cursor);
   const prefetch = new AbortController();
@@ -175,11 +177,13 @@ export async function listAcrossRegions(
       if (!outcome.ok) {
         if (ctx.signal.aborted) throw outcome.error;
         readAheadIfEmpty(i, false);
+        onRegion?.(region, false);
         const why = outcome.error instanceof ProviderError ? `${outcome.error.code}: ${bounded(outcome.error.message)}` : "internal error";
         unreachable.push(`${region}: ${why}`);
         continue;
       }
       const page = outcome.page;
+      onRegion?.(region, true);
       readAheadIfEmpty(i, page.instances.length > skip);
       pagesRead++;
       instancesRead += page.instances.length;

@@ -10,6 +10,8 @@ import { MAX_CONCURRENT_STREAMS, ReplyBudget, measuringReplies } from "./reply-b
 import { createHealth } from "./health";
 import { addReflection } from "./reflection";
 import { buildProviderService, type ServiceOptions } from "./service";
+import type { ProviderMetrics } from "../telemetry/metrics";
+import type { Tracing } from "../telemetry/tracing";
 
 export interface TlsFiles {
   certFile: string;
@@ -27,6 +29,12 @@ export interface ServerOptions extends Omit<ServiceOptions, "serverCapabilities"
   shutdownGraceMs: number;
   log: Logger;
   access?: AccessPolicy;
+  /** Prometheus instruments (--metrics-addr); absent = none kept. */
+  metrics?: ProviderMetrics;
+  /** OpenTelemetry traces; absent = off. */
+  tracing?: Tracing;
+  /** Closed after the drain (e.g. the metrics listener, so the last scrape sees the drained calls). */
+  closeAfterDrain?: () => Promise<void>;
 }
 
 /**
@@ -74,7 +82,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     tls: opts.tls ? (opts.tls.clientCaFile ? "mtls" : "tls") : "plaintext",
   };
   const replies = new ReplyBudget();
-  server.addService(measuringReplies(serviceDefinition()), buildProviderService({ log, inflight, access: opts.access, replies }, { ...opts, serverCapabilities }));
+  server.addService(measuringReplies(serviceDefinition()), buildProviderService({ log, inflight, access: opts.access, replies, metrics: opts.metrics, tracing: opts.tracing }, { ...opts, serverCapabilities }));
   health.addToServer(server);
   if (opts.reflection) addReflection(server);
 
@@ -103,7 +111,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         inflight.forceAbort.abort();
         await Promise.race([inflight.idle(), new Promise((r) => setTimeout(r, 1000))]);
       }
-      await Promise.allSettled([opts.ssh.close(), opts.backend.close?.()]);
+      await Promise.allSettled([opts.ssh.close(), opts.backend.close?.(), opts.closeAfterDrain?.()]);
       // Watch and reflection streams never end by themselves: cut them, but
       // first give the NOT_SERVING update a moment to reach watchers.
       await new Promise((r) => setTimeout(r, 100));

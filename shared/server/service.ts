@@ -64,6 +64,16 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
     return regions;
   }
 
+  /** Runs a page-token check, counting refusals (forged or stale tokens show up on a dashboard). */
+  function tokenChecked<T>(check: () => T): T {
+    try {
+      return check();
+    } catch (err) {
+      deps.metrics?.pageTokenRejected("ListInstances");
+      throw err;
+    }
+  }
+
   async function listPage(ctx: CallContext, req: Req) {
     const regionValue = checkRegion("region", req.region, true);
     const filters = checkStringMap("filters", req.filters);
@@ -71,17 +81,19 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
     const resolved = region(regionValue);
     const fingerprint = queryFingerprint(resolved, filters);
     const token = (req.page_token ?? "").trim();
-    const state = token ? decodePageToken(token, fingerprint) : undefined;
+    const state = token ? tokenChecked(() => decodePageToken(token, fingerprint)) : undefined;
 
     let page: InstancePage & { unreachable?: string[] };
     if (resolved === "*") {
       // A token's region list is checked shape-first (no cloud call), then
       // against the real regions, before any instance listing.
-      const pending = state ? parseFanoutCursor(state.cursor) : undefined;
+      const pending = state ? tokenChecked(() => parseFanoutCursor(state.cursor)) : undefined;
       const available = await availableRegions(ctx);
-      if (pending) checkFanoutRegions(pending, available);
+      if (pending) tokenChecked(() => checkFanoutRegions(pending, available));
       const cursor = state?.cursor ?? initialFanoutCursor(available);
-      page = await listAcrossRegions(ctx, (c, q) => backend.listInstances(c, q), cursor, filters, pageSize, opts.fanoutConcurrency);
+      page = await listAcrossRegions(ctx, (c, q) => backend.listInstances(c, q), cursor, filters, pageSize, opts.fanoutConcurrency, (r, ok) =>
+        deps.metrics?.fanoutRegion(r, ok),
+      );
     } else {
       const query: ListInstancesQuery = { region: resolved, filters, pageSize, cursor: state?.cursor };
       page = await backend.listInstances(ctx, query);

@@ -52,6 +52,19 @@ export function isLoopbackPeer(peer: string): boolean {
   return host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+const REASON = Symbol("auth failure reason");
+
+/** Tags a refusal with a reason from a fixed set (a metric label: never caller input). */
+function refused<E extends Error>(reason: string, err: E): E {
+  (err as E & { [REASON]?: string })[REASON] = reason;
+  return err;
+}
+
+/** Why AccessPolicy.check refused a call ("other" for anything it did not tag). */
+export function authFailureReason(err: unknown): string {
+  return (err as { [REASON]?: string } | null)?.[REASON] ?? "other";
+}
+
 export class AccessPolicy {
   constructor(private readonly opts: AccessOptions) {}
 
@@ -63,7 +76,7 @@ export class AccessPolicy {
   check(method: string, call: Call, peer: string): void {
     const needed: Scope = METHOD_SCOPES[method] ?? "write";
     if (!this.authenticationConfigured) {
-      if (this.opts.protectedMode && !isLoopbackPeer(peer)) throw unauthenticated(PROTECTED_MODE_MESSAGE);
+      if (this.opts.protectedMode && !isLoopbackPeer(peer)) throw refused("protected_mode", unauthenticated(PROTECTED_MODE_MESSAGE));
       return;
     }
     const granted = new Set<Scope>();
@@ -71,12 +84,12 @@ export class AccessPolicy {
 
     if (this.opts.mtls) {
       const cert = readClientCertificate(call.getAuthContext()?.sslPeerCertificate);
-      if (!cert) throw unauthenticated("a client certificate is required (mTLS)");
-      if (!cert.clientAuth) throw unauthenticated("the client certificate is not for client authentication (it lacks the clientAuth extended key usage)");
+      if (!cert) throw refused("no_client_certificate", unauthenticated("a client certificate is required (mTLS)"));
+      if (!cert.clientAuth) throw refused("certificate_not_for_clients", unauthenticated("the client certificate is not for client authentication (it lacks the clientAuth extended key usage)"));
       if (this.opts.identities) {
         const listed = this.opts.identities.current().filter((e) => cert.identities.includes(e.who));
         if (listed.length === 0 && !this.opts.tokens) {
-          throw permissionDenied("the client certificate's identity is not in --tls-client-identities");
+          throw refused("identity_not_listed", permissionDenied("the client certificate's identity is not in --tls-client-identities"));
         }
         for (const e of listed) for (const s of e.scopes) granted.add(s);
         presented ||= listed.length > 0;
@@ -90,22 +103,25 @@ export class AccessPolicy {
       const header = call.metadata.get("authorization")[0];
       if (header !== undefined) {
         const m = typeof header === "string" ? BEARER.exec(header.trim()) : null;
-        if (!m) throw unauthenticated('the authorization metadata must be "Bearer TOKEN"');
+        if (!m) throw refused("malformed_authorization", unauthenticated('the authorization metadata must be "Bearer TOKEN"'));
         const scopes = this.matchToken(m[1]!);
-        if (!scopes) throw unauthenticated("the bearer token is not valid");
+        if (!scopes) throw refused("invalid_token", unauthenticated("the bearer token is not valid"));
         for (const s of scopes) granted.add(s);
         presented = true;
       }
     }
 
     if (!presented) {
-      throw unauthenticated(
-        this.opts.tokens
-          ? 'this provider requires a bearer token: send the metadata "authorization: Bearer TOKEN"'
-          : "the client certificate's identity is not in --tls-client-identities",
+      throw refused(
+        this.opts.tokens ? "no_token" : "identity_not_listed",
+        unauthenticated(
+          this.opts.tokens
+            ? 'this provider requires a bearer token: send the metadata "authorization: Bearer TOKEN"'
+            : "the client certificate's identity is not in --tls-client-identities",
+        ),
       );
     }
-    if (!granted.has(needed)) throw permissionDenied(`${method} needs the "${needed}" scope, which the caller's credentials do not grant`);
+    if (!granted.has(needed)) throw refused("missing_scope", permissionDenied(`${method} needs the "${needed}" scope, which the caller's credentials do not grant`));
   }
 
   /** Constant time: every token is compared, by digest, whatever matches. */

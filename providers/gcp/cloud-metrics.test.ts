@@ -1,0 +1,59 @@
+// skyclust_cloud_* for the Compute Engine backend: one observed request per
+// gceCall (its retries counted), rate limiting (429 rateLimitExceeded) told
+// apart from other errors, against the local GCE server built from recorded
+// fixtures, through the real @google-cloud/compute client and the real gRPC
+// server. Read from the provider's own /metrics listener.
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import * as grpc from "@grpc/grpc-js";
+import { grpcError } from "../../shared/testing/client";
+import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { gcpProvider } from "./definition";
+import { FakeGce, makeServiceAccount, type ServiceAccount } from "./testing/fake-gce";
+
+const PROJECT = "project_name";
+let sa: ServiceAccount;
+let fake: FakeGce;
+let provider: TestProvider;
+
+async function sample(name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`http://${provider.started.metrics!.address}/metrics`)).text();
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = m[2]!.split(",");
+    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
+  }
+  return 0;
+}
+
+beforeAll(async () => {
+  sa = makeServiceAccount(PROJECT);
+  fake = new FakeGce({ project: PROJECT, serviceAccount: sa, accessToken: "ya29.static-test-token" }).start();
+  provider = await startTestProvider(gcpProvider, ["--endpoint", fake.url, "--region", "us-central1", "--credentials-file", sa.keyFile, "--metrics-addr", "127.0.0.1:0"]);
+});
+afterAll(async () => {
+  await provider?.close();
+  await fake?.stop();
+  sa?.cleanup();
+});
+afterEach(() => {
+  fake.failures = [];
+});
+
+test("regions.list: ok once; rate limited through all three attempts it is throttled with two retries", async () => {
+  const labels = (outcome: string) => ({ provider: "gcp", operation: "regions.list", region: "", outcome });
+  await provider.client.call("ListRegions");
+  expect(await sample("skyclust_cloud_requests_total", labels("ok"))).toBe(1);
+  fake.failures = [{ method: "GET", path: /regions$/, status: 429, reason: "rateLimitExceeded", message: "Rate Limit Exceeded", times: 3 }];
+  expect((await grpcError(provider.client.call("ListRegions"))).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+  expect(await sample("skyclust_cloud_requests_total", labels("throttled"))).toBe(1);
+  expect(await sample("skyclust_cloud_retries_total", { provider: "gcp", operation: "regions.list", region: "" })).toBe(2);
+  expect(await sample("skyclust_cloud_request_seconds_count", { provider: "gcp", operation: "regions.list", region: "" })).toBe(2);
+});
+
+test("a permission error is a client error", async () => {
+  fake.failures = [{ method: "GET", path: /regions$/, status: 403, reason: "forbidden", message: "Required 'compute.regions.list' permission" }];
+  await grpcError(provider.client.call("ListRegions"));
+  expect(await sample("skyclust_cloud_requests_total", { provider: "gcp", operation: "regions.list", region: "", outcome: "client_error" })).toBe(1);
+});

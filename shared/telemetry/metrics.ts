@@ -1,0 +1,167 @@
+// The provider's Prometheus instruments, in one registry per server (so two
+// providers in one test process never share counters). The gRPC names and
+// labels are go-grpc-prometheus's, so dashboards built for gRPC servers work
+// unchanged. Labels only ever hold values from small fixed sets (method
+// names, status codes, region names the cloud itself lists, reasons chosen
+// here): never instance ids, names, tokens or caller input.
+import * as grpc from "@grpc/grpc-js";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export const GRPC_SERVICE = "skyclust.provider.v1.CloudProviderService";
+
+// go-grpc-prometheus writes codes.Code.String(): "OK", "InvalidArgument", ...
+const GO_CODE_NAMES: Record<number, string> = {
+  [grpc.status.OK]: "OK",
+  [grpc.status.CANCELLED]: "Canceled",
+  [grpc.status.UNKNOWN]: "Unknown",
+  [grpc.status.INVALID_ARGUMENT]: "InvalidArgument",
+  [grpc.status.DEADLINE_EXCEEDED]: "DeadlineExceeded",
+  [grpc.status.NOT_FOUND]: "NotFound",
+  [grpc.status.ALREADY_EXISTS]: "AlreadyExists",
+  [grpc.status.PERMISSION_DENIED]: "PermissionDenied",
+  [grpc.status.RESOURCE_EXHAUSTED]: "ResourceExhausted",
+  [grpc.status.FAILED_PRECONDITION]: "FailedPrecondition",
+  [grpc.status.ABORTED]: "Aborted",
+  [grpc.status.OUT_OF_RANGE]: "OutOfRange",
+  [grpc.status.UNIMPLEMENTED]: "Unimplemented",
+  [grpc.status.INTERNAL]: "Internal",
+  [grpc.status.UNAVAILABLE]: "Unavailable",
+  [grpc.status.DATA_LOSS]: "DataLoss",
+  [grpc.status.UNAUTHENTICATED]: "Unauthenticated",
+};
+
+export function goCodeName(code: number): string {
+  return GO_CODE_NAMES[code] ?? "Unknown";
+}
+
+/** Cloud call outcomes: a fixed set, so the label stays bounded. */
+export type CloudOutcome = "ok" | "not_found" | "throttled" | "client_error" | "server_error" | "unavailable" | "timeout" | "cancelled" | "error";
+
+/** More than any cloud has regions (AWS ~36, GCE ~42), zones aside. */
+export const MAX_REGION_LABELS = 128;
+
+export interface BuildInfo {
+  version: string;
+  provider: string;
+}
+
+export class ProviderMetrics {
+  readonly registry = new Registry();
+  private readonly started: Counter<"grpc_service" | "grpc_method" | "grpc_type">;
+  private readonly handled: Counter<"grpc_service" | "grpc_method" | "grpc_type" | "grpc_code">;
+  private readonly handling: Histogram<"grpc_service" | "grpc_method" | "grpc_type">;
+  private readonly fanoutRegions: Counter<"region" | "outcome">;
+  private readonly pageTokensRejected: Counter<"grpc_method">;
+  private readonly authFailures: Counter<"reason">;
+  private readonly cloudRequests: Counter<"provider" | "operation" | "region" | "outcome">;
+  private readonly cloudSeconds: Histogram<"provider" | "operation" | "region">;
+  private readonly cloudRetries: Counter<"provider" | "operation" | "region">;
+  private readonly regionLabels = new Set<string>();
+  readonly provider: string;
+
+  constructor(build: BuildInfo) {
+    this.provider = build.provider;
+    const registers = [this.registry];
+    // Process CPU, memory, file descriptors and event-loop lag: the first things looked at after rates.
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: "skyclust_build_info",
+      help: "Always 1; the labels say which build and provider this is.",
+      labelNames: ["version", "bun_version", "provider"],
+      registers,
+    }).set({ version: build.version, bun_version: typeof Bun !== "undefined" ? Bun.version : "none", provider: build.provider }, 1);
+    const grpcLabels = ["grpc_service", "grpc_method", "grpc_type"] as const;
+    this.started = new Counter({ name: "grpc_server_started_total", help: "Total number of RPCs started on the server.", labelNames: grpcLabels, registers });
+    this.handled = new Counter({
+      name: "grpc_server_handled_total",
+      help: "Total number of RPCs completed on the server, regardless of success or failure.",
+      labelNames: [...grpcLabels, "grpc_code"],
+      registers,
+    });
+    this.handling = new Histogram({
+      name: "grpc_server_handling_seconds",
+      help: "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+      labelNames: grpcLabels,
+      // Cloud calls take seconds (CreateInstance waits for the cloud): the default buckets stop at 10 s.
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.fanoutRegions = new Counter({
+      name: "skyclust_fanout_regions_total",
+      help: 'Regions read by region "*" listings, by outcome (ok or unreachable).',
+      labelNames: ["region", "outcome"],
+      registers,
+    });
+    this.pageTokensRejected = new Counter({
+      name: "skyclust_page_tokens_rejected_total",
+      help: "Page tokens refused as forged, stale, or for another query.",
+      labelNames: ["grpc_method"],
+      registers,
+    });
+    this.authFailures = new Counter({ name: "skyclust_auth_failures_total", help: "Calls refused by authentication or authorization, by reason.", labelNames: ["reason"], registers });
+    this.cloudRequests = new Counter({
+      name: "skyclust_cloud_requests_total",
+      help: "Requests to the cloud API, by operation, region and outcome (throttled = the cloud asked us to slow down).",
+      labelNames: ["provider", "operation", "region", "outcome"],
+      registers,
+    });
+    this.cloudSeconds = new Histogram({
+      name: "skyclust_cloud_request_seconds",
+      help: "Latency of requests to the cloud API.",
+      labelNames: ["provider", "operation", "region"],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.cloudRetries = new Counter({
+      name: "skyclust_cloud_retries_total",
+      help: "Extra attempts the cloud SDK made (a retried request counts attempts - 1).",
+      labelNames: ["provider", "operation", "region"],
+      registers,
+    });
+  }
+
+  rpcStarted(method: string): void {
+    this.started.inc({ grpc_service: GRPC_SERVICE, grpc_method: method, grpc_type: "unary" });
+  }
+
+  rpcHandled(method: string, code: number, seconds: number): void {
+    const labels = { grpc_service: GRPC_SERVICE, grpc_method: method, grpc_type: "unary" };
+    this.handled.inc({ ...labels, grpc_code: goCodeName(code) });
+    this.handling.observe(labels, seconds);
+  }
+
+  /**
+   * Region labels are bounded: a caller can name any well-formed region, so
+   * after MAX_REGION_LABELS distinct names the rest count as "other".
+   */
+  private regionLabel(region: string): string {
+    if (this.regionLabels.has(region)) return region;
+    if (this.regionLabels.size >= MAX_REGION_LABELS) return "other";
+    this.regionLabels.add(region);
+    return region;
+  }
+
+  fanoutRegion(region: string, reachable: boolean): void {
+    this.fanoutRegions.inc({ region: this.regionLabel(region), outcome: reachable ? "ok" : "unreachable" });
+  }
+
+  pageTokenRejected(method: string): void {
+    this.pageTokensRejected.inc({ grpc_method: method });
+  }
+
+  authFailure(reason: string): void {
+    this.authFailures.inc({ reason });
+  }
+
+  cloudRequest(call: { provider: string; operation: string; region: string; outcome: CloudOutcome }, seconds: number, attempts?: number): void {
+    const labels = { provider: call.provider, operation: call.operation, region: this.regionLabel(call.region) };
+    this.cloudRequests.inc({ ...labels, outcome: call.outcome });
+    this.cloudSeconds.observe(labels, seconds);
+    if (attempts !== undefined && attempts > 1) this.cloudRetries.inc(labels, attempts - 1);
+  }
+
+  /** The Prometheus text exposition of every instrument. */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
