@@ -18,7 +18,7 @@ let provider: TestProvider;
 
 beforeAll(async () => {
   fake = new FakeGce({ project: PROJECT, accessToken: TOKEN }).start();
-  provider = await startTestProvider(gcpProvider, ["--endpoint", fake.url, "--region", "us-central1"], {
+  provider = await startTestProvider(gcpProvider, ["--endpoint", fake.url, "--region", "us-central1", "--metrics-addr", "127.0.0.1:0"], {
     GOOGLE_OAUTH_ACCESS_TOKEN: TOKEN,
     GCP_PROJECT_ID: PROJECT,
   });
@@ -36,6 +36,12 @@ afterEach(() => {
 
 const call = <T = any>(method: string, req: object = {}) => provider.client.call<T>(method, req, { deadlineMs: 20_000 });
 const instanceCalls = () => fake.requests.filter((r) => /\/aggregated\/instances$|\/zones\/[^/]+\/instances$/.test(r.path) && r.method === "GET");
+/** skyclust_page_tokens_rejected_total for ListInstances, from the provider's /metrics. */
+async function tokensRejected(): Promise<number> {
+  const text = await (await fetch(`http://${provider.started.metrics!.address}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith("skyclust_page_tokens_rejected_total{") && l.includes('grpc_method="ListInstances"'));
+  return line ? Number(line.split(" ").at(-1)) : 0;
+}
 /** What an attacker can build without a secret: a "*" token around any cursor. */
 const forged = (cursor: string) => encodePageToken({ cursor, seen: 0 }, queryFingerprint("*", {}));
 
@@ -115,10 +121,13 @@ describe('forged "*" page tokens on GCE: INVALID_ARGUMENT before any cloud call'
   for (const [what, cursor] of cases) {
     test(what, async () => {
       const before = fake.requests.length;
+      const rejected = await tokensRejected();
       const err = await grpcError(call("ListInstances", { region: "*", page_size: 500, page_token: forged(cursor) }));
       expect(err.code).toBe(status.INVALID_ARGUMENT);
       expect(err.details).toContain("page_token");
       expect(fake.requests.length).toBe(before);
+      // Refused by the backend's own cursor check, and still counted on the dashboard.
+      expect(await tokensRejected()).toBe(rejected + 1);
     });
   }
 });
