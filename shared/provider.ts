@@ -92,6 +92,12 @@ export interface ListInstancesQuery {
   cursor?: string;
 }
 
+/**
+ * A listing of every region at once (region "*"), for clouds that answer it
+ * in one call (see CloudBackend.listAllRegions).
+ */
+export type AllRegionsQuery = Omit<ListInstancesQuery, "region">;
+
 export interface InstancePage {
   instances: Instance[];
   /** Absent on the last page. Any string the backend can resume from. */
@@ -210,6 +216,17 @@ export interface CloudBackend {
 
   listRegions(ctx: CallContext, opts?: ListRegionsOptions): Promise<Region[]>;
   listInstances(ctx: CallContext, query: ListInstancesQuery): Promise<InstancePage>;
+  /**
+   * Region "*" in as few cloud calls as the cloud allows (GCE's unfiltered
+   * aggregated list, Proxmox's /cluster/resources), instead of the shared
+   * layer's one listing per region. Optional: without it, "*" fans out over
+   * listInstances. The cursor is the backend's own and arrives from a page
+   * token anyone can forge, so the backend must refuse a malformed one with
+   * invalidArgument("page_token", ...) before any cloud call, and a
+   * well-formed one may cost no more cloud calls than a genuine one.
+   * Sub-regions that failed go in `unreachable` ("ZONE: reason").
+   */
+  listAllRegions?(ctx: CallContext, query: AllRegionsQuery): Promise<InstancePage>;
   getInstance(ctx: CallContext, ref: InstanceRef): Promise<Instance>;
   createInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance>;
   deleteInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult>;

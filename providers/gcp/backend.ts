@@ -8,6 +8,7 @@ import { generateKeyPair, parsePublicKey } from "../../shared/keys";
 import type { Logger } from "../../shared/log";
 import type {
   ActionResult,
+  AllRegionsQuery,
   CallContext,
   CloudBackend,
   CreateInstanceSpec,
@@ -140,6 +141,16 @@ export class GcpBackend implements CloudBackend {
     const location = parseLocation(query.region);
     if (!query.cursor) await this.checkLocation(ctx, location);
     return listInstancePage(ctx, this.clients, this.project, location, query, this.bootImages);
+  }
+
+  /**
+   * Region "*": one unfiltered aggregatedList answers for every zone of the
+   * project, so a page costs one instances call (more only when a filter
+   * leaves GCE pages empty, at most MAX_GCE_PAGES_PER_PAGE, as for a region).
+   * No region check either: there is no region to check.
+   */
+  async listAllRegions(ctx: CallContext, query: AllRegionsQuery): Promise<InstancePage> {
+    return listInstancePage(ctx, this.clients, this.project, { kind: "all" }, query, this.bootImages);
   }
 
   async getInstance(ctx: CallContext, ref: InstanceRef): Promise<Instance> {

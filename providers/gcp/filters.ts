@@ -9,7 +9,7 @@
 import { invalidArgument } from "../../shared/errors";
 import { isInstanceStatus } from "../../shared/status";
 import { rawStatusesFor, STATUS_TABLE } from "./instances";
-import { labelKeyForFilter, type Location } from "./rules";
+import { labelKeyForFilter, type ListScope } from "./rules";
 import { quote } from "../../shared/quote";
 
 export const RAW_FILTER_KEY = "filter";
@@ -41,7 +41,7 @@ function statusPattern(value: string): string[] {
   return rawStatusesFor(v);
 }
 
-export function buildFilter(filters: Record<string, string>, location: Location): GceFilter {
+export function buildFilter(filters: Record<string, string>, location: ListScope): GceFilter {
   const keys = Object.keys(filters);
   if (RAW_FILTER_KEY in filters) {
     if (keys.length > 1) {

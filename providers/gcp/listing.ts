@@ -1,18 +1,24 @@
 // ListInstances for one region (aggregatedList restricted to the region's
-// zones) or one zone (instances.list). The backend cursor wraps GCE's own
+// zones), one zone (instances.list), or every region at once (region "*":
+// one unfiltered aggregatedList answers for every zone, so a "*" page costs
+// one Compute Engine call, not one per region). The backend cursor wraps GCE's own
 // page token plus how many instances of that GCE page earlier pages already
 // returned, so a page never holds more than pageSize even when GCE's pages
 // are larger or the region is restricted on our side.
 import { invalidArgument } from "../../shared/errors";
-import type { CallContext, Instance, InstancePage, ListInstancesQuery } from "../../shared/provider";
+import type { AllRegionsQuery, CallContext, Instance, InstancePage } from "../../shared/provider";
 import { bootDiskKey, type BootImages } from "./boot-images";
 import { buildFilter } from "./filters";
 import { gceCall, type GceClients } from "./gce-api";
 import { lastSegment, toInstance, type GceInstance } from "./instances";
-import { regionOfZone, type Location } from "./rules";
+import { regionOfZone, type ListScope } from "./rules";
 
 /** GCE pages fetched at most for one of our pages before handing back a cursor. */
 const MAX_GCE_PAGES_PER_PAGE = 10;
+/** GCE's own page tokens are a few hundred characters; a cursor is forgeable, so bound what we forward. */
+const MAX_GCE_PAGE_TOKEN = 2048;
+/** A position inside one GCE page, which holds at most 500 instances. */
+const MAX_SKIP = 500;
 
 interface Cursor {
   /** GCE page token of the GCE page being read; null for the first page. */
@@ -25,7 +31,8 @@ function parseCursor(cursor: string | undefined): Cursor {
   if (!cursor) return { t: null, s: 0 };
   try {
     const c = JSON.parse(cursor) as Cursor;
-    if ((c.t === null || typeof c.t === "string") && Number.isInteger(c.s) && c.s >= 0) return c;
+    const tokenOk = c.t === null || (typeof c.t === "string" && c.t.length > 0 && c.t.length <= MAX_GCE_PAGE_TOKEN);
+    if (tokenOk && Number.isInteger(c.s) && c.s >= 0 && c.s <= MAX_SKIP) return c;
   } catch {
     // fall through
   }
@@ -44,7 +51,7 @@ export async function fetchGcePage(
   ctx: CallContext,
   clients: GceClients,
   project: string,
-  location: Location,
+  location: ListScope,
   filter: string | undefined,
   pageToken: string | null,
   maxResults: number,
@@ -63,17 +70,20 @@ export async function fetchGcePage(
   const [, , raw] = (await gceCall(ctx, "instances.aggregatedList", { safe: true, field: "filters" }, (o) =>
     aggregated(base, { ...o, autoPaginate: false }),
   )) as [unknown, unknown, AggregatedResponse];
+  // A region listing keeps its region's zones only (a raw `filter` cannot
+  // say the region, so it is restricted here); "*" keeps every zone.
+  const inScope = (zone: string) => location.kind === "all" || regionOfZone(zone) === location.region;
   const items: GceInstance[] = [];
   const unreachable: string[] = [];
   for (const [scope, scoped] of Object.entries(raw?.items ?? {})) {
     const zone = lastSegment(scope);
-    if (regionOfZone(zone) !== location.region) continue;
+    if (!inScope(zone)) continue;
     if (scoped.warning?.code === "UNREACHABLE") unreachable.push(`${zone}: ${scoped.warning.message || "unreachable"}`);
-    items.push(...(scoped.instances ?? []).filter((i) => regionOfZone(lastSegment(i.zone)) === location.region));
+    items.push(...(scoped.instances ?? []).filter((i) => inScope(lastSegment(i.zone))));
   }
   for (const scope of raw?.unreachables ?? []) {
     const zone = lastSegment(scope);
-    if (regionOfZone(zone) === location.region && !unreachable.some((u) => u.startsWith(`${zone}:`))) unreachable.push(`${zone}: unreachable`);
+    if (inScope(zone) && !unreachable.some((u) => u.startsWith(`${zone}:`))) unreachable.push(`${zone}: unreachable`);
   }
   return { items, nextPageToken: raw?.nextPageToken || undefined, unreachable };
 }
@@ -88,8 +98,8 @@ export async function listInstancePage(
   ctx: CallContext,
   clients: GceClients,
   project: string,
-  location: Location,
-  query: ListInstancesQuery,
+  location: ListScope,
+  query: AllRegionsQuery,
   bootImages?: BootImages,
 ): Promise<InstancePage> {
   const filter = buildFilter(query.filters, location);

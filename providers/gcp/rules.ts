@@ -73,6 +73,8 @@ const REGION_NAME = /^[a-z]+-[a-z]+\d+$/;
 const ZONE_NAME = /^([a-z]+-[a-z]+\d+)-[a-z]$/;
 
 export type Location = { kind: "region"; region: string } | { kind: "zone"; region: string; zone: string };
+/** What one listing covers: a region, a zone, or every zone of the project (region "*"). */
+export type ListScope = Location | { kind: "all" };
 
 /**
  * A request's `region` names either a region ("us-central1": all of its

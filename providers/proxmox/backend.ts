@@ -16,6 +16,7 @@ import type {
   InstancePage,
   InstanceRef,
   KeyPair,
+  AllRegionsQuery,
   ListInstancesQuery,
   PriceQuote,
   Region,
@@ -49,6 +50,9 @@ import { quote } from "../../shared/quote";
 
 /** The region that means "every node of the cluster" (the default). */
 export const CLUSTER_REGION = "cluster";
+
+/** What one listing covers: one node, every node (region "cluster"), or the online nodes (region "*"). */
+type GuestScope = { kind: "node"; node: string } | { kind: "cluster" } | { kind: "online-nodes" };
 
 export interface ProxmoxBackendOptions {
   client: PveClient;
@@ -225,6 +229,21 @@ export class ProxmoxBackend implements CloudBackend {
   }
 
   async listInstances(ctx: Ctx, query: ListInstancesQuery): Promise<InstancePage> {
+    return this.listGuests(ctx, query, query.region === CLUSTER_REGION ? { kind: "cluster" } : { kind: "node", node: query.region });
+  }
+
+  /**
+   * Region "*": the one /cluster/resources call a page already makes covers
+   * every node, so no per-node fan-out. Like the fan-out over available
+   * regions it replaces, it leaves out the guests of offline nodes, and says
+   * which nodes those are in `unreachable`.
+   */
+  async listAllRegions(ctx: Ctx, query: AllRegionsQuery): Promise<InstancePage> {
+    return this.listGuests(ctx, query, { kind: "online-nodes" });
+  }
+
+  /** One page of guests: of one node, of the whole cluster, or of its online nodes. */
+  private async listGuests(ctx: Ctx, query: AllRegionsQuery, scope: GuestScope): Promise<InstancePage> {
     const { filters } = query;
     for (const key of Object.keys(filters)) {
       if (!PORTABLE_FILTERS.has(key) && !CLOUD_FILTERS.has(key) && !key.startsWith("tag:")) {
@@ -237,7 +256,7 @@ export class ProxmoxBackend implements CloudBackend {
     if (!["false", "true", "any"].includes(templates)) throw invalidArgument("filters[template]", "must be false (default), true or any");
     let after = 0;
     if (query.cursor !== undefined) {
-      const m = /^after:(\d+)$/.exec(query.cursor);
+      const m = /^after:(\d{1,10})$/.exec(query.cursor); // PVE vmids are at most 9 digits
       if (!m) throw invalidArgument("page_token", "not a Proxmox listing token");
       after = Number(m[1]);
     }
@@ -245,9 +264,14 @@ export class ProxmoxBackend implements CloudBackend {
     // "medium" and "2c4g" name the same shape, so compare shapes, not names.
     const wantShape = filters.type !== undefined ? this.opts.sizes.resolve(filters.type, "filters[type]") : undefined;
     let items = await this.resources(ctx);
-    if (query.region !== CLUSTER_REGION) {
-      items = items.filter((r) => r.node === query.region);
-      if (items.length === 0) await this.checkNode(ctx, query.region, "region", false);
+    let unreachable: string[] | undefined;
+    if (scope.kind === "online-nodes") {
+      const offline = await this.offlineNodeStatus(ctx, items);
+      items = items.filter((r) => !offline.has(r.node));
+      unreachable = [...offline].map(([node, status]) => `${node}: node is ${status}; its guests are left out`);
+    } else if (scope.kind === "node") {
+      items = items.filter((r) => r.node === scope.node);
+      if (items.length === 0) await this.checkNode(ctx, scope.node, "region", false);
     }
     items = items.filter((r) => {
       const isTemplate = Boolean(r.template);
@@ -266,7 +290,7 @@ export class ProxmoxBackend implements CloudBackend {
     const tagFilters = Object.entries(filters).filter(([k]) => k.startsWith("tag:")).map(([k, v]) => [k.slice(4), v] as const);
     const rest = items.filter((r) => r.vmid > after);
     const describe = (r: PveResource) => this.details(ctx, r).then((d) => toInstance(r, this.opts.sizes, d));
-    const unreachable = await this.offlineNodes(ctx, items);
+    unreachable ??= await this.offlineNodes(ctx, items);
     if (tagFilters.length === 0) {
       const page = rest.slice(0, query.pageSize);
       return {
@@ -303,10 +327,16 @@ export class ProxmoxBackend implements CloudBackend {
    * Say which nodes those are, so callers know that part is stale.
    */
   private async offlineNodes(ctx: Ctx, items: PveResource[]): Promise<string[]> {
-    if (!items.some((r) => r.status === "unknown")) return [];
+    const offline = await this.offlineNodeStatus(ctx, items);
+    return [...offline].map(([node, status]) => `${node}: node is ${status}; its guests show status unknown`);
+  }
+
+  /** Nodes of these guests that are not online, with their status; /nodes is asked only when a guest shows "unknown". */
+  private async offlineNodeStatus(ctx: Ctx, items: PveResource[]): Promise<Map<string, string>> {
+    if (!items.some((r) => r.status === "unknown")) return new Map();
     const regions = await this.listRegions(ctx).catch(() => []);
     const nodes = new Set(items.filter((r) => r.status === "unknown").map((r) => r.node));
-    return regions.filter((r) => nodes.has(r.id) && r.status !== "available").map((r) => `${r.id}: node is ${r.status}; its guests show status unknown`);
+    return new Map(regions.filter((r) => nodes.has(r.id) && r.status !== "available").map((r) => [r.id, r.status]));
   }
 
   /** The cluster resource an id names, or NOT_FOUND. */

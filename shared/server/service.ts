@@ -1,8 +1,9 @@
 // CloudProviderService: validates each request, applies defaults, resolves
 // the region, wraps cursors into page tokens and fans "*" out across
-// regions, then calls the backend. It is the same for every cloud.
+// regions (unless the backend lists every region at once), then calls the
+// backend. It is the same for every cloud.
 import type * as grpc from "@grpc/grpc-js";
-import { invalidArgument } from "../errors";
+import { ProviderError, invalidArgument } from "../errors";
 import { parseDuration } from "../pricing/duration";
 import { roundToDecimals } from "../pricing/rounding";
 import type { CallContext, CloudBackend, InstancePage, ListInstancesQuery } from "../provider";
@@ -74,6 +75,16 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
     }
   }
 
+  /** tokenChecked for a backend's own cursor check, which runs inside its listing. */
+  async function backendTokenChecked<T>(list: () => Promise<T>): Promise<T> {
+    try {
+      return await list();
+    } catch (err) {
+      if (err instanceof ProviderError && err.code === "INVALID_ARGUMENT" && err.details.field === "page_token") deps.metrics?.pageTokenRejected("ListInstances");
+      throw err;
+    }
+  }
+
   async function listPage(ctx: CallContext, req: Req) {
     const regionValue = checkRegion("region", req.region, true);
     const filters = checkStringMap("filters", req.filters);
@@ -84,7 +95,12 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
     const state = token ? tokenChecked(() => decodePageToken(token, fingerprint)) : undefined;
 
     let page: InstancePage & { unreachable?: string[] };
-    if (resolved === "*") {
+    if (resolved === "*" && backend.listAllRegions) {
+      // The cloud answers every region at once: its own cursor is the token's
+      // (the backend refuses a forged one before any cloud call).
+      const listAll = backend.listAllRegions.bind(backend);
+      page = await backendTokenChecked(() => listAll(ctx, { filters, pageSize, cursor: state?.cursor }));
+    } else if (resolved === "*") {
       // A token's region list is checked shape-first (no cloud call), then
       // against the real regions, before any instance listing.
       const pending = state ? tokenChecked(() => parseFanoutCursor(state.cursor)) : undefined;
