@@ -1,8 +1,13 @@
 // `<binary> healthcheck`: asks grpc.health.v1.Health/Check and exits 0 only
 // for SERVING. Distroless images have no shell and no grpc_health_probe, so
 // the binary checks itself (Dockerfile HEALTHCHECK, compose, Kubernetes exec).
-import * as grpc from "@grpc/grpc-js";
+//
+// Container engines run it every few seconds, so it loads nothing but the
+// runtime's own HTTP/2 client: one unary gRPC call is a POST with a 5-byte
+// length prefix and a grpc-status trailer, written here by hand rather than
+// loading @grpc/grpc-js (channel, resolver, load balancer) for it.
 import { readFileSync } from "node:fs";
+import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
 import { parseArgs, renderHelp, str, num, type FlagSpec } from "./config";
 
 export const HEALTHCHECK_FLAGS: FlagSpec[] = [
@@ -29,39 +34,101 @@ export async function runHealthcheck(binary: string, defaultPort: number, argv: 
   const envPort = Number(process.env.SKYCLUST_PORT);
   const port = Number.isInteger(envPort) && envPort > 0 && envPort < 65536 ? envPort : defaultPort;
   const addr = str(settings, "addr") ?? `${ca ? "localhost" : "127.0.0.1"}:${port}`;
-  const creds = ca
-    ? grpc.credentials.createSsl(
-        readFileSync(ca),
-        str(settings, "tls-key") ? readFileSync(str(settings, "tls-key")!) : null,
-        str(settings, "tls-cert") ? readFileSync(str(settings, "tls-cert")!) : null,
-      )
-    : grpc.credentials.createInsecure();
   const serverName = str(settings, "tls-server-name");
-  const client = new grpc.Client(addr, creds, serverName ? { "grpc.ssl_target_name_override": serverName } : {});
-  const deadline = Date.now() + (num(settings, "timeout-ms") ?? 3000);
-  const status = await new Promise<string>((resolve) => {
-    client.makeUnaryRequest(
-      "/grpc.health.v1.Health/Check",
-      encodeHealthCheckRequest,
-      decodeServingStatus,
-      { service: str(settings, "service") ?? "" },
-      new grpc.Metadata(),
-      { deadline },
-      (err, res) => resolve(err ? `error: ${grpc.status[err.code]}: ${describeFailure(err)}` : res!),
-    );
+  const status = await checkHealth({
+    addr,
+    service: str(settings, "service") ?? "",
+    timeoutMs: num(settings, "timeout-ms") ?? 3000,
+    tls: ca
+      ? {
+          ca: readFileSync(ca),
+          cert: str(settings, "tls-cert") ? readFileSync(str(settings, "tls-cert")!) : undefined,
+          key: str(settings, "tls-key") ? readFileSync(str(settings, "tls-key")!) : undefined,
+          serverName,
+        }
+      : undefined,
   });
-  client.close();
   console.log(`${addr}: ${status}`);
   return status === "SERVING" ? 0 : 1;
 }
 
-/** grpc-js details end in an empty "Resolution note: " and wrap the socket error; keep what a person needs. */
-export function describeFailure(err: grpc.ServiceError): string {
-  const details = (err.details ?? "").replace(/\.?\s*Resolution note:\s*$/, "");
-  if (/ECONNREFUSED/.test(details)) return "nothing is listening there (connection refused)";
-  if (/ENOTFOUND|EAI_AGAIN/.test(details)) return "the host name does not resolve";
-  if (err.code === grpc.status.DEADLINE_EXCEEDED) return "no answer before the timeout (--timeout-ms)";
-  return details.slice(0, 300);
+export interface HealthCheckTarget {
+  addr: string;
+  service: string;
+  timeoutMs: number;
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer; serverName?: string };
+}
+
+/** gRPC status codes by number (the names grpc-js would print). */
+const GRPC_CODES = [
+  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+];
+
+/** One grpc.health.v1.Health/Check over HTTP/2: the serving status, or "error: CODE: what went wrong". */
+export function checkHealth(target: HealthCheckTarget): Promise<string> {
+  return new Promise((resolve) => {
+    let session: ClientHttp2Session | undefined;
+    let settled = false;
+    const finish = (status: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      session?.destroy();
+      resolve(status);
+    };
+    const timer = setTimeout(() => finish("error: DEADLINE_EXCEEDED: no answer before the timeout (--timeout-ms)"), target.timeoutMs);
+    const authority = `${target.tls ? "https" : "http"}://${target.addr}`;
+    try {
+      session = target.tls
+        ? connect(authority, { ca: target.tls.ca, cert: target.tls.cert, key: target.tls.key, servername: target.tls.serverName })
+        : connect(authority);
+    } catch (err) {
+      return finish(`error: UNAVAILABLE: ${String((err as Error).message).slice(0, 300)}`);
+    }
+    session.on("error", (err: NodeJS.ErrnoException) => finish(`error: UNAVAILABLE: ${describeConnectError(err)}`));
+    const body = encodeHealthCheckRequest({ service: target.service });
+    const frame = Buffer.alloc(5 + body.length);
+    frame.writeUInt32BE(body.length, 1); // byte 0: not compressed
+    body.copy(frame, 5);
+    const req = session.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Check",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    const chunks: Buffer[] = [];
+    let headers: IncomingHttpHeaders = {};
+    req.on("response", (h) => (headers = h));
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("error", (err: NodeJS.ErrnoException) => finish(`error: UNAVAILABLE: ${describeConnectError(err)}`));
+    // A trailers-only answer carries grpc-status in the headers.
+    const done = (trailers: IncomingHttpHeaders) => {
+      const code = Number(trailers["grpc-status"] ?? headers["grpc-status"]);
+      if (!Number.isInteger(code)) return finish(`error: UNKNOWN: no grpc-status in the answer (HTTP ${headers[":status"] ?? "?"})`);
+      if (code !== 0) {
+        const message = decodeURIComponent(String(trailers["grpc-message"] ?? headers["grpc-message"] ?? "")).slice(0, 300);
+        return finish(`error: ${GRPC_CODES[code] ?? `code ${code}`}: ${message}`);
+      }
+      const reply = Buffer.concat(chunks);
+      if (reply.length < 5 || reply.readUInt32BE(1) !== reply.length - 5) return finish("error: INTERNAL: malformed reply");
+      try {
+        finish(decodeServingStatus(reply.subarray(5)));
+      } catch (err) {
+        finish(`error: INTERNAL: ${(err as Error).message}`);
+      }
+    };
+    req.on("trailers", done);
+    req.on("end", () => done({}));
+    req.end(frame);
+  });
+}
+
+function describeConnectError(err: NodeJS.ErrnoException): string {
+  const text = `${err.code ?? ""} ${err.message ?? ""}`;
+  if (/ECONNREFUSED/.test(text)) return "nothing is listening there (connection refused)";
+  if (/ENOTFOUND|EAI_AGAIN/.test(text)) return "the host name does not resolve";
+  return (err.message ?? String(err)).slice(0, 300);
 }
 
 // grpc.health.v1 messages by hand: HealthCheckRequest is `string service = 1`,
