@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import * as grpc from "@grpc/grpc-js";
 import { grpcError } from "../../shared/testing/client";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { metricSample } from "../../shared/testing/metrics-sample";
 import { awsProvider } from "./definition";
 import { describeInstancesXml, instanceXml, startFakeEc2, type FakeEc2 } from "./fake-ec2";
 
@@ -15,18 +16,7 @@ const ENV = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
 let fake: FakeEc2;
 let provider: TestProvider;
 
-/** The value of one sample in the exposition (0 when absent). */
-async function sample(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://${provider.started.metrics!.address}/metrics`)).text();
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split("\n")) {
-    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = m[2]!.split(",");
-    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
-  }
-  return 0;
-}
+const sample = (name: string, labels: Record<string, string>) => metricSample(provider.started.metrics!.address, name, labels);
 
 beforeAll(async () => {
   fake = startFakeEc2();

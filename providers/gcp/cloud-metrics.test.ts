@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { grpcError } from "../../shared/testing/client";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { metricSample } from "../../shared/testing/metrics-sample";
 import { gcpProvider } from "./definition";
 import { FakeGce, makeServiceAccount, type ServiceAccount } from "./testing/fake-gce";
 
@@ -15,17 +16,7 @@ let sa: ServiceAccount;
 let fake: FakeGce;
 let provider: TestProvider;
 
-async function sample(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://${provider.started.metrics!.address}/metrics`)).text();
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split("\n")) {
-    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = m[2]!.split(",");
-    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
-  }
-  return 0;
-}
+const sample = (name: string, labels: Record<string, string>) => metricSample(provider.started.metrics!.address, name, labels);
 
 beforeAll(async () => {
   sa = makeServiceAccount(PROJECT);
