@@ -67,13 +67,7 @@ describe('region "*" on GCE', () => {
   test("a walk in small pages: one aggregatedList per page, never more than page_size, every instance once", async () => {
     fake.unreachableZones.add("europe-west1-a");
     const before = instanceCalls().length;
-    const pages: any[] = [];
-    let token = "";
-    do {
-      const page = await call("ListInstances", { region: "*", page_size: 2, page_token: token });
-      pages.push(page);
-      token = page.next_page_token;
-    } while (token && pages.length < 50);
+    const pages = await provider.client.listPages({ region: "*", page_size: 2 }, 50, { deadlineMs: 20_000 });
     expect(instanceCalls().length - before).toBe(pages.length);
     expect(pages.every((p) => p.instances.length <= 2)).toBe(true);
     const names = pages.flatMap((p) => p.instances.map((i: any) => i.name));
@@ -87,13 +81,7 @@ describe('region "*" on GCE', () => {
 
   test("a position inside a GCE page larger than page_size survives in the token", async () => {
     fake.forcedPageSize = 3;
-    const pages: any[] = [];
-    let token = "";
-    do {
-      const page = await call("ListInstances", { region: "*", page_size: 2, page_token: token });
-      pages.push(page);
-      token = page.next_page_token;
-    } while (token && pages.length < 50);
+    const pages = await provider.client.listPages({ region: "*", page_size: 2 }, 50, { deadlineMs: 20_000 });
     const names = pages.flatMap((p) => p.instances.map((i: any) => i.name));
     expect(pages.every((p) => p.instances.length <= 2)).toBe(true);
     expect(names.sort()).toEqual(fake.allInstances().map((i: any) => i.name).sort());

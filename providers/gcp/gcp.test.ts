@@ -43,13 +43,7 @@ afterEach(() => {
 const call = <T = any>(method: string, req: object = {}, opts = {}) => provider.client.call<T>(method, req, { deadlineMs: 20_000, ...opts });
 
 async function listAll(req: Record<string, unknown>) {
-  const pages: any[] = [];
-  let token = "";
-  do {
-    const page = await call("ListInstances", { ...req, page_token: token });
-    pages.push(page);
-    token = page.next_page_token;
-  } while (token && pages.length < 50);
+  const pages = await provider.client.listPages(req, 50, { deadlineMs: 20_000 });
   return { pages, instances: pages.flatMap((p) => p.instances), unreachable: pages.flatMap((p) => p.unreachable) };
 }
 

@@ -34,6 +34,22 @@ export class ProviderClient {
     });
   }
 
+  /**
+   * ListInstances page after page, following next_page_token, until the last
+   * page or `maxPages` (a listing that never ends stops there, and the
+   * caller's assertions on the pages fail).
+   */
+  async listPages(request: Record<string, unknown>, maxPages: number, opts: CallOptions = {}): Promise<any[]> {
+    const pages: any[] = [];
+    let token = "";
+    do {
+      const page = await this.call("ListInstances", { ...request, page_token: token }, opts);
+      pages.push(page);
+      token = page.next_page_token;
+    } while (token && pages.length < maxPages);
+    return pages;
+  }
+
   close(): void {
     this.raw.close();
   }
