@@ -255,13 +255,16 @@ for (const provider of PROVIDERS) {
   });
 }
 
+// Both compose suites need Docker Compose as well as the engine; without it
+// their tests are skipped with the reason in their names.
+const composeFound = missing ? undefined : findCompose();
+const composeMissing = missing ?? (composeFound && "missing" in composeFound ? composeFound.missing : undefined);
+const composeTest = (name: string, fn: () => Promise<void>, timeoutMs: number) => {
+  if (composeMissing) test.skip(`${name} [skipped: ${composeMissing}]`, fn);
+  else test(name, fn, timeoutMs);
+};
+
 describe("docker-compose.yml + docker-compose.sandbox.yml with Docker Compose on podman", () => {
-  const found = missing ? undefined : findCompose();
-  const composeMissing = missing ?? (found && "missing" in found ? found.missing : undefined);
-  const composeTest = (name: string, fn: () => Promise<void>, timeoutMs: number) => {
-    if (composeMissing) test.skip(`${name} [skipped: ${composeMissing}]`, fn);
-    else test(name, fn, timeoutMs);
-  };
 
   composeTest(
     "four services come up healthy in sandbox mode on free ports, drain on stop, and go down cleanly",
@@ -275,7 +278,7 @@ describe("docker-compose.yml + docker-compose.sandbox.yml with Docker Compose on
         join(dir, "ports.yml"),
         "services:\n" + PROVIDERS.map((p) => `  ${p}:\n    ports: !override ["127.0.0.1:${ports[p]}:${portOf(p)}"]\n`).join(""),
       );
-      const compose = new ComposeOnPodman(podman!, (found as { binary: string }).binary, RUN, [join(repo, "docker-compose.yml"), join(repo, "docker-compose.sandbox.yml"), join(dir, "ports.yml")], {
+      const compose = new ComposeOnPodman(podman!, (composeFound as { binary: string }).binary, RUN, [join(repo, "docker-compose.yml"), join(repo, "docker-compose.sandbox.yml"), join(dir, "ports.yml")], {
         SKYCLUST_IMAGE_REGISTRY: REGISTRY,
         SKYCLUST_VERSION: pkg.version,
         // The sandbox override must keep these out: !override drops the
@@ -352,12 +355,6 @@ describe("docker-compose.yml + docker-compose.sandbox.yml with Docker Compose on
 });
 
 describe("docker-compose.yml alone (cloud mode) with Docker Compose on podman: the mounts", () => {
-  const found = missing ? undefined : findCompose();
-  const composeMissing = missing ?? (found && "missing" in found ? found.missing : undefined);
-  const composeTest = (name: string, fn: () => Promise<void>, timeoutMs: number) => {
-    if (composeMissing) test.skip(`${name} [skipped: ${composeMissing}]`, fn);
-    else test(name, fn, timeoutMs);
-  };
 
   // Neither backend calls its cloud before the first RPC, so both serve
   // without one; what start-up proves is that uid 65532 can read the key
@@ -371,7 +368,7 @@ describe("docker-compose.yml alone (cloud mode) with Docker Compose on podman: t
       const key = join(dir, "gcp-key.json");
       const ports = { gcp: 0, proxmox: 0 };
       const project = `${RUN}-cloud`;
-      const compose = new ComposeOnPodman(podman!, (found as { binary: string }).binary, project, [join(repo, "docker-compose.yml"), join(dir, "ports.yml")], {
+      const compose = new ComposeOnPodman(podman!, (composeFound as { binary: string }).binary, project, [join(repo, "docker-compose.yml"), join(dir, "ports.yml")], {
         SKYCLUST_IMAGE_REGISTRY: REGISTRY,
         SKYCLUST_VERSION: pkg.version,
         GOOGLE_APPLICATION_CREDENTIALS: key,
