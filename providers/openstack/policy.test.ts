@@ -14,7 +14,7 @@ import { grpcError } from "../../shared/testing/client";
 import { GateProxy, type SeenRequest } from "../../shared/testing/gate-proxy";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
 import { openstackProvider } from "./definition";
-import { requireRealNeutron, requireTestbed, testbedEnv } from "./testing/testbed";
+import { keystoneLogin, requireRealNeutron, requireTestbed, testbedEnv } from "./testing/testbed";
 
 const SHIPPED: { role: string; rules: Record<string, string[]>; only_when: Record<string, string> } = JSON.parse(readFileSync(join(import.meta.dir, "policy", "rules.json"), "utf8"));
 const REGION = "RegionOne";
@@ -125,16 +125,7 @@ afterAll(async () => {
 }, 60_000);
 
 test(`the testbed user holds the ${SHIPPED.role} role and no admin role`, async () => {
-  const res = await fetch(`${env.OS_AUTH_URL}/auth/tokens`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ["password"], password: { user: { name: env.OS_USERNAME, domain: { id: env.OS_USER_DOMAIN_ID ?? "default" }, password: env.OS_PASSWORD } } },
-        scope: { project: { name: env.OS_PROJECT_NAME, domain: { id: env.OS_PROJECT_DOMAIN_ID ?? "default" } } },
-      },
-    }),
-  });
+  const res = await keystoneLogin(env);
   const roles = ((await res.json()) as any).token.roles.map((r: any) => r.name).sort();
   expect(roles).toContain(SHIPPED.role);
   // Keystone's default role hierarchy: admin implies member implies reader.

@@ -9,7 +9,7 @@ import { GateProxy } from "../../shared/testing/gate-proxy";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
 import { SecretVolume } from "../../shared/testing/secret-volume";
 import { openstackProvider } from "./definition";
-import { requireTestbed, testbedEnv } from "./testing/testbed";
+import { keystoneLogin, requireTestbed, testbedEnv } from "./testing/testbed";
 
 const NOVA = "http://127.0.0.1:8774";
 let env: Record<string, string>;
@@ -79,16 +79,7 @@ test("a Nova call in flight during a rotation finishes with its token; the next 
 
 test("OS_APPLICATION_CREDENTIAL_SECRET_FILE: a wrong secret is UNAUTHENTICATED, the fixed file works on the next call", async () => {
   // The member user makes (and afterwards deletes) an application credential of its own, as Keystone's default policy allows.
-  const login = await fetch(`${env.OS_AUTH_URL}/auth/tokens`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ["password"], password: { user: { name: env.OS_USERNAME, domain: { id: env.OS_USER_DOMAIN_ID ?? "default" }, password: env.OS_PASSWORD } } },
-        scope: { project: { name: env.OS_PROJECT_NAME, domain: { id: env.OS_PROJECT_DOMAIN_ID ?? "default" } } },
-      },
-    }),
-  });
+  const login = await keystoneLogin(env);
   const token = login.headers.get("x-subject-token")!;
   const userId = ((await login.json()) as any).token.user.id;
   const made = await fetch(`${env.OS_AUTH_URL}/users/${userId}/application_credentials`, {

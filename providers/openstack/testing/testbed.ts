@@ -38,6 +38,21 @@ export async function requireTestbed(env: Record<string, string>): Promise<void>
   }
 }
 
+/** A project-scoped password login to the testbed's Keystone with openrc credentials (the token is in x-subject-token). */
+export function keystoneLogin(env: Record<string, string>): Promise<Response> {
+  return fetch(`${env.OS_AUTH_URL}/auth/tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ["password"], password: { user: { name: env.OS_USERNAME, domain: { id: env.OS_USER_DOMAIN_ID ?? "default" }, password: env.OS_PASSWORD } } },
+        scope: { project: { name: env.OS_PROJECT_NAME, domain: { id: env.OS_PROJECT_DOMAIN_ID ?? "default" } } },
+      },
+    }),
+    signal: AbortSignal.timeout(10_000),
+  });
+}
+
 /**
  * Throws (never skips) when the testbed's Neutron is not the real
  * neutron-server (a testbed set up before it had one still runs the old
@@ -45,17 +60,7 @@ export async function requireTestbed(env: Record<string, string>): Promise<void>
  */
 export async function requireRealNeutron(): Promise<void> {
   const admin = testbedEnv("admin");
-  const auth = await fetch(`${admin.OS_AUTH_URL}/auth/tokens`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ["password"], password: { user: { name: admin.OS_USERNAME, domain: { id: "default" }, password: admin.OS_PASSWORD } } },
-        scope: { project: { name: admin.OS_PROJECT_NAME, domain: { id: "default" } } },
-      },
-    }),
-    signal: AbortSignal.timeout(10_000),
-  });
+  const auth = await keystoneLogin(admin);
   await auth.arrayBuffer();
   const token = auth.headers.get("x-subject-token") ?? "";
   let external: unknown[] = [];
