@@ -1,11 +1,12 @@
 // The entry point every provider binary runs: parse flags and variables,
-// answer --help/--version/healthcheck, pick the sandbox or the real cloud
+// answer --help/--version (shared/entry.ts answers healthcheck before this
+// module loads), pick the sandbox or the real cloud
 // backend, start the server and drain it on SIGTERM/SIGINT.
 import * as grpc from "@grpc/grpc-js";
 import { ConfigError, bool, describeSettings, num, parseArgs, renderHelp, str, type FlagSpec, type Settings } from "./config";
 import type { ProviderDefinition } from "./definition";
 import { binaryName } from "./entry";
-import { HEALTHCHECK_FLAGS, runHealthcheck } from "./healthcheck";
+import { HEALTHCHECK_FLAGS } from "./healthcheck";
 import { createLogger, isLogLevel, type Logger } from "./log";
 import type { CloudBackend } from "./provider";
 import { SandboxBackend } from "./sandbox/backend";
@@ -181,9 +182,6 @@ function accessPolicy(settings: Settings, backend: CloudBackend, log: Logger): A
 
 export async function runProvider(def: ProviderDefinition, argv = process.argv.slice(2)): Promise<void> {
   const binary = binaryName(def.name);
-  if (argv[0] === "healthcheck") {
-    process.exit(await runHealthcheck(binary, def.defaultPort, argv.slice(1)).catch((e) => (console.error(String(e?.message ?? e)), 2)));
-  }
   const flags = allFlags(def);
   let settings: Settings;
   try {
