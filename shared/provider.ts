@@ -27,6 +27,13 @@ export interface CallContext {
   log: Logger;
   /** Metrics and tracing for cloud calls (shared/telemetry/cloud.ts); absent = off. */
   telemetry?: RpcTelemetry;
+  /**
+   * Which tenant's credentials this call runs with: an opaque keyed
+   * fingerprint (never a secret), absent for the process's own credentials.
+   * Everything stateful (idempotency single-flight, tunnels, key stores)
+   * is scoped by it.
+   */
+  tenant?: string;
 }
 
 export interface Instance {
