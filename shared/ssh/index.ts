@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { isAbsolute } from "node:path";
 import type { Settings } from "../config";
-import { failedPrecondition, invalidArgument, unavailable } from "../errors";
+import { ProviderError, failedPrecondition, invalidArgument, unavailable } from "../errors";
 import type { Logger } from "../log";
 import type { CallContext, Instance } from "../provider";
 import { openConnection, type Hop, type HostKeyPolicy, type SshConnection } from "./connection";
@@ -18,6 +18,7 @@ import { TunnelManager } from "./tunnels";
 import type { SshConfig, SshService } from "./types";
 import { userFromTags } from "./users";
 import { quote } from "../quote";
+import { commandOutcome, type SshMetrics, type SshSessionKind } from "../telemetry/ssh-metrics";
 
 export { SSH_FLAGS };
 export type { SshService } from "./types";
@@ -44,7 +45,7 @@ function resolveTarget(opts: SshOptions, instance: Instance, req: { keyPairName?
   return { host, port, username, keyPairName: req.keyPairName ?? instance.keyPairName };
 }
 
-export function createSshService(settings: Settings, log: Logger): SshService {
+export function createSshService(settings: Settings, log: Logger, metrics?: SshMetrics): SshService {
   const opts = sshOptionsFromSettings(settings);
   if (!/^(127\.|::1$|localhost$)/.test(opts.tunnelBindAddress)) {
     log.warn("ssh tunnels listen on a non-loopback address: anyone who can reach it reaches the instance port", { bind_address: opts.tunnelBindAddress });
@@ -57,6 +58,7 @@ export function createSshService(settings: Settings, log: Logger): SshService {
     onRecorded: (host, port, keyType) => log.warn("ssh: trusted a host key on first use", { host, port, key_type: keyType, known_hosts: opts.knownHostsFile }),
   };
   const tunnels = new TunnelManager({ max: opts.tunnelMax, idleMs: opts.tunnelIdleMs, bindAddress: opts.tunnelBindAddress }, log);
+  metrics?.countTunnelsWith(() => tunnels.size);
   const live = new Set<SshConnection>();
   let closing = false;
 
@@ -66,7 +68,12 @@ export function createSshService(settings: Settings, log: Logger): SshService {
     return isAbsolute(k) ? readPrivateKeyFile(k, "the bastion") : (await keys.resolve(k)).pem;
   };
 
-  async function connect(ctx: CallContext, instance: Instance, req: { keyPairName?: string; userHint?: string }): Promise<{ conn: SshConnection; target: Target }> {
+  async function connect(
+    ctx: CallContext,
+    kind: SshSessionKind,
+    instance: Instance,
+    req: { keyPairName?: string; userHint?: string },
+  ): Promise<{ conn: SshConnection; target: Target }> {
     if (closing) throw unavailable("the server is shutting down");
     if (instance.status !== "running") throw failedPrecondition(`instance ${instance.id} is ${instance.status}; SSH needs it running`);
     const target = resolveTarget(opts, instance, req);
@@ -75,7 +82,16 @@ export function createSshService(settings: Settings, log: Logger): SshService {
     const bastion: Hop | undefined = opts.bastion
       ? { host: opts.bastion.host, port: opts.bastion.port, username: opts.bastion.username, privateKey: await bastionKey(key.pem), role: "bastion" }
       : undefined;
-    const conn = await openConnection({ target: hop, bastion, hostKeys, connectTimeoutMs: opts.connectTimeoutMs, signal: ctx.signal });
+    let conn: SshConnection;
+    try {
+      conn = await openConnection({ target: hop, bastion, hostKeys, connectTimeoutMs: opts.connectTimeoutMs, signal: ctx.signal });
+    } catch (err) {
+      // A refused host key or login is an operator's problem; anything else is the network's.
+      const refused = err instanceof ProviderError && (err.code === "PERMISSION_DENIED" || err.code === "FAILED_PRECONDITION");
+      metrics?.session(kind, refused ? "refused" : "error");
+      throw err;
+    }
+    metrics?.session(kind, "ok");
     live.add(conn);
     conn.closed.then(() => live.delete(conn));
     return { conn, target };
@@ -105,11 +121,17 @@ export function createSshService(settings: Settings, log: Logger): SshService {
       if (timeoutSeconds > opts.maxCommandTimeoutSeconds) {
         throw invalidArgument("timeout_seconds", `must be at most ${opts.maxCommandTimeoutSeconds} on this server (0 means ${opts.defaultCommandTimeoutSeconds})`);
       }
-      const { conn, target } = await connect(ctx, instance, req);
+      const { conn, target } = await connect(ctx, "exec", instance, req);
       const fields = { instance_id: instance.id, host: target.host, port: target.port, user: target.username, timeout_seconds: timeoutSeconds, ...commandFingerprint(req.command) };
       ctx.log.info("ssh: running command", fields);
       try {
-        const result = await runCommand(conn.client, { command: req.command, timeoutMs: timeoutSeconds * 1000, outputMaxBytes: opts.outputMaxBytes, signal: ctx.signal });
+        const result = await runCommand(conn.client, { command: req.command, timeoutMs: timeoutSeconds * 1000, outputMaxBytes: opts.outputMaxBytes, signal: ctx.signal }).catch(
+          (err: unknown) => {
+            metrics?.command("error");
+            throw err;
+          },
+        );
+        metrics?.command(commandOutcome(result));
         ctx.log.info("ssh: command finished", {
           ...fields,
           exit_code: result.exitCode,
@@ -128,7 +150,7 @@ export function createSshService(settings: Settings, log: Logger): SshService {
     async openTunnel(ctx, instance, req) {
       const release = tunnels.reserve();
       try {
-        const { conn } = await connect(ctx, instance, req);
+        const { conn } = await connect(ctx, "tunnel", instance, req);
         return await tunnels.open(conn, { instanceId: instance.id, localPort: req.localPort, remotePort: req.remotePort });
       } finally {
         release();

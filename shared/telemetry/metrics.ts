@@ -6,6 +6,7 @@
 // here): never instance ids, names, tokens or caller input.
 import * as grpc from "@grpc/grpc-js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { SshMetrics } from "./ssh-metrics";
 
 export const GRPC_SERVICE = "skyclust.provider.v1.CloudProviderService";
 
@@ -47,6 +48,8 @@ export interface BuildInfo {
 
 export class ProviderMetrics {
   readonly registry = new Registry();
+  /** Sessions, commands and open tunnels (shared/ssh). */
+  readonly ssh = new SshMetrics(this.registry);
   private readonly started: Counter<"grpc_service" | "grpc_method" | "grpc_type">;
   private readonly handled: Counter<"grpc_service" | "grpc_method" | "grpc_type" | "grpc_code">;
   private readonly handling: Histogram<"grpc_service" | "grpc_method" | "grpc_type">;

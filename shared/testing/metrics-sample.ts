@@ -5,9 +5,9 @@ export async function metricSample(metricsAddress: string, name: string, labels:
   const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of text.split("\n")) {
-    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+    const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = m[2]!.split(",");
+    const have = m[2] ? m[2].split(",") : [];
     if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
   }
   return 0;
