@@ -260,6 +260,14 @@ export interface CloudBackend {
   /** Default SSH login user for an instance (image family), if the cloud hints one. */
   sshUserHint?(instance: Instance): string | undefined;
 
+  /**
+   * Change notices the cloud pushes (Nova's versioned notifications), for
+   * WatchInstances: `onChange` is called when some instance may have
+   * changed, and the watch looks again at once instead of at its next
+   * poll. Returns the unsubscribe. Optional: without it, watches poll.
+   */
+  instanceChanges?(onChange: () => void): () => void;
+
   /** Releases connections and timers at shutdown. */
   close?(): Promise<void>;
 }

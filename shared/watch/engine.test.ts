@@ -196,3 +196,31 @@ describe("watch engine", () => {
     registry.closeAll();
   });
 });
+
+describe("change notices", () => {
+  test("a notice makes the engine look now instead of at its next interval, and only while someone watches", async () => {
+    const world = new World();
+    let notify: (() => void) | undefined;
+    const source = {
+      snapshot: world.snapshot,
+      changes(onChange: () => void) {
+        notify = onChange;
+        return () => (notify = undefined);
+      },
+    };
+    // An interval far longer than the test: only a notice can make it look again.
+    const engine = new WatchEngine(source, { fastMs: 600_000, slowMs: 600_000, errorBackoffMs: 600_000 }, limits);
+    const c = new Collector();
+    const sub = engine.subscribe(c);
+    await until(() => c.types().includes("SYNCED"), "synced");
+    expect(notify).toBeDefined();
+    world.instances = [vm("n", "pending")];
+    notify!();
+    notify!(); // a burst: one look
+    await until(() => c.types().includes("ADDED n pending"), "noticed");
+    expect(world.polls).toBe(2);
+    sub.close();
+    expect(notify).toBeUndefined();
+    engine.close();
+  });
+});

@@ -34,6 +34,12 @@ export interface WatchSnapshot {
 export interface WatchSource {
   /** One full look at the cloud (all pages). Throws when nothing could be read at all. */
   snapshot(signal: AbortSignal): Promise<WatchSnapshot>;
+  /**
+   * Where the cloud pushes change notices (Nova notifications): `onChange`
+   * makes the engine look again now instead of at its next interval.
+   * Returns the unsubscribe. Optional: without it the engine only polls.
+   */
+  changes?(onChange: () => void): () => void;
 }
 
 export interface WatchTiming {
@@ -60,6 +66,9 @@ export class WatchError extends Error {
     super(message);
   }
 }
+
+/** How long a change notice waits for its siblings before the engine looks. */
+const CHANGE_SETTLE_MS = 100;
 
 const SETTLED: ReadonlySet<InstanceStatus> = new Set(["running", "stopped", "terminated", "error"] as InstanceStatus[]);
 
@@ -117,6 +126,9 @@ export class WatchEngine {
   private polling = false;
   private failures = 0;
   private closed = false;
+  /** A change notice came in while a poll ran: look again right after it. */
+  private dirty = false;
+  private unsubscribeChanges?: () => void;
 
   constructor(
     private readonly source: WatchSource,
@@ -208,12 +220,26 @@ export class WatchEngine {
   private idle(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.unsubscribeChanges?.();
+    this.unsubscribeChanges = undefined;
     this.hooks.onIdle?.();
   }
 
   private ensurePolling(): void {
+    if (!this.unsubscribeChanges && this.source.changes) this.unsubscribeChanges = this.source.changes(() => this.changed());
     if (this.timer || this.polling || this.closed) return;
     this.schedule(0);
+  }
+
+  /** A change notice: poll soon (notices come in bursts, so wait a moment and take them all in one look). */
+  private changed(): void {
+    if (this.closed || this.members.size === 0) return;
+    if (this.polling) {
+      this.dirty = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.schedule(CHANGE_SETTLE_MS);
   }
 
   private schedule(ms: number): void {
@@ -294,6 +320,11 @@ export class WatchEngine {
       this.down.delete("*");
       this.emit("REGION_RECOVERED", { region: "*" }, new Date());
     }
+    if (this.dirty) {
+      this.dirty = false;
+      this.schedule(CHANGE_SETTLE_MS);
+      return;
+    }
     const next = this.failures
       ? Math.min(this.timing.slowMs, this.timing.errorBackoffMs * 2 ** (this.failures - 1))
       : this.transitioning()
@@ -305,6 +336,7 @@ export class WatchEngine {
   /** Ends every subscription (shutdown: UNAVAILABLE, so clients reconnect elsewhere with their token). */
   close(error = new WatchError("UNAVAILABLE", "the server is shutting down; reconnect with your resume token")): void {
     this.closed = true;
+    this.unsubscribeChanges?.();
     this.stop.abort();
     if (this.timer) clearTimeout(this.timer);
     for (const m of [...this.members]) {

@@ -33,7 +33,13 @@ export class RelistSource implements WatchSource {
   /** Cloud listings made (pages), for the call-budget metric. */
   calls = 0;
 
-  constructor(private readonly opts: RelistOptions) {}
+  /** The cloud's change notices, where the backend has them. */
+  readonly changes?: (onChange: () => void) => () => void;
+
+  constructor(private readonly opts: RelistOptions) {
+    const backend = opts.backend;
+    if (backend.instanceChanges) this.changes = (onChange) => backend.instanceChanges!(onChange);
+  }
 
   async snapshot(signal: AbortSignal): Promise<WatchSnapshot> {
     const { backend, region, filters } = this.opts;
