@@ -74,3 +74,6 @@ export async function requireRealNeutron(): Promise<void> {
     throw new Error(`the testbed runs the old Neutron stand-in (no external network); restart it to add the real neutron-server (once, about a minute): ${START_HINT}`);
   }
 }
+
+/** The testbed's message bus (RabbitMQ, set up by testbed/setup.sh), where Nova publishes its notifications. */
+export const TESTBED_BUS_URL = "amqp://openstack:secret@127.0.0.1:5672/";
