@@ -20,6 +20,8 @@ import { GRPC_SERVICE, ProviderMetrics } from "./telemetry/metrics";
 import { listenForMetrics, type MetricsListener } from "./telemetry/metrics-listener";
 import { observedSandbox } from "./telemetry/observed-sandbox";
 import { Tracing, tracingConfig } from "./telemetry/tracing";
+import { TENANCY_FLAGS, createTenancy, type Tenancy } from "./tenancy";
+import { tenantSettings } from "./tenancy/tenant-settings";
 
 export function serverFlags(defaultPort: number): FlagSpec[] {
   return [
@@ -68,7 +70,7 @@ export function createSandbox(def: ProviderDefinition, settings: Settings): Sand
 }
 
 export function allFlags(def: ProviderDefinition): FlagSpec[] {
-  return [...serverFlags(def.defaultPort), ...SANDBOX_FLAGS, ...SSH_FLAGS, ...withSecretFileFlags(def.flags)];
+  return [...serverFlags(def.defaultPort), ...(def.tenancy ? TENANCY_FLAGS : []), ...SANDBOX_FLAGS, ...SSH_FLAGS, ...withSecretFileFlags(def.flags)];
 }
 
 export function helpText(def: ProviderDefinition, binary: string): string {
@@ -77,6 +79,7 @@ export function helpText(def: ProviderDefinition, binary: string): string {
     [`${binary} [flags]                 serve on port ${def.defaultPort}`, `${binary} --sandbox             serve an in-memory ${def.name} cloud (no account)`, `${binary} healthcheck [--addr HOST:PORT]   exit 0 when the server is SERVING`],
     [
       { heading: "Server", flags: serverFlags(def.defaultPort) },
+      ...(def.tenancy ? [{ heading: "Many tenants (see README, Multi-tenant use)", flags: TENANCY_FLAGS }] : []),
       { heading: `${def.displayName}`, flags: withSecretFileFlags(def.flags) },
       { heading: "SSH", flags: SSH_FLAGS },
       { heading: "Sandbox", flags: SANDBOX_FLAGS },
@@ -96,28 +99,37 @@ export interface StartedProvider {
 
 /** Starts a provider from parsed settings (used by main and by tests). */
 export async function startProvider(def: ProviderDefinition, settings: Settings, log: Logger, env = process.env): Promise<StartedProvider> {
-  let backend: CloudBackend;
+  const perCall = bool(settings, "per-call-credentials");
+  if (perCall && !def.tenancy) throw new ConfigError(`--per-call-credentials: the ${def.displayName} provider does not support per-call credentials`);
+  let backend: CloudBackend | undefined;
   if (bool(settings, "sandbox")) {
     backend = observedSandbox(createSandbox(def, settings));
   } else {
     // Before the credential check: a value in a _FILE counts as set.
     const secrets = loadSecretFiles(allFlags(def), settings, log);
     const missing = def.missingCredentials(settings, env);
-    if (missing.length > 0) {
+    if (missing.length > 0 && !perCall) {
       throw new ConfigError(
         `${def.displayName} credentials are missing: set ${missing.join(", ")}; or run with --sandbox (SKYCLUST_SANDBOX=true) to serve an in-memory ${def.name} cloud with no account`,
       );
     }
-    backend = await def.createCloudBackend(settings, log, secrets);
+    if (missing.length > 0) log.info("no credentials of its own: every call must carry x-skyclust-credentials", { missing: missing.join(", ") });
+    else backend = await def.createCloudBackend(settings, log, secrets);
   }
+  const metricsAddr = str(settings, "metrics-addr");
+  const metrics = metricsAddr ? new ProviderMetrics({ version: VERSION, provider: def.name }) : undefined;
+  let tenancy: Tenancy | undefined;
+  if (perCall) {
+    tenancy = startTenancy(def, settings, log, backend, metrics);
+    backend = tenancy.backend;
+  }
+  if (!backend) throw new ConfigError(`${def.displayName}: no backend`); // unreachable: without credentials, perCall holds
   const certFile = str(settings, "tls-cert");
   const keyFile = str(settings, "tls-key");
   const clientCaFile = str(settings, "tls-client-ca");
   if (Boolean(certFile) !== Boolean(keyFile)) throw new ConfigError("--tls-cert and --tls-key go together");
   if (clientCaFile && !certFile) throw new ConfigError("--tls-client-ca (mTLS) needs --tls-cert and --tls-key");
   const access = accessPolicy(settings, backend, log);
-  const metricsAddr = str(settings, "metrics-addr");
-  const metrics = metricsAddr ? new ProviderMetrics({ version: VERSION, provider: def.name }) : undefined;
   // Parsed before anything listens, so a typo fails start-up cleanly.
   const metricsAt = metricsAddr ? parseHostPort(metricsAddr, "--metrics-addr") : undefined;
   const traces = tracingConfig(env, `skyclust-${def.name}-provider`);
@@ -136,6 +148,7 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     access,
     metrics,
     tracing,
+    tenancy: tenancy?.resolver,
     closeAfterDrain: async () => {
       await Promise.allSettled([metricsListener?.close(), tracing?.shutdown()]);
     },
@@ -143,6 +156,7 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     await tracing?.shutdown();
     throw err;
   });
+  tenancy?.listening({ host: str(settings, "host") ?? "0.0.0.0", port: running.port });
   let metricsListener: MetricsListener | undefined;
   if (metrics && metricsAt) {
     try {
@@ -156,6 +170,32 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
   if (traces) log.info("exporting traces", { endpoint: traces.url.replace(/\/\/[^/@]*@/, "//"), service_name: traces.serviceName });
   logAccessPosture(settings, backend, log);
   return { running, backend, log, metrics: metricsListener };
+}
+
+/**
+ * Per-call credentials: each tenant gets a backend built by the provider's
+ * own factory from its document (sandbox: its own in-memory cloud).
+ */
+function startTenancy(def: ProviderDefinition, settings: Settings, log: Logger, own: CloudBackend | undefined, metrics: ProviderMetrics | undefined): Tenancy {
+  const spec = def.tenancy!;
+  const sandbox = bool(settings, "sandbox");
+  const flags = withSecretFileFlags(def.flags);
+  return createTenancy({
+    provider: def.name,
+    mode: sandbox ? "sandbox" : "cloud",
+    spec,
+    settings,
+    own,
+    defaultRegion: own?.defaultRegion ?? str(settings, "region") ?? "",
+    log,
+    metrics,
+    async build({ creds, log: tenantLog }) {
+      const mine = tenantSettings(flags, spec, settings, creds);
+      if (sandbox) return observedSandbox(createSandbox(def, mine));
+      const secrets = loadSecretFiles(flags, mine, tenantLog);
+      return def.createCloudBackend(mine, tenantLog, secrets);
+    },
+  });
 }
 
 function logAccessPosture(settings: Settings, backend: CloudBackend, log: Logger): void {

@@ -6,6 +6,7 @@ import { ConfigError, num, str, type Settings } from "../../shared/config";
 import type { ProviderDefinition } from "../../shared/definition";
 import { awsSandboxProfile } from "./sandbox-profile";
 import { awsIdentity } from "./provider-id";
+import { awsTenancy } from "./tenancy";
 
 function checkUrl(value: string, source: string): string {
   let url: URL;
@@ -72,6 +73,7 @@ export const awsProvider: ProviderDefinition = {
       existsSync(env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, ".aws", "credentials"));
     return hasChain ? [] : ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or AWS_WEB_IDENTITY_TOKEN_FILE)"];
   },
+  tenancy: awsTenancy,
   sandboxProfile: (settings) => awsSandboxProfile(str(settings, "region") ?? "us-east-1"),
   async createCloudBackend(settings, log, secrets) {
     const endpoint = str(settings, "endpoint");

@@ -2,6 +2,7 @@
 // the protected-mode test): prints {"code":N,"details":"..."} as JSON.
 //   bun shared/testing/call-once.ts ADDRESS METHOD [TOKEN]
 //   bun shared/testing/call-once.ts ADDRESS health
+// Extra request metadata comes as JSON in CALL_ONCE_METADATA.
 import * as grpc from "@grpc/grpc-js";
 import { ProviderClient } from "./client";
 import { healthClient } from "./health-client";
@@ -17,7 +18,8 @@ if (method === "health") {
   });
 } else {
   const client = new ProviderClient(address);
-  const metadata: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const extra = JSON.parse(process.env.CALL_ONCE_METADATA ?? "{}") as Record<string, string>;
+  const metadata: Record<string, string> = { ...extra, ...(token ? { authorization: `Bearer ${token}` } : {}) };
   client.call(method, {}, { metadata, deadlineMs: 10_000 }).then(
     () => print(grpc.status.OK),
     (err: grpc.ServiceError) => print(err.code, err.details),

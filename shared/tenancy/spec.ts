@@ -1,0 +1,32 @@
+// What a provider declares so one process can serve many tenants: which
+// credential keys a caller may send (the environment variable names the
+// provider already reads, so an operator's mental model carries over),
+// which of them are secrets, which endpoints they name, and which keys
+// together make a complete identity.
+import type { TagLimits } from "../provider";
+
+export interface TenantCredentialSpec {
+  /** Every key a credential document may hold; anything else is refused. */
+  keys: readonly string[];
+  /**
+   * Keys the tenant may leave out and then inherits from the operator's
+   * own settings (endpoints, region): the operator configured them, so they
+   * are trusted. Every other credential setting of the process is cleared
+   * for a tenant, so no tenant ever borrows the process's identity.
+   */
+  inherit: readonly string[];
+  /** Keys whose values are secrets: remembered by the scrubber, never echoed. */
+  secrets: readonly string[];
+  /**
+   * At least one of these key sets must be complete: a tenant always brings
+   * its own identity and never falls through to ambient credentials (an
+   * instance role, Application Default Credentials, ~/.aws).
+   */
+  identities: readonly (readonly string[])[];
+  /** The URLs a document makes the provider connect to (checked against the allow-list). */
+  endpoints(creds: Readonly<Record<string, string>>): { key: string; url: string }[];
+  /** Public endpoints allowed when the operator sets no --allowed-endpoints. */
+  defaultAllowedEndpoints: readonly string[];
+  /** The provider's tag limits, for validation when the process has no backend of its own. */
+  tagLimits: TagLimits;
+}
