@@ -151,14 +151,14 @@ export function createSshService(settings: Settings, log: Logger, metrics?: SshM
       const release = tunnels.reserve();
       try {
         const { conn } = await connect(ctx, "tunnel", instance, req);
-        return await tunnels.open(conn, { instanceId: instance.id, localPort: req.localPort, remotePort: req.remotePort });
+        return await tunnels.open(conn, { instanceId: instance.id, localPort: req.localPort, remotePort: req.remotePort, tenant: ctx.tenant });
       } finally {
         release();
       }
     },
 
-    async closeTunnel(_ctx, tunnelId) {
-      await tunnels.close(tunnelId);
+    async closeTunnel(ctx, tunnelId) {
+      await tunnels.close(tunnelId, ctx.tenant);
     },
 
     async keyPairCreated(ctx, keyPair) {
