@@ -58,9 +58,18 @@ function parseHostPort(value: string, field: string): { host: string; port: numb
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
 }
 
-export function createSandbox(def: ProviderDefinition, settings: Settings): SandboxBackend {
+/**
+ * `tenant` (per-call credentials) shifts the sandbox's id counters, so two
+ * tenants' clouds never hand out the same instance or key pair id.
+ */
+export function createSandbox(def: ProviderDefinition, settings: Settings, tenant?: string): SandboxBackend {
   const target = str(settings, "sandbox-ssh-target");
-  return new SandboxBackend(def.sandboxProfile(settings), {
+  const base = def.sandboxProfile(settings);
+  const offset = tenant ? (parseInt(tenant.slice(-5), 16) % 100_000) * 1000 + 1000 : 0;
+  const profile = offset
+    ? { ...base, instanceId: (n: number, region: string, zone: string) => base.instanceId(n + offset, region, zone), keyPairId: (n: number) => base.keyPairId(n + offset) }
+    : base;
+  return new SandboxBackend(profile, {
     transitionMs: num(settings, "sandbox-transition-ms") ?? 2000,
     seedPerRegion: num(settings, "sandbox-seed-instances") ?? 2,
     latencyMs: num(settings, "sandbox-latency-ms") ?? 0,
@@ -189,9 +198,9 @@ function startTenancy(def: ProviderDefinition, settings: Settings, log: Logger, 
     defaultRegion: own?.defaultRegion ?? str(settings, "region") ?? "",
     log,
     metrics,
-    async build({ creds, log: tenantLog }) {
+    async build({ creds, tenant, log: tenantLog }) {
       const mine = tenantSettings(flags, spec, settings, creds);
-      if (sandbox) return observedSandbox(createSandbox(def, mine));
+      if (sandbox) return observedSandbox(createSandbox(def, mine, tenant));
       const secrets = loadSecretFiles(flags, mine, tenantLog);
       return def.createCloudBackend(mine, tenantLog, secrets);
     },
