@@ -201,6 +201,7 @@ function startTenancy(def: ProviderDefinition, settings: Settings, log: Logger, 
     async build({ creds, tenant, log: tenantLog }) {
       const mine = tenantSettings(flags, spec, settings, creds);
       if (sandbox) return observedSandbox(createSandbox(def, mine, tenant));
+      await spec.scope?.(mine, tenant);
       const secrets = loadSecretFiles(flags, mine, tenantLog);
       return def.createCloudBackend(mine, tenantLog, secrets);
     },

@@ -69,9 +69,9 @@ export class TenantResolver {
     ctx.tenant = tenant;
     ctx.log = ctx.log.child({ tenant });
     const lease = await this.opts.cache.acquire(tenant, async () => {
-      for (const { key, url } of spec.endpoints(creds)) await this.opts.policy.check(key, url, ctx.signal);
       const log = this.opts.log.child({ tenant });
       try {
+        for (const { key, url } of spec.endpoints(creds)) await this.opts.policy.check(key, url, ctx.signal);
         const backend = await this.opts.build({ creds, tenant, log });
         log.info("tenant backend ready", { tenant });
         return backend;

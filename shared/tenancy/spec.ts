@@ -3,6 +3,7 @@
 // provider already reads, so an operator's mental model carries over),
 // which of them are secrets, which endpoints they name, and which keys
 // together make a complete identity.
+import type { Settings } from "../config";
 import type { TagLimits } from "../provider";
 
 export interface TenantCredentialSpec {
@@ -27,6 +28,11 @@ export interface TenantCredentialSpec {
   endpoints(creds: Readonly<Record<string, string>>): { key: string; url: string }[];
   /** Public endpoints allowed when the operator sets no --allowed-endpoints. */
   defaultAllowedEndpoints: readonly string[];
+  /**
+   * Moves the tenant's on-disk state (a key pair store) to its own place,
+   * given the tenant's settings; absent when the provider keeps none.
+   */
+  scope?(settings: Settings, tenant: string): void | Promise<void>;
   /** The provider's tag limits, for validation when the process has no backend of its own. */
   tagLimits: TagLimits;
 }
