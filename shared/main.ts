@@ -3,6 +3,7 @@
 // module loads), pick the sandbox or the real cloud
 // backend, start the server and drain it on SIGTERM/SIGINT.
 import * as grpc from "@grpc/grpc-js";
+import { invalidArgument } from "./errors";
 import { ConfigError, bool, describeSettings, num, parseArgs, renderHelp, str, type FlagSpec, type Settings } from "./config";
 import type { ProviderDefinition } from "./definition";
 import { binaryName } from "./entry";
@@ -202,6 +203,9 @@ function startTenancy(def: ProviderDefinition, settings: Settings, log: Logger, 
       const mine = tenantSettings(flags, spec, settings, creds);
       if (sandbox) return observedSandbox(createSandbox(def, mine, tenant));
       await spec.scope?.(mine, tenant);
+      // The provider's own completeness check, with no environment: nothing ambient may fill a gap.
+      const missing = def.missingCredentials(mine, {});
+      if (missing.length > 0) throw invalidArgument("x-skyclust-credentials", `incomplete credentials: set ${missing.join(", ")}`);
       const secrets = loadSecretFiles(flags, mine, tenantLog);
       return def.createCloudBackend(mine, tenantLog, secrets);
     },

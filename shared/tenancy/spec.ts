@@ -16,6 +16,13 @@ export interface TenantCredentialSpec {
    * for a tenant, so no tenant ever borrows the process's identity.
    */
   inherit: readonly string[];
+  /**
+   * Operator settings that are never applied to a tenant although no tenant
+   * may send them: ones that would hand the tenant the process's identity
+   * (OS_CLOUD reads the operator's clouds.yaml, GOOGLE_APPLICATION_CREDENTIALS
+   * the operator's key file).
+   */
+  neverInherit?: readonly string[];
   /** Keys whose values are secrets: remembered by the scrubber, never echoed. */
   secrets: readonly string[];
   /**

@@ -16,6 +16,7 @@ export function tenantSettings(flags: FlagSpec[], spec: TenantCredentialSpec, pr
   for (const flag of flags) {
     if (!flag.env) continue;
     const base = baseVariable(flag.env);
+    if (spec.neverInherit?.includes(base)) delete out[flag.name];
     if (!spec.keys.includes(base)) continue;
     if (!spec.inherit.includes(base) || creds[base] !== undefined) delete out[flag.name];
   }
