@@ -111,7 +111,7 @@ describe("per-call credentials on EC2 (moto, one account per tenant)", () => {
     const err = await refused(p.client.call("ListInstances", { region: "us-east-1" }));
     expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(err.details).toContain(CREDENTIALS_METADATA);
-  });
+  }, 60_000);
 
   test("malformed documents are INVALID_ARGUMENT naming the metadata and the fault, never a value", async () => {
     const raw = (value: string) => refused(p.client.call("ListRegions", {}, { metadata: { [CREDENTIALS_METADATA]: value } }));
@@ -137,7 +137,7 @@ describe("per-call credentials on EC2 (moto, one account per tenant)", () => {
     const err = await raw(encodeCredentialDocument(many));
     expect(err.details).toContain("and 25 more");
     expect(err.details.length).toBeLessThan(1000);
-  });
+  }, 60_000);
 
   test("caller-supplied endpoints: metadata address, loopback and private addresses are PERMISSION_DENIED naming the rule", async () => {
     const q = await provider(["--allowed-endpoints", "https://*.amazonaws.com,http://*"]);
@@ -195,7 +195,7 @@ describe("per-call credentials only over a protected channel", () => {
   let netns: TestNetns;
   beforeAll(() => {
     netns = createNetns();
-  });
+  }, 60_000);
   afterAll(() => netns?.remove());
 
   test("plaintext from another host is UNAUTHENTICATED; the same call from loopback works", async () => {
@@ -228,5 +228,5 @@ describe("no secret anywhere", () => {
       expect(everything.includes(encodeURIComponent(s))).toBe(false);
     }
     for (const c of [alice, bob, carol]) expect(everything.includes(encodeCredentialDocument(c))).toBe(false);
-  });
+  }, 60_000);
 });

@@ -65,6 +65,12 @@ export class TenantResolver {
     if (!spec.identities.some((set) => set.every((k) => creds[k] !== undefined))) {
       throw invalidArgument(CREDENTIALS_METADATA, `incomplete credentials: send ${spec.identities.map((set) => set.join(" + ")).join(", or ")}`);
     }
+    try {
+      spec.check?.(creds);
+    } catch (err) {
+      if (err instanceof ConfigError) throw invalidArgument(CREDENTIALS_METADATA, err.message);
+      throw err;
+    }
     const tenant = this.opts.fingerprints.of(creds);
     ctx.tenant = tenant;
     ctx.log = ctx.log.child({ tenant });

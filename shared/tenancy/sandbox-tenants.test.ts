@@ -74,7 +74,7 @@ describe("sandbox: one cloud per credential fingerprint", () => {
     const keys = async (who: object) => (await p.client.call("ListKeyPairs", {}, who)).key_pairs.map((k: any) => k.key_pair_name);
     expect(await keys(as(ALICE))).toContain("alice-key");
     expect(await keys(as(BOB))).not.toContain("alice-key");
-  });
+  }, 60_000);
 
   test("a tunnel is closable only by the tenant that opened it; keys come from the tenant's own directory", async () => {
     const running = await p.client.call("ListInstances", { region: "us-east-1", filters: { status: "running" }, page_size: 1 }, as(ALICE));
@@ -98,5 +98,5 @@ describe("sandbox: one cloud per credential fingerprint", () => {
     const all = p.logs.join("\n");
     expect(all).toContain("tenant");
     for (const s of [ALICE.AWS_SECRET_ACCESS_KEY, BOB.AWS_SECRET_ACCESS_KEY]) expect(all.includes(s)).toBe(false);
-  });
+  }, 60_000);
 });

@@ -31,6 +31,12 @@ export interface TenantCredentialSpec {
    * instance role, Application Default Credentials, ~/.aws).
    */
   identities: readonly (readonly string[])[];
+  /**
+   * Refuses documents the provider may not act on for a caller (throws
+   * ConfigError naming the key, never quoting a value): e.g. a credential
+   * type that would read files or call URLs of the caller's choosing.
+   */
+  check?(creds: Readonly<Record<string, string>>): void;
   /** The URLs a document makes the provider connect to (checked against the allow-list). */
   endpoints(creds: Readonly<Record<string, string>>): { key: string; url: string }[];
   /** Public endpoints allowed when the operator sets no --allowed-endpoints. */
