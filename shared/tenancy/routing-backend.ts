@@ -52,6 +52,12 @@ export class RoutingBackend implements CloudBackend {
     return b?.sshUserHint ? (i) => b.sshUserHint!(i) : undefined;
   }
 
+  /** The current tenant's change notices (read where a watch is set up, inside its tenant's scope). */
+  get instanceChanges(): CloudBackend["instanceChanges"] {
+    const b = this.peek();
+    return b?.instanceChanges ? (onChange) => b.instanceChanges!(onChange) : undefined;
+  }
+
   listRegions: CloudBackend["listRegions"] = async (ctx, opts) => this.current().listRegions(ctx, opts);
   listInstances: CloudBackend["listInstances"] = async (ctx, q) => this.current().listInstances(ctx, q);
   getInstance: CloudBackend["getInstance"] = async (ctx, ref) => this.current().getInstance(ctx, ref);
