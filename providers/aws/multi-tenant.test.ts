@@ -52,7 +52,7 @@ const as = (creds: Record<string, string>) => ({ [CREDENTIALS_METADATA]: encodeC
 async function provider(extra: string[] = []): Promise<TestProvider> {
   return startTestProvider(
     awsProvider,
-    ["--per-call-credentials", "--endpoint", moto.url, "--region", "us-east-1", "--max-attempts", "1", "--metrics-addr", "127.0.0.1:0", ...extra],
+    ["--per-call-credentials", "--endpoint", moto.url, "--sts-endpoint", moto.url, "--region", "us-east-1", "--max-attempts", "1", "--metrics-addr", "127.0.0.1:0", ...extra],
     { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.port}`, OTEL_SERVICE_NAME: "multi-tenant-test", HOME: "/nonexistent" },
   );
 }
@@ -81,7 +81,7 @@ afterAll(async () => {
   await p?.close();
   await moto?.stop();
   receiver.stop(true);
-});
+}, 30_000);
 
 describe("per-call credentials on EC2 (moto, one account per tenant)", () => {
   test("two tenants create and list; neither sees the other's instances, key pairs or idempotency results", async () => {
@@ -106,6 +106,18 @@ describe("per-call credentials on EC2 (moto, one account per tenant)", () => {
     expect(await names(alice)).toEqual(["deploy"]);
     expect(await names(bob)).toEqual(["bob-only", "deploy"]);
   }, 120_000);
+
+  test("AWS_ROLE_ARN: the tenant's keys assume a role in another account, and the calls land there", async () => {
+    const base = { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7BASEKEY", AWS_SECRET_ACCESS_KEY: "base-secret-7c1e0f6a9b2d4e8f0a1b3c5d7e9f1a2b3c4d5e6f" };
+    secrets.push(base.AWS_SECRET_ACCESS_KEY);
+    const viaRole = { ...base, AWS_ROLE_ARN: "arn:aws:iam::444444444444:role/skyclust-workspace" };
+    const made = (await p.client.call("CreateInstance", { name: "role-1", type: "t3.micro", image_id: AMI }, { metadata: as(viaRole), deadlineMs: 60_000 })).instance;
+    // Seen from account 444444444444 itself (its own assumed-role keys), and not from the base keys' account.
+    const sameAccount = await accountCredentials("444444444444");
+    const ids = async (who: Record<string, string>) => (await p.client.call("ListInstances", { region: "us-east-1" }, { metadata: as(who), deadlineMs: 60_000 })).instances.map((i: any) => i.id);
+    expect(await ids(sameAccount)).toEqual([made.id]);
+    expect(await ids(base)).not.toContain(made.id);
+  }, 60_000);
 
   test("a call without credentials is UNAUTHENTICATED when the provider has none of its own", async () => {
     const err = await refused(p.client.call("ListInstances", { region: "us-east-1" }));
