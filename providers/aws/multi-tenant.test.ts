@@ -19,6 +19,7 @@ async function plainSample(metricsAddress: string, name: string): Promise<number
   return line ? Number(line.split(" ")[1]) : 0;
 }
 import { createNetns, type TestNetns } from "../../shared/testing/netns";
+import { makeTestPki, type TestPki } from "../../shared/testing/certs";
 import { CREDENTIALS_METADATA, encodeCredentialDocument } from "../../shared/tenancy/credential-document";
 import { awsProvider } from "./definition";
 import { startMoto, type MotoServer } from "./moto-server";
@@ -220,6 +221,32 @@ describe("per-call credentials only over a protected channel", () => {
       expect(out.code).toBe(grpc.status.UNAUTHENTICATED);
       expect(out.details).toContain("only over TLS or from loopback");
       expect((await q.client.call("ListRegions", {}, { metadata: as(alice), deadlineMs: 30_000 })).regions.length).toBeGreaterThan(0);
+    } finally {
+      scraped.push(q.logs.join("\n"));
+      await q.close();
+    }
+  }, 60_000);
+});
+
+describe("per-call credentials over TLS from another host", () => {
+  let netns: TestNetns;
+  let pki: TestPki;
+  beforeAll(() => {
+    netns = createNetns();
+    pki = makeTestPki();
+  });
+  afterAll(() => {
+    netns?.remove();
+    pki?.cleanup();
+  });
+
+  test("the same call that plaintext refuses is answered over TLS", async () => {
+    const q = await provider(["--host", "0.0.0.0", "--allow-unauthenticated", "--tls-cert", pki.serverCert, "--tls-key", pki.serverKey]);
+    try {
+      const r = await netns.run([process.execPath, CALL_ONCE, `${netns.hostAddress}:${q.port}`, "ListRegions"], { CALL_ONCE_METADATA: JSON.stringify(as(alice)), CALL_ONCE_CA: pki.caCert });
+      const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+      errors.push(out.details);
+      expect(out).toEqual({ code: grpc.status.OK, details: "" });
     } finally {
       scraped.push(q.logs.join("\n"));
       await q.close();
