@@ -18,6 +18,14 @@ export const gcpTenancy: TenantCredentialSpec = {
   neverInherit: ["GOOGLE_APPLICATION_CREDENTIALS"],
   secrets: [KEY, "GOOGLE_OAUTH_ACCESS_TOKEN"],
   identities: [[KEY], ["GOOGLE_OAUTH_ACCESS_TOKEN", "GCP_PROJECT_ID"]],
+  nestedSecrets(creds) {
+    try {
+      const key = JSON.parse(creds[KEY] ?? "null") as Record<string, unknown> | null;
+      return ["private_key", "client_secret", "refresh_token"].map((f) => key?.[f]).filter((v): v is string => typeof v === "string");
+    } catch {
+      return [];
+    }
+  },
   check(creds) {
     const text = creds[KEY];
     if (text === undefined) return;

@@ -6,7 +6,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { ConfigError } from "../config";
 import { invalidArgument, unauthenticated } from "../errors";
-import { rememberSecret } from "../cloud/scrub";
+import { rememberTenantSecret } from "../cloud/scrub";
 import type { Logger } from "../log";
 import type { CallContext, CloudBackend } from "../provider";
 import { isLoopbackPeer } from "../server/auth/access";
@@ -61,7 +61,8 @@ export class TenantResolver {
     const spec = this.opts.spec;
     const creds = parseCredentialDocument(raw, spec.keys);
     // Before anything can log or echo them.
-    for (const key of spec.secrets) rememberSecret(creds[key]);
+    for (const key of spec.secrets) rememberTenantSecret(creds[key]);
+    for (const value of spec.nestedSecrets?.(creds) ?? []) rememberTenantSecret(value);
     if (!spec.identities.some((set) => set.every((k) => creds[k] !== undefined))) {
       throw invalidArgument(CREDENTIALS_METADATA, `incomplete credentials: send ${spec.identities.map((set) => set.join(" + ")).join(", or ")}`);
     }

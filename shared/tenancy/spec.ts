@@ -25,6 +25,8 @@ export interface TenantCredentialSpec {
   neverInherit?: readonly string[];
   /** Keys whose values are secrets: remembered by the scrubber, never echoed. */
   secrets: readonly string[];
+  /** Secrets inside a value (a key file's private key), in the form they would be echoed. */
+  nestedSecrets?(creds: Readonly<Record<string, string>>): string[];
   /**
    * At least one of these key sets must be complete: a tenant always brings
    * its own identity and never falls through to ambient credentials (an
