@@ -17,6 +17,8 @@ let p: TestProvider;
 const errors: string[] = [];
 let alpha: Record<string, string>;
 let beta: Record<string, string>;
+/** Beta's key with its region spelled out: a document of its own, so nothing about it is cached yet. */
+const betaCreds = () => ({ ...beta, GCP_REGION: "us-central1" });
 const as = (creds: Record<string, string>) => ({ metadata: { [CREDENTIALS_METADATA]: encodeCredentialDocument(creds) }, deadlineMs: 30_000 });
 
 beforeAll(async () => {
@@ -63,6 +65,17 @@ describe("per-call credentials on Compute Engine (two projects, two service-acco
     expect(betaIds.filter((id: string) => !alphaIds.includes(id))).toEqual([b.id]);
     const foreign = await refused(p.client.call("GetInstanceStatus", { instance_id: a.id, region: "us-central1" }, as(beta)));
     expect(foreign.code).toBe(grpc.status.NOT_FOUND);
+  }, 60_000);
+
+  test("each tenant's own regions: GetProviderInfo never answers with another project's list", async () => {
+    const beta = cloud.projects.get("tenant-beta")!;
+    const kept = beta.regions.filter((r) => r.name === "us-central1");
+    beta.regions.splice(0, beta.regions.length, ...kept);
+    const regions = async (who: Record<string, string>) => (await p.client.call("GetProviderInfo", {}, as(who))).supported_regions;
+    const alphaRegions = await regions(alpha);
+    expect(alphaRegions.length).toBeGreaterThan(1);
+    expect(await regions(betaCreds())).toEqual(["us-central1"]);
+    expect(await regions(alpha)).toEqual(alphaRegions);
   }, 60_000);
 
   test("key pairs (project ssh-keys metadata) are per project", async () => {
