@@ -118,13 +118,13 @@ describe("per-call credentials on EC2 (moto, one account per tenant)", () => {
     const ids = async (who: Record<string, string>) => (await p.client.call("ListInstances", { region: "us-east-1" }, { metadata: as(who), deadlineMs: 60_000 })).instances.map((i: any) => i.id);
     expect(await ids(sameAccount)).toEqual([made.id]);
     expect(await ids(base)).not.toContain(made.id);
-  }, 60_000);
+  }, 120_000);
 
   test("a call without credentials is UNAUTHENTICATED when the provider has none of its own", async () => {
     const err = await refused(p.client.call("ListInstances", { region: "us-east-1" }));
     expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(err.details).toContain(CREDENTIALS_METADATA);
-  }, 60_000);
+  }, 120_000);
 
   test("malformed documents are INVALID_ARGUMENT naming the metadata and the fault, never a value", async () => {
     const raw = (value: string) => refused(p.client.call("ListRegions", {}, { metadata: { [CREDENTIALS_METADATA]: value } }));
@@ -150,7 +150,7 @@ describe("per-call credentials on EC2 (moto, one account per tenant)", () => {
     const err = await raw(encodeCredentialDocument(many));
     expect(err.details).toContain("and 25 more");
     expect(err.details.length).toBeLessThan(1000);
-  }, 60_000);
+  }, 120_000);
 
   test("caller-supplied endpoints: metadata address, loopback and private addresses are PERMISSION_DENIED naming the rule", async () => {
     const q = await provider(["--allowed-endpoints", "https://*.amazonaws.com,http://*"]);
@@ -180,7 +180,7 @@ describe("per-call credentials on EC2 (moto, one account per tenant)", () => {
       scraped.push(q.logs.join("\n"));
       await q.close();
     }
-  }, 60_000);
+  }, 120_000);
 
   test("with a cache of 2, a third tenant evicts the least recently used, which still works on its next call", async () => {
     const q = await provider(["--tenant-cache-size", "2"]);
@@ -201,14 +201,14 @@ describe("per-call credentials on EC2 (moto, one account per tenant)", () => {
       scraped.push(q.logs.join("\n"));
       await q.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("per-call credentials only over a protected channel", () => {
   let netns: TestNetns;
   beforeAll(() => {
     netns = createNetns();
-  }, 60_000);
+  }, 120_000);
   afterAll(() => netns?.remove());
 
   test("plaintext from another host is UNAUTHENTICATED; the same call from loopback works", async () => {
@@ -225,7 +225,7 @@ describe("per-call credentials only over a protected channel", () => {
       scraped.push(q.logs.join("\n"));
       await q.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("per-call credentials over TLS from another host", () => {
@@ -251,7 +251,7 @@ describe("per-call credentials over TLS from another host", () => {
       scraped.push(q.logs.join("\n"));
       await q.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("no secret anywhere", () => {
@@ -267,5 +267,5 @@ describe("no secret anywhere", () => {
       expect(everything.includes(encodeURIComponent(s))).toBe(false);
     }
     for (const c of [alice, bob, carol]) expect(everything.includes(encodeCredentialDocument(c))).toBe(false);
-  }, 60_000);
+  }, 120_000);
 });

@@ -65,7 +65,7 @@ describe("per-call credentials on Compute Engine (two projects, two service-acco
     expect(betaIds.filter((id: string) => !alphaIds.includes(id))).toEqual([b.id]);
     const foreign = await refused(p.client.call("GetInstanceStatus", { instance_id: a.id, region: "us-central1" }, as(beta)));
     expect(foreign.code).toBe(grpc.status.NOT_FOUND);
-  }, 60_000);
+  }, 120_000);
 
   test("each tenant's own regions: GetProviderInfo never answers with another project's list", async () => {
     const beta = cloud.projects.get("tenant-beta")!;
@@ -76,14 +76,14 @@ describe("per-call credentials on Compute Engine (two projects, two service-acco
     expect(alphaRegions.length).toBeGreaterThan(1);
     expect(await regions(betaCreds())).toEqual(["us-central1"]);
     expect(await regions(alpha)).toEqual(alphaRegions);
-  }, 60_000);
+  }, 120_000);
 
   test("key pairs (project ssh-keys metadata) are per project", async () => {
     await p.client.call("CreateKeyPair", { key_pair_name: "deploy" }, as(alpha));
     const names = async (who: Record<string, string>) => (await p.client.call("ListKeyPairs", {}, as(who))).key_pairs.map((k: any) => k.key_pair_name);
     expect(await names(alpha)).toContain("deploy");
     expect(await names(beta)).not.toContain("deploy");
-  }, 60_000);
+  }, 120_000);
 
   test("a key used on a project it holds no role in is PERMISSION_DENIED with the cloud's reason; an access token works with its project", async () => {
     const denied = await refused(p.client.call("ListInstances", { region: "us-central1" }, as({ ...alpha, GCP_PROJECT_ID: "tenant-beta" })));
@@ -91,7 +91,7 @@ describe("per-call credentials on Compute Engine (two projects, two service-acco
     expect(denied.details).toContain("compute.instances.list");
     const viaToken = await p.client.call("ListInstances", { region: "us-central1" }, as({ GOOGLE_OAUTH_ACCESS_TOKEN: "ya29.alpha-static-token-0123456789", GCP_PROJECT_ID: "tenant-alpha" }));
     expect(viaToken.instances.length).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 
   test("refusals: other key types, incomplete token documents, caller endpoints on the metadata address", async () => {
     const external = await refused(p.client.call("ListRegions", {}, as({ GOOGLE_APPLICATION_CREDENTIALS_JSON: JSON.stringify({ type: "external_account", credential_source: { url: "http://169.254.169.254/" } }) })));
@@ -105,7 +105,7 @@ describe("per-call credentials on Compute Engine (two projects, two service-acco
     const metadata = await refused(p.client.call("ListRegions", {}, as({ ...alpha, GCP_ENDPOINT: "http://169.254.169.254" })));
     expect(metadata.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(metadata.details).toContain("never link-local");
-  }, 60_000);
+  }, 120_000);
 
   test("no log line or error holds a private key or token", () => {
     const all = [...p.logs, ...errors].join("\n");
@@ -115,5 +115,5 @@ describe("per-call credentials on Compute Engine (two projects, two service-acco
       expect(all.includes(body)).toBe(false);
     }
     expect(all.includes("ya29.alpha-static-token-0123456789")).toBe(false);
-  }, 60_000);
+  }, 120_000);
 });

@@ -59,7 +59,7 @@ beforeAll(async () => {
   alice = await makeTenant("alice");
   bob = await makeTenant("bob");
   p = await startTestProvider(openstackProvider, ["--per-call-credentials"], { OS_AUTH_URL: admin.OS_AUTH_URL!, OS_REGION_NAME: REGION });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const s of servers) await p.client.call("DeleteInstance", { instance_id: s.id, region: REGION }, as(s.who)).catch(() => {});
@@ -102,7 +102,7 @@ describe("per-call credentials on OpenStack (two projects, two users)", () => {
     const names = async (who: Record<string, string>) => (await p.client.call("ListKeyPairs", { region: REGION }, as(who))).key_pairs.map((k: any) => k.key_pair_name);
     expect(await names(alice)).toEqual(["deploy"]);
     expect(await names(bob)).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   test("a wrong password is UNAUTHENTICATED with Keystone's reason and no secret; a caller's auth URL on loopback is refused", async () => {
     const wrong = await grpcError(p.client.call("ListInstances", { region: REGION }, as({ ...alice, OS_PASSWORD: "not-the-password-123" })));
@@ -114,7 +114,7 @@ describe("per-call credentials on OpenStack (two projects, two users)", () => {
     expect(ssrf.details).toContain("never loopback");
     const cloud = await grpcError(p.client.call("ListInstances", { region: REGION }, as({ ...alice, OS_CLOUD: "devstack" })));
     expect(cloud.code).toBe(status.INVALID_ARGUMENT);
-  }, 60_000);
+  }, 120_000);
 
   test("no log line or error holds a tenant's password", () => {
     const all = [...p.logs, ...errors].join("\n");

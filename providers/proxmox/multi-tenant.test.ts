@@ -41,7 +41,7 @@ beforeAll(async () => {
     PROXMOX_TASK_POLL_MS: "10",
     PROXMOX_LOCK_RETRY_MS: "10",
   });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await p?.close();
@@ -77,7 +77,7 @@ describe("per-call credentials on Proxmox (two API tokens, one pool each)", () =
       [ALICE.PROXMOX_TOKEN_ID, ALICE.PROXMOX_POOL, a.extra.vmid],
       [BOB.PROXMOX_TOKEN_ID, BOB.PROXMOX_POOL, b.extra.vmid],
     ]);
-  }, 60_000);
+  }, 120_000);
 
   test("key pairs are per tenant (one store each)", async () => {
     await p.client.call("CreateKeyPair", { key_pair_name: "deploy" }, as(ALICE));
@@ -86,7 +86,7 @@ describe("per-call credentials on Proxmox (two API tokens, one pool each)", () =
     expect(await names(BOB)).toEqual([]);
     await p.client.call("CreateKeyPair", { key_pair_name: "deploy" }, as(BOB)); // no clash across tenants
     expect(await names(BOB)).toEqual(["deploy"]);
-  }, 60_000);
+  }, 120_000);
 
   test("a caller-supplied PROXMOX_HOST must be allowed: loopback never, others only when listed", async () => {
     const loop = await refused(p.client.call("ListRegions", {}, as({ ...ALICE, PROXMOX_HOST: pve.host })));
@@ -98,7 +98,7 @@ describe("per-call credentials on Proxmox (two API tokens, one pool each)", () =
     const bad = await refused(p.client.call("ListRegions", {}, as({ ...ALICE, PROXMOX_HOST: "http://pve.example.com" })));
     expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(bad.details).toContain("only https");
-  }, 60_000);
+  }, 120_000);
 
   test("a wrong token secret is UNAUTHENTICATED with PVE's reason and no secret; a file path key is refused", async () => {
     const wrong = await refused(p.client.call("ListInstances", {}, as({ ...ALICE, PROXMOX_TOKEN_SECRET: "00000000-dead-4bee-8f00-000000000000" })));
@@ -106,11 +106,11 @@ describe("per-call credentials on Proxmox (two API tokens, one pool each)", () =
     const file = await refused(p.client.call("ListInstances", {}, as({ ...ALICE, PROXMOX_CA_FILE: "/etc/shadow" })));
     expect(file.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(file.details).toContain('"PROXMOX_CA_FILE"');
-  }, 60_000);
+  }, 120_000);
 
   test("no log line or error holds a token secret", () => {
     const all = [...p.logs, ...errors].join("\n");
     expect(all).toContain("tenant");
     for (const s of [ALICE.PROXMOX_TOKEN_SECRET, BOB.PROXMOX_TOKEN_SECRET, "00000000-dead-4bee-8f00-000000000000"]) expect(all.includes(s)).toBe(false);
-  }, 60_000);
+  }, 120_000);
 });

@@ -40,7 +40,7 @@ beforeAll(async () => {
     "--ssh-user",
     sshd.user,
   ]);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await p?.close();
@@ -74,7 +74,7 @@ describe("sandbox: one cloud per credential fingerprint", () => {
     const keys = async (who: object) => (await p.client.call("ListKeyPairs", {}, who)).key_pairs.map((k: any) => k.key_pair_name);
     expect(await keys(as(ALICE))).toContain("alice-key");
     expect(await keys(as(BOB))).not.toContain("alice-key");
-  }, 60_000);
+  }, 120_000);
 
   test("a tunnel is closable only by the tenant that opened it; keys come from the tenant's own directory", async () => {
     const running = await p.client.call("ListInstances", { region: "us-east-1", filters: { status: "running" }, page_size: 1 }, as(ALICE));
@@ -92,11 +92,11 @@ describe("sandbox: one cloud per credential fingerprint", () => {
       expect((await grpcError(p.client.call("CloseInstanceSSHTunnel", { tunnel_id: tunnel.tunnel_id }, other))).code).toBe(grpc.status.NOT_FOUND);
     }
     expect((await p.client.call("CloseInstanceSSHTunnel", { tunnel_id: tunnel.tunnel_id }, as(ALICE))).success).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   test("no log line holds a tenant's secret", () => {
     const all = p.logs.join("\n");
     expect(all).toContain("tenant");
     for (const s of [ALICE.AWS_SECRET_ACCESS_KEY, BOB.AWS_SECRET_ACCESS_KEY]) expect(all.includes(s)).toBe(false);
-  }, 60_000);
+  }, 120_000);
 });
