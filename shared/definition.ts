@@ -7,6 +7,7 @@ import type { Logger } from "./log";
 import type { CloudBackend } from "./provider";
 import type { SandboxProfile } from "./sandbox/profile";
 import type { Secrets } from "./secrets";
+import type { TenantCredentialSpec } from "./tenancy/spec";
 
 export interface ProviderDefinition {
   /** "aws", "gcp", "openstack", "proxmox". */
@@ -30,4 +31,9 @@ export interface ProviderDefinition {
    * effect without a restart.
    */
   createCloudBackend(settings: Settings, log: Logger, secrets: Secrets): Promise<CloudBackend>;
+  /**
+   * Per-call credentials (--per-call-credentials): the keys a tenant may
+   * send and what they mean. Absent = the provider serves one identity only.
+   */
+  tenancy?: TenantCredentialSpec;
 }

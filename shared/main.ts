@@ -3,6 +3,7 @@
 // module loads), pick the sandbox or the real cloud
 // backend, start the server and drain it on SIGTERM/SIGINT.
 import * as grpc from "@grpc/grpc-js";
+import { invalidArgument } from "./errors";
 import { ConfigError, bool, describeSettings, num, parseArgs, renderHelp, str, type FlagSpec, type Settings } from "./config";
 import type { ProviderDefinition } from "./definition";
 import { binaryName } from "./entry";
@@ -20,6 +21,8 @@ import { GRPC_SERVICE, ProviderMetrics } from "./telemetry/metrics";
 import { listenForMetrics, type MetricsListener } from "./telemetry/metrics-listener";
 import { observedSandbox } from "./telemetry/observed-sandbox";
 import { Tracing, tracingConfig } from "./telemetry/tracing";
+import { TENANCY_FLAGS, createTenancy, type Tenancy } from "./tenancy";
+import { tenantSettings } from "./tenancy/tenant-settings";
 
 export function serverFlags(defaultPort: number): FlagSpec[] {
   return [
@@ -56,9 +59,18 @@ function parseHostPort(value: string, field: string): { host: string; port: numb
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
 }
 
-export function createSandbox(def: ProviderDefinition, settings: Settings): SandboxBackend {
+/**
+ * `tenant` (per-call credentials) shifts the sandbox's id counters, so two
+ * tenants' clouds never hand out the same instance or key pair id.
+ */
+export function createSandbox(def: ProviderDefinition, settings: Settings, tenant?: string): SandboxBackend {
   const target = str(settings, "sandbox-ssh-target");
-  return new SandboxBackend(def.sandboxProfile(settings), {
+  const base = def.sandboxProfile(settings);
+  const offset = tenant ? (parseInt(tenant.slice(-5), 16) % 100_000) * 1000 + 1000 : 0;
+  const profile = offset
+    ? { ...base, instanceId: (n: number, region: string, zone: string) => base.instanceId(n + offset, region, zone), keyPairId: (n: number) => base.keyPairId(n + offset) }
+    : base;
+  return new SandboxBackend(profile, {
     transitionMs: num(settings, "sandbox-transition-ms") ?? 2000,
     seedPerRegion: num(settings, "sandbox-seed-instances") ?? 2,
     latencyMs: num(settings, "sandbox-latency-ms") ?? 0,
@@ -68,7 +80,7 @@ export function createSandbox(def: ProviderDefinition, settings: Settings): Sand
 }
 
 export function allFlags(def: ProviderDefinition): FlagSpec[] {
-  return [...serverFlags(def.defaultPort), ...SANDBOX_FLAGS, ...SSH_FLAGS, ...withSecretFileFlags(def.flags)];
+  return [...serverFlags(def.defaultPort), ...(def.tenancy ? TENANCY_FLAGS : []), ...SANDBOX_FLAGS, ...SSH_FLAGS, ...withSecretFileFlags(def.flags)];
 }
 
 export function helpText(def: ProviderDefinition, binary: string): string {
@@ -77,6 +89,7 @@ export function helpText(def: ProviderDefinition, binary: string): string {
     [`${binary} [flags]                 serve on port ${def.defaultPort}`, `${binary} --sandbox             serve an in-memory ${def.name} cloud (no account)`, `${binary} healthcheck [--addr HOST:PORT]   exit 0 when the server is SERVING`],
     [
       { heading: "Server", flags: serverFlags(def.defaultPort) },
+      ...(def.tenancy ? [{ heading: "Many tenants (see README, Multi-tenant use)", flags: TENANCY_FLAGS }] : []),
       { heading: `${def.displayName}`, flags: withSecretFileFlags(def.flags) },
       { heading: "SSH", flags: SSH_FLAGS },
       { heading: "Sandbox", flags: SANDBOX_FLAGS },
@@ -96,28 +109,37 @@ export interface StartedProvider {
 
 /** Starts a provider from parsed settings (used by main and by tests). */
 export async function startProvider(def: ProviderDefinition, settings: Settings, log: Logger, env = process.env): Promise<StartedProvider> {
-  let backend: CloudBackend;
+  const perCall = bool(settings, "per-call-credentials");
+  if (perCall && !def.tenancy) throw new ConfigError(`--per-call-credentials: the ${def.displayName} provider does not support per-call credentials`);
+  let backend: CloudBackend | undefined;
   if (bool(settings, "sandbox")) {
     backend = observedSandbox(createSandbox(def, settings));
   } else {
     // Before the credential check: a value in a _FILE counts as set.
     const secrets = loadSecretFiles(allFlags(def), settings, log);
     const missing = def.missingCredentials(settings, env);
-    if (missing.length > 0) {
+    if (missing.length > 0 && !perCall) {
       throw new ConfigError(
         `${def.displayName} credentials are missing: set ${missing.join(", ")}; or run with --sandbox (SKYCLUST_SANDBOX=true) to serve an in-memory ${def.name} cloud with no account`,
       );
     }
-    backend = await def.createCloudBackend(settings, log, secrets);
+    if (missing.length > 0) log.info("no credentials of its own: every call must carry x-skyclust-credentials", { missing: missing.join(", ") });
+    else backend = await def.createCloudBackend(settings, log, secrets);
   }
+  const metricsAddr = str(settings, "metrics-addr");
+  const metrics = metricsAddr ? new ProviderMetrics({ version: VERSION, provider: def.name }) : undefined;
+  let tenancy: Tenancy | undefined;
+  if (perCall) {
+    tenancy = startTenancy(def, settings, log, backend, metrics);
+    backend = tenancy.backend;
+  }
+  if (!backend) throw new ConfigError(`${def.displayName}: no backend`); // unreachable: without credentials, perCall holds
   const certFile = str(settings, "tls-cert");
   const keyFile = str(settings, "tls-key");
   const clientCaFile = str(settings, "tls-client-ca");
   if (Boolean(certFile) !== Boolean(keyFile)) throw new ConfigError("--tls-cert and --tls-key go together");
   if (clientCaFile && !certFile) throw new ConfigError("--tls-client-ca (mTLS) needs --tls-cert and --tls-key");
   const access = accessPolicy(settings, backend, log);
-  const metricsAddr = str(settings, "metrics-addr");
-  const metrics = metricsAddr ? new ProviderMetrics({ version: VERSION, provider: def.name }) : undefined;
   // Parsed before anything listens, so a typo fails start-up cleanly.
   const metricsAt = metricsAddr ? parseHostPort(metricsAddr, "--metrics-addr") : undefined;
   const traces = tracingConfig(env, `skyclust-${def.name}-provider`);
@@ -136,6 +158,7 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     access,
     metrics,
     tracing,
+    tenancy: tenancy?.resolver,
     closeAfterDrain: async () => {
       await Promise.allSettled([metricsListener?.close(), tracing?.shutdown()]);
     },
@@ -143,6 +166,7 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     await tracing?.shutdown();
     throw err;
   });
+  tenancy?.listening({ host: str(settings, "host") ?? "0.0.0.0", port: running.port });
   let metricsListener: MetricsListener | undefined;
   if (metrics && metricsAt) {
     try {
@@ -156,6 +180,36 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
   if (traces) log.info("exporting traces", { endpoint: traces.url.replace(/\/\/[^/@]*@/, "//"), service_name: traces.serviceName });
   logAccessPosture(settings, backend, log);
   return { running, backend, log, metrics: metricsListener };
+}
+
+/**
+ * Per-call credentials: each tenant gets a backend built by the provider's
+ * own factory from its document (sandbox: its own in-memory cloud).
+ */
+function startTenancy(def: ProviderDefinition, settings: Settings, log: Logger, own: CloudBackend | undefined, metrics: ProviderMetrics | undefined): Tenancy {
+  const spec = def.tenancy!;
+  const sandbox = bool(settings, "sandbox");
+  const flags = withSecretFileFlags(def.flags);
+  return createTenancy({
+    provider: def.name,
+    mode: sandbox ? "sandbox" : "cloud",
+    spec,
+    settings,
+    own,
+    defaultRegion: own?.defaultRegion ?? str(settings, "region") ?? "",
+    log,
+    metrics,
+    async build({ creds, tenant, log: tenantLog }) {
+      const mine = tenantSettings(flags, spec, settings, creds);
+      if (sandbox) return observedSandbox(createSandbox(def, mine, tenant));
+      await spec.scope?.(mine, tenant);
+      // The provider's own completeness check, with no environment: nothing ambient may fill a gap.
+      const missing = def.missingCredentials(mine, {});
+      if (missing.length > 0) throw invalidArgument("x-skyclust-credentials", `incomplete credentials: set ${missing.join(", ")}`);
+      const secrets = loadSecretFiles(flags, mine, tenantLog);
+      return def.createCloudBackend(mine, tenantLog, secrets);
+    },
+  });
 }
 
 function logAccessPosture(settings: Settings, backend: CloudBackend, log: Logger): void {

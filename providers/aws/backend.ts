@@ -56,6 +56,7 @@ import { TtlCache, mapConcurrently, toRegion, toZone, withZones } from "./region
 import { buildRunInstancesInput, type ResolvedPlacement } from "./run-instances";
 import { quote } from "../../shared/quote";
 import { AWS_TAG_LIMITS } from "./tag-limits";
+import { assumedRoleCredentials } from "./assume-role";
 
 export interface AwsBackendOptions {
   defaultRegion: string;
@@ -69,6 +70,8 @@ export interface AwsBackendOptions {
    * credential chain.
    */
   credentials?: StaticKeys;
+  /** With `credentials`: act as this role (AWS_ROLE_ARN), through sts:AssumeRole. */
+  assumeRole?: { roleArn: string; stsEndpoint?: string };
   /** SDK attempts per call (1 = no retries); retries back off. */
   maxAttempts: number;
   regionsCacheMs: number;
@@ -136,8 +139,17 @@ export class AwsEc2Backend implements CloudBackend {
   private readonly zones = new Map<string, TtlCache<Zone[]>>();
   private readonly creating = new Map<string, Promise<Instance>>();
 
+  /** Keys for every EC2 client: the operator's or a tenant's, or an assumed role's; absent = the SDK chain. */
+  private readonly credentialProvider?: (() => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }>) & { memoized: boolean };
+
   constructor(private readonly opts: AwsBackendOptions) {
     this.defaultRegion = opts.defaultRegion;
+    if (opts.credentials && opts.assumeRole) {
+      const { roleArn, stsEndpoint } = opts.assumeRole;
+      this.credentialProvider = assumedRoleCredentials(liveCredentials(opts.credentials), { roleArn, region: opts.defaultRegion, endpoint: stsEndpoint });
+    } else if (opts.credentials) {
+      this.credentialProvider = liveCredentials(opts.credentials);
+    }
     this.regions = new TtlCache<Region[]>(opts.regionsCacheMs);
   }
 
@@ -160,7 +172,7 @@ export class AwsEc2Backend implements CloudBackend {
     return new EC2Client({
       region,
       endpoint: this.opts.regionEndpoints[region] ?? this.opts.endpoint,
-      credentials: this.opts.credentials ? liveCredentials(this.opts.credentials) : undefined,
+      credentials: this.credentialProvider,
       maxAttempts,
       // Connection problems must surface as UNAVAILABLE well before the
       // usual caller deadline; the per-call signal bounds the rest.

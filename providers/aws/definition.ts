@@ -6,6 +6,7 @@ import { ConfigError, num, str, type Settings } from "../../shared/config";
 import type { ProviderDefinition } from "../../shared/definition";
 import { awsSandboxProfile } from "./sandbox-profile";
 import { awsIdentity } from "./provider-id";
+import { awsTenancy } from "./tenancy";
 
 function checkUrl(value: string, source: string): string {
   let url: URL;
@@ -29,6 +30,11 @@ export function parseRegionEndpoints(value: string | undefined): Record<string, 
   return out;
 }
 
+function stsEndpoint(settings: Settings): string | undefined {
+  const url = str(settings, "sts-endpoint");
+  return url ? checkUrl(url, "--sts-endpoint") : undefined;
+}
+
 export const awsProvider: ProviderDefinition = {
   ...awsIdentity,
   flags: [
@@ -49,6 +55,8 @@ export const awsProvider: ProviderDefinition = {
     { name: "access-key-id", kind: "string", env: "AWS_ACCESS_KEY_ID", fileForm: true, help: "static access key id (else the SDK credential chain)" },
     { name: "secret-access-key", kind: "string", env: "AWS_SECRET_ACCESS_KEY", secret: true, help: "secret for --access-key-id (prefer the variable)" },
     { name: "session-token", kind: "string", env: "AWS_SESSION_TOKEN", secret: true, help: "session token for temporary keys (prefer the variable)" },
+    { name: "role-arn", kind: "string", env: "AWS_ROLE_ARN", help: "with static keys: act as this role through sts:AssumeRole (cross-account); without them the SDK chain's web identity uses it" },
+    { name: "sts-endpoint", kind: "string", env: "AWS_ENDPOINT_URL_STS", help: "STS endpoint for --role-arn (moto, LocalStack, a VPC endpoint); default the regional STS" },
     { name: "max-attempts", kind: "number", env: "AWS_MAX_ATTEMPTS", default: 3, help: "attempts per EC2 call incl. retries with backoff (throttling, 5xx)" },
     { name: "regions-cache-seconds", kind: "number", env: "SKYCLUST_AWS_REGIONS_CACHE_SECONDS", default: 300, help: "how long the DescribeRegions answer is reused" },
     { name: "health-timeout-seconds", kind: "number", env: "SKYCLUST_AWS_HEALTH_TIMEOUT_SECONDS", default: 3, help: "timeout of the HealthCheck RPC's EC2 call" },
@@ -72,6 +80,7 @@ export const awsProvider: ProviderDefinition = {
       existsSync(env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, ".aws", "credentials"));
     return hasChain ? [] : ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or AWS_WEB_IDENTITY_TOKEN_FILE)"];
   },
+  tenancy: awsTenancy,
   sandboxProfile: (settings) => awsSandboxProfile(str(settings, "region") ?? "us-east-1"),
   async createCloudBackend(settings, log, secrets) {
     const endpoint = str(settings, "endpoint");
@@ -91,6 +100,7 @@ export const awsProvider: ProviderDefinition = {
         accessKeyId && secretAccessKey
           ? { accessKeyId: secrets.require("access-key-id"), secretAccessKey: secrets.require("secret-access-key"), sessionToken: secrets.get("session-token") }
           : undefined,
+      assumeRole: accessKeyId && secretAccessKey && str(settings, "role-arn") ? { roleArn: str(settings, "role-arn")!, stsEndpoint: stsEndpoint(settings) } : undefined,
       maxAttempts,
       regionsCacheMs: Math.max(0, num(settings, "regions-cache-seconds") ?? 300) * 1000,
       zonesConcurrency: Math.max(1, num(settings, "fanout-concurrency") ?? 32),

@@ -4,12 +4,14 @@ import { ConfigError, str, type Settings } from "../../shared/config";
 import type { Logger } from "../../shared/log";
 import type { Secrets } from "../../shared/secrets";
 import { GcpBackend } from "./backend";
-import { buildAuth, describeAuth, parseEndpoint, readCredentialsFile, type AuthSource } from "./connection";
+import { buildAuth, describeAuth, parseCredentialsJson, parseEndpoint, readCredentialsFile, type AuthSource } from "./connection";
 import { createClients } from "./gce-api";
 
 export function authSourceFrom(settings: Settings, secrets?: Secrets): AuthSource {
   const token = str(settings, "access-token");
   if (token) return { kind: "access-token", token: secrets?.get("access-token") ?? token };
+  const json = str(settings, "credentials-json");
+  if (json) return { kind: "key-file", path: "GOOGLE_APPLICATION_CREDENTIALS_JSON", key: parseCredentialsJson(json, "GOOGLE_APPLICATION_CREDENTIALS_JSON") };
   const file = str(settings, "credentials-file");
   if (file) return { kind: "key-file", path: file, key: readCredentialsFile(file) };
   return { kind: "application-default" };

@@ -51,12 +51,19 @@ export function readCredentialsFile(path: string): ServiceAccountKey {
   } catch (err) {
     throw new ConfigError(`GOOGLE_APPLICATION_CREDENTIALS: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
   }
+  return parseCredentialsJson(text, `GOOGLE_APPLICATION_CREDENTIALS: ${path}`);
+}
+
+/** A key file's content; `what` names where it came from. Never echoes the text: it holds a private key. */
+export function parseCredentialsJson(text: string, what: string): ServiceAccountKey {
+  let key: unknown;
   try {
-    return JSON.parse(text) as ServiceAccountKey;
+    key = JSON.parse(text);
   } catch {
-    // Never echo the file content: it holds a private key.
-    throw new ConfigError(`GOOGLE_APPLICATION_CREDENTIALS: ${path} is not a JSON key file`);
+    throw new ConfigError(`${what} is not a JSON key file`);
   }
+  if (typeof key !== "object" || key === null || Array.isArray(key)) throw new ConfigError(`${what} is not a JSON key file`);
+  return key as ServiceAccountKey;
 }
 
 export type AuthSource =

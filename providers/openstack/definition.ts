@@ -5,6 +5,7 @@ import { RATE_CARD_FLAGS } from "../../shared/pricing/rate-card";
 import { OPENSTACK_FLAGS, resolveConfig, withLiveSecrets } from "./cloud-config";
 import { openstackSandboxProfile } from "./sandbox-profile";
 import { openstackIdentity } from "./provider-id";
+import { openstackTenancy } from "./tenancy";
 
 export const openstackProvider: ProviderDefinition = {
   ...openstackIdentity,
@@ -30,6 +31,7 @@ export const openstackProvider: ProviderDefinition = {
   missingCredentials(settings: Settings, env) {
     return resolveConfig(settings, env).missing;
   },
+  tenancy: openstackTenancy,
   sandboxProfile: (settings) => openstackSandboxProfile(str(settings, "region") ?? "RegionOne"),
   async createCloudBackend(settings, log, secrets) {
     const resolved = resolveConfig(settings);

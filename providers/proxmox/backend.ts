@@ -67,6 +67,8 @@ export interface ProxmoxBackendOptions {
   storage?: string;
   /** cloud-init ipconfig0 when the request names no subnet, e.g. "ip=dhcp". */
   ipConfig?: string;
+  /** Resource pool every clone joins (PVE scopes tokens by pool: one pool per tenant). */
+  pool?: string;
   /** cloud-init user set on every clone, when given. */
   ciUser?: string;
   taskPolling: TaskPolling;
@@ -586,6 +588,7 @@ export class ProxmoxBackend implements CloudBackend {
         full: this.opts.cloneMode === "full" ? 1 : 0,
         target: node !== template.node ? node : undefined,
         storage: this.opts.cloneMode === "full" ? this.opts.storage : undefined,
+        pool: this.opts.pool,
       };
       try {
         await this.task(ctx, "POST", `${guestPath(template.node, kind, template.vmid)}/clone`, params, template.node);

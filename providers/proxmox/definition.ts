@@ -4,6 +4,7 @@ import type { ProviderDefinition } from "../../shared/definition";
 import { RATE_CARD_FLAGS } from "../../shared/pricing";
 import { proxmoxSandboxProfile } from "./sandbox-profile";
 import { proxmoxIdentity } from "./provider-id";
+import { proxmoxTenancy } from "./tenancy";
 
 export const proxmoxProvider: ProviderDefinition = {
   ...proxmoxIdentity,
@@ -21,6 +22,7 @@ export const proxmoxProvider: ProviderDefinition = {
     { name: "pve-state-dir", kind: "string", env: "PROXMOX_STATE_DIR", help: "directory for the key pair store (default $XDG_STATE_HOME or ~/.local/state, /skyclust-proxmox)" },
     { name: "pve-size-catalog", kind: "string", env: "PROXMOX_SIZE_CATALOG", help: 'JSON file of sizes: {"small": {"vcpus": 1, "memoryGiB": 1, "diskGiB": 10}, ...}' },
     { name: "pve-clone-mode", kind: "string", env: "PROXMOX_CLONE_MODE", default: "linked", help: "clone templates as linked (fast, shares the base disk) or full copies" },
+    { name: "pve-pool", kind: "string", env: "PROXMOX_POOL", help: "resource pool every clone joins (scope a token to its pool to keep tenants apart)" },
     { name: "pve-storage", kind: "string", env: "PROXMOX_STORAGE", help: "target storage for full clones (default: the template's)" },
     { name: "pve-ipconfig", kind: "string", env: "PROXMOX_IPCONFIG", default: "ip=dhcp", help: "cloud-init ipconfig0 when a request names no subnet_id" },
     { name: "pve-ci-user", kind: "string", env: "PROXMOX_CI_USER", help: "cloud-init user set on every clone (also the SSH login hint)" },
@@ -50,6 +52,7 @@ export const proxmoxProvider: ProviderDefinition = {
     }
     return missing;
   },
+  tenancy: proxmoxTenancy,
   sandboxProfile: (settings) => proxmoxSandboxProfile(str(settings, "region") ?? "pve1"),
   async createCloudBackend(settings, log, secrets) {
     const { createProxmoxBackend } = await import("./factory");

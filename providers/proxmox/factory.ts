@@ -77,6 +77,7 @@ export async function createProxmoxBackend(settings: Settings, log: Logger, secr
     defaultRegion: str(settings, "region") ?? CLUSTER_REGION,
     cloneMode,
     storage: str(settings, "pve-storage"),
+    pool: str(settings, "pve-pool"),
     ipConfig: str(settings, "pve-ipconfig") ?? "ip=dhcp",
     ciUser: str(settings, "pve-ci-user"),
     taskPolling: { intervalMs: pollMs, maxIntervalMs: Math.max(pollMs, 3000) },

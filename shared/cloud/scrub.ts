@@ -42,10 +42,18 @@ export const MAX_SCRUB_INPUT = 64 * 1024;
  */
 export const MAX_KNOWN_SETTINGS = 1024;
 export const MAX_KNOWN_SESSION = 64;
+/**
+ * Per-call credentials (shared/tenancy): a tier of their own, so callers
+ * sending many documents can never push the operator's secrets out.
+ */
+export const MAX_KNOWN_TENANT = 1024;
 const settings = new Set<string>();
 const session = new Set<string>();
+const tenants = new Set<string>();
 /** Longest first, so a secret containing another is removed whole. */
 let knownSorted: string[] = [];
+/** Rebuilt on the next scrub after a change, not per value added (many tenants arrive at once). */
+let knownDirty = false;
 
 function encodings(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
@@ -55,18 +63,25 @@ function encodings(value: string): string[] {
 }
 
 function add(tier: Set<string>, max: number, value: string | undefined): void {
-  if (!value || value.length < MIN_KNOWN_SECRET || tier.has(value)) return;
+  // Known in any tier already: a tenant's secret that a backend remembers
+  // again (a key file's private key) must not take a place among the operator's.
+  if (!value || value.length < MIN_KNOWN_SECRET || settings.has(value) || session.has(value) || tenants.has(value)) return;
   tier.add(value);
   for (const old of tier) {
     if (tier.size <= max) break;
     tier.delete(old);
   }
-  knownSorted = [...new Set([...settings, ...session].flatMap(encodings))].sort((a, b) => b.length - a.length);
+  knownDirty = true;
 }
 
 /** Adds a configured credential of this process; it is removed from all text from now on. */
 export function rememberSecret(value: string | undefined): void {
   add(settings, MAX_KNOWN_SETTINGS, value);
+}
+
+/** Adds a secret from a caller's per-call credential document (bounded apart from the operator's). */
+export function rememberTenantSecret(value: string | undefined): void {
+  add(tenants, MAX_KNOWN_TENANT, value);
 }
 
 /** Adds a token or ticket the process obtained (Keystone token, PVE ticket, OAuth access token). */
@@ -137,6 +152,10 @@ export function scrub(text: string, also: readonly (string | undefined)[] = []):
   for (const value of also) {
     if (!value || value.length < 4) continue;
     for (const v of encodings(value)) out = replaceAll(out, v);
+  }
+  if (knownDirty) {
+    knownSorted = [...new Set([...settings, ...session, ...tenants].flatMap(encodings))].sort((a, b) => b.length - a.length);
+    knownDirty = false;
   }
   for (const v of knownSorted) out = replaceAll(out, v);
   for (const [re, fn] of SHAPES) out = out.replace(re, fn as (m: string, ...g: string[]) => string);

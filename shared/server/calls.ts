@@ -13,6 +13,8 @@ import { codeName, toGrpcError } from "./grpc-errors";
 import type { ProviderMetrics } from "../telemetry/metrics";
 import type { Tracing } from "../telemetry/tracing";
 import { authFailureReason } from "./auth/access";
+import type { TenantResolver } from "../tenancy/resolver";
+import { tenantScope } from "../tenancy/scope";
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -49,6 +51,8 @@ export interface CallDeps {
   metrics?: ProviderMetrics;
   /** OpenTelemetry (OTEL_* environment); absent = tracing off. */
   tracing?: Tracing;
+  /** Per-call credentials: picks the tenant's backend; absent = one identity. */
+  tenancy?: TenantResolver;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
@@ -130,7 +134,15 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
         metrics?.authFailure(authFailureReason(err));
         throw err;
       }
-      return handler(call.request, ctx, call);
+      if (!deps.tenancy) return handler(call.request, ctx, call);
+      // The tenant's backend is leased until the handler settles (not just
+      // until the reply), so eviction never closes it under a running call.
+      const entered = await deps.tenancy.enter(call, peer, ctx);
+      try {
+        return await tenantScope.run(entered.scope, () => handler(call.request, ctx, call));
+      } finally {
+        entered.release();
+      }
     };
     Promise.race([run(), aborted])
       .then(

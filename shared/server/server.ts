@@ -12,6 +12,7 @@ import { addReflection } from "./reflection";
 import { buildProviderService, type ServiceOptions } from "./service";
 import type { ProviderMetrics } from "../telemetry/metrics";
 import type { Tracing } from "../telemetry/tracing";
+import type { TenantResolver } from "../tenancy/resolver";
 
 export interface TlsFiles {
   certFile: string;
@@ -33,6 +34,8 @@ export interface ServerOptions extends Omit<ServiceOptions, "serverCapabilities"
   metrics?: ProviderMetrics;
   /** OpenTelemetry traces; absent = off. */
   tracing?: Tracing;
+  /** Per-call credentials (--per-call-credentials); absent = the process's own only. */
+  tenancy?: TenantResolver;
   /** Closed after the drain (e.g. the metrics listener, so the last scrape sees the drained calls). */
   closeAfterDrain?: () => Promise<void>;
 }
@@ -82,7 +85,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     tls: opts.tls ? (opts.tls.clientCaFile ? "mtls" : "tls") : "plaintext",
   };
   const replies = new ReplyBudget();
-  server.addService(measuringReplies(serviceDefinition()), buildProviderService({ log, inflight, access: opts.access, replies, metrics: opts.metrics, tracing: opts.tracing }, { ...opts, serverCapabilities }));
+  server.addService(measuringReplies(serviceDefinition()), buildProviderService({ log, inflight, access: opts.access, replies, metrics: opts.metrics, tracing: opts.tracing, tenancy: opts.tenancy }, { ...opts, serverCapabilities }));
   health.addToServer(server);
   if (opts.reflection) addReflection(server);
 

@@ -41,6 +41,8 @@ type Req = Record<string, any>;
 
 const MAX_TIMEOUT_SECONDS = 3600;
 const FANOUT_REGIONS_TTL_MS = 15_000;
+/** Tenants whose region lists are reused at once (oldest first out). */
+const MAX_REGION_CACHES = 1024;
 
 export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc.UntypedServiceImplementation {
   const { backend, ssh } = opts;
@@ -57,11 +59,16 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
   // seconds: a cloud call per page only for that doubled a walk's round trips.
   // Only answers are reused, never a call in flight: one caller's
   // cancellation must not fail the others.
-  let regionsCache: { until: number; regions: string[] } | undefined;
+  // Per tenant (per-call credentials): accounts differ in their opted-in regions, clouds in their regions.
+  const regionsCache = new Map<string, { until: number; regions: string[] }>();
   async function availableRegions(ctx: CallContext): Promise<string[]> {
-    if (regionsCache && regionsCache.until > Date.now()) return regionsCache.regions;
+    const key = ctx.tenant ?? "";
+    const hit = regionsCache.get(key);
+    if (hit && hit.until > Date.now()) return hit.regions;
     const regions = (await backend.listRegions(ctx)).filter((r) => r.status === "available").map((r) => r.id);
-    regionsCache = { until: Date.now() + FANOUT_REGIONS_TTL_MS, regions };
+    regionsCache.delete(key);
+    regionsCache.set(key, { until: Date.now() + FANOUT_REGIONS_TTL_MS, regions });
+    if (regionsCache.size > MAX_REGION_CACHES) regionsCache.delete(regionsCache.keys().next().value!);
     return regions;
   }
 

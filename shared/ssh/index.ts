@@ -4,7 +4,8 @@
 // runs commands and tunnels over ssh2 (pure JavaScript: it works under Bun
 // and inside the compiled binary, nothing loaded from disk).
 import { createHash } from "node:crypto";
-import { isAbsolute } from "node:path";
+import { mkdirSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import type { Settings } from "../config";
 import { ProviderError, failedPrecondition, invalidArgument, unavailable } from "../errors";
 import type { Logger } from "../log";
@@ -19,6 +20,9 @@ import type { SshConfig, SshService } from "./types";
 import { userFromTags } from "./users";
 import { quote } from "../quote";
 import { commandOutcome, type SshMetrics, type SshSessionKind } from "../telemetry/ssh-metrics";
+
+/** Tenants whose key directories are remembered (each is a path, rebuilt on demand). */
+const MAX_TENANT_KEY_STORES = 1024;
 
 export { SSH_FLAGS };
 export type { SshService } from "./types";
@@ -52,6 +56,19 @@ export function createSshService(settings: Settings, log: Logger, metrics?: SshM
   }
   if (opts.exposePrivateKeys) log.warn("GetInstanceSSHConfig returns private keys to callers (--ssh-expose-private-keys)");
   const keys = new KeyStore({ dir: opts.keyDir });
+  // Each tenant (per-call credentials) has its own key directory under the
+  // operator's, so one tenant can never log in with a key another created.
+  const tenantKeys = new Map<string, KeyStore>();
+  const keysFor = (ctx: CallContext): KeyStore => {
+    if (!ctx.tenant) return keys;
+    let store = tenantKeys.get(ctx.tenant);
+    if (!store) {
+      store = new KeyStore({ dir: opts.keyDir ? join(opts.keyDir, "tenants", ctx.tenant) : undefined });
+      if (tenantKeys.size >= MAX_TENANT_KEY_STORES) tenantKeys.delete(tenantKeys.keys().next().value!);
+      tenantKeys.set(ctx.tenant, store);
+    }
+    return store;
+  };
   const hostKeys: HostKeyPolicy = {
     knownHosts: opts.knownHostsFile ? new KnownHostsFile(opts.knownHostsFile) : undefined,
     trustOnFirstUse: opts.trustOnFirstUse,
@@ -77,7 +94,7 @@ export function createSshService(settings: Settings, log: Logger, metrics?: SshM
     if (closing) throw unavailable("the server is shutting down");
     if (instance.status !== "running") throw failedPrecondition(`instance ${instance.id} is ${instance.status}; SSH needs it running`);
     const target = resolveTarget(opts, instance, req);
-    const key = await keys.resolve(target.keyPairName);
+    const key = await keysFor(ctx).resolve(target.keyPairName);
     const hop: Hop = { host: target.host, port: target.port, username: target.username, privateKey: key.pem, role: "instance" };
     const bastion: Hop | undefined = opts.bastion
       ? { host: opts.bastion.host, port: opts.bastion.port, username: opts.bastion.username, privateKey: await bastionKey(key.pem), role: "bastion" }
@@ -98,7 +115,7 @@ export function createSshService(settings: Settings, log: Logger, metrics?: SshM
   }
 
   return {
-    async getConfig(_ctx, instance, req): Promise<SshConfig> {
+    async getConfig(ctx, instance, req): Promise<SshConfig> {
       const target = resolveTarget(opts, instance, req);
       const config: SshConfig = { host: target.host, port: target.port, username: target.username, keyPairName: target.keyPairName };
       if (opts.bastion) {
@@ -108,8 +125,8 @@ export function createSshService(settings: Settings, log: Logger, metrics?: SshM
       }
       if (opts.exposePrivateKeys) {
         // Only keys the operator placed (or let us keep); none is invented.
-        const path = target.keyPairName ? keys.find(target.keyPairName) : undefined;
-        if (path) config.privateKey = (await keys.resolve(target.keyPairName)).pem;
+        const path = target.keyPairName ? keysFor(ctx).find(target.keyPairName) : undefined;
+        if (path) config.privateKey = (await keysFor(ctx).resolve(target.keyPairName)).pem;
         if (opts.bastion?.key) config.bastionPrivateKey = await bastionKey("");
         else if (opts.bastion && config.privateKey) config.bastionPrivateKey = config.privateKey;
       }
@@ -151,20 +168,22 @@ export function createSshService(settings: Settings, log: Logger, metrics?: SshM
       const release = tunnels.reserve();
       try {
         const { conn } = await connect(ctx, "tunnel", instance, req);
-        return await tunnels.open(conn, { instanceId: instance.id, localPort: req.localPort, remotePort: req.remotePort });
+        return await tunnels.open(conn, { instanceId: instance.id, localPort: req.localPort, remotePort: req.remotePort, tenant: ctx.tenant });
       } finally {
         release();
       }
     },
 
-    async closeTunnel(_ctx, tunnelId) {
-      await tunnels.close(tunnelId);
+    async closeTunnel(ctx, tunnelId) {
+      await tunnels.close(tunnelId, ctx.tenant);
     },
 
     async keyPairCreated(ctx, keyPair) {
       if (!opts.keepCreatedKeys) return;
       try {
-        const kept = keys.keep(keyPair.name, keyPair.privateKey);
+        const store = keysFor(ctx);
+        if (ctx.tenant && store.dir) mkdirSync(store.dir, { recursive: true, mode: 0o700 });
+        const kept = store.keep(keyPair.name, keyPair.privateKey);
         if (kept.path) ctx.log.info("ssh: kept the created private key", { key_pair_name: keyPair.name, region: keyPair.region, path: kept.path });
         else ctx.log.warn("ssh: did not keep the created private key", { key_pair_name: keyPair.name, region: keyPair.region, reason: kept.skipped });
       } catch (err) {

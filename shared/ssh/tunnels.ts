@@ -20,6 +20,8 @@ interface Tunnel {
   endpoint: string;
   instanceId: string;
   remotePort: number;
+  /** The tenant that opened it (CallContext.tenant); only it may close it. */
+  tenant?: string;
   server: Server;
   connection: SshConnection;
   sockets: Set<Socket>;
@@ -73,7 +75,7 @@ export class TunnelManager {
   }
 
   /** Starts listening and forwarding; takes ownership of `connection`. */
-  async open(connection: SshConnection, req: { instanceId: string; localPort: number; remotePort: number }): Promise<{ tunnelId: string; localEndpoint: string }> {
+  async open(connection: SshConnection, req: { instanceId: string; localPort: number; remotePort: number; tenant?: string }): Promise<{ tunnelId: string; localEndpoint: string }> {
     const id = `tun-${randomBytes(8).toString("hex")}`;
     const server = createServer();
     let port: number;
@@ -92,6 +94,7 @@ export class TunnelManager {
       endpoint: formatEndpoint(this.limits.bindAddress, port),
       instanceId: req.instanceId,
       remotePort: req.remotePort,
+      tenant: req.tenant,
       server,
       connection,
       sockets: new Set(),
@@ -142,9 +145,9 @@ export class TunnelManager {
     return this.tunnels.has(id);
   }
 
-  /** Closes one tunnel; NOT_FOUND for an id that is not open. */
-  async close(id: string): Promise<void> {
-    if (!this.tunnels.has(id)) throw notFound(`no open SSH tunnel with id ${JSON.stringify(id)}`);
+  /** Closes one tunnel; NOT_FOUND for an id that is not open, or that another tenant opened (its existence is not theirs to learn). */
+  async close(id: string, tenant?: string): Promise<void> {
+    if (!this.tunnels.has(id) || this.tunnels.get(id)!.tenant !== tenant) throw notFound(`no open SSH tunnel with id ${JSON.stringify(id)}`);
     await this.closeTunnel(id, "closed by request");
   }
 

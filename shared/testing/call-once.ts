@@ -2,7 +2,10 @@
 // the protected-mode test): prints {"code":N,"details":"..."} as JSON.
 //   bun shared/testing/call-once.ts ADDRESS METHOD [TOKEN]
 //   bun shared/testing/call-once.ts ADDRESS health
+// Extra request metadata comes as JSON in CALL_ONCE_METADATA; CALL_ONCE_CA
+// (a CA file) makes the call over TLS, checking the name "localhost".
 import * as grpc from "@grpc/grpc-js";
+import { readFileSync } from "node:fs";
 import { ProviderClient } from "./client";
 import { healthClient } from "./health-client";
 
@@ -16,8 +19,12 @@ if (method === "health") {
     process.exit(0);
   });
 } else {
-  const client = new ProviderClient(address);
-  const metadata: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const ca = process.env.CALL_ONCE_CA;
+  const client = ca
+    ? new ProviderClient(address, grpc.credentials.createSsl(readFileSync(ca)), { "grpc.ssl_target_name_override": "localhost" })
+    : new ProviderClient(address);
+  const extra = JSON.parse(process.env.CALL_ONCE_METADATA ?? "{}") as Record<string, string>;
+  const metadata: Record<string, string> = { ...extra, ...(token ? { authorization: `Bearer ${token}` } : {}) };
   client.call(method, {}, { metadata, deadlineMs: 10_000 }).then(
     () => print(grpc.status.OK),
     (err: grpc.ServiceError) => print(err.code, err.details),

@@ -84,6 +84,8 @@ export interface FakeGceOptions {
   project?: string;
   serviceAccount?: { email: string; keyId: string; publicKey: KeyObject };
   accessToken?: string;
+  /** Added to created instances' ids, so several projects (FakeGceProjects) never share one, as GCE ids are unique. */
+  idOffset?: number;
 }
 
 export class FakeGce {
@@ -229,7 +231,8 @@ export class FakeGce {
     return Response.json({ error: { code: status, message, errors: [{ message, domain: "global", reason }] } }, { status });
   }
 
-  private authenticate(req: Request): string | undefined {
+  /** How the request authenticated ("jwt", "token"), undefined when it did not. */
+  authenticate(req: Request): string | undefined {
     const header = req.headers.get("authorization") ?? "";
     const token = /^Bearer (.+)$/.exec(header)?.[1];
     if (!token) return undefined;
@@ -253,7 +256,7 @@ export class FakeGce {
     }
   }
 
-  private async handle(req: Request): Promise<Response> {
+  async handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     const text = req.method === "GET" || req.method === "DELETE" ? "" : await req.text();
     let body: any;
@@ -514,7 +517,7 @@ export class FakeGce {
     const inst = clone(load("zones_us-central1-a_instances_node-name.json"));
     const zoneUrl = `${API}/projects/${this.project}/zones/${zone}`;
     const n = ++this.seq;
-    inst.id = String(5000000000000000000n + BigInt(n));
+    inst.id = String(5000000000000000000n + BigInt(this.opts.idOffset ?? 0) + BigInt(n));
     inst.name = body.name;
     inst.creationTimestamp = new Date().toISOString();
     inst.zone = zoneUrl;
@@ -585,3 +588,44 @@ export class FakeGce {
   }
 }
 
+
+/**
+ * Several projects behind one endpoint, as Compute Engine serves them: each
+ * project is a FakeGce with its own state and service account, chosen by
+ * the project in the request path. A caller whose credentials are valid but
+ * belong to another project's service account is refused with 403, as IAM
+ * refuses a principal holding no role on the project; unknown projects go to
+ * the caller's own project's server (which answers 404 for paths outside it).
+ */
+export class FakeGceProjects {
+  readonly projects = new Map<string, FakeGce>();
+  private server?: ReturnType<typeof Bun.serve>;
+
+  constructor(projects: { project: string; serviceAccount?: ServiceAccount; accessToken?: string }[]) {
+    projects.forEach((p, i) => this.projects.set(p.project, new FakeGce({ project: p.project, serviceAccount: p.serviceAccount, accessToken: p.accessToken, idOffset: i * 1_000_000_000 })));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.server!.port}`;
+  }
+
+  start(): this {
+    this.server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => this.route(req) });
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.stop(true);
+  }
+
+  private route(req: Request): Promise<Response> | Response {
+    const project = /^\/compute\/v1\/projects\/([^/]+)/.exec(new URL(req.url).pathname)?.[1];
+    const own = [...this.projects.values()].find((f) => f.authenticate(req));
+    const target = project ? this.projects.get(decodeURIComponent(project)) : undefined;
+    if (target && !target.authenticate(req) && own) {
+      const message = `Required 'compute.instances.list' permission for 'projects/${target.project}'`;
+      return Response.json({ error: { code: 403, message, errors: [{ message, domain: "global", reason: "forbidden" }] } }, { status: 403 });
+    }
+    return (target ?? own ?? [...this.projects.values()][0]!).handle(req);
+  }
+}

@@ -62,6 +62,8 @@ export interface RecordedRequest {
   params: Record<string, string>;
   auth: "ticket" | "token" | "none";
   csrf: boolean;
+  /** Who PVE saw: the ticket's user or the token id. */
+  user?: string;
 }
 
 interface Task {
@@ -108,6 +110,15 @@ export interface FakePveOptions {
    * root@pam's do; the ticket user always does.
    */
   tokenPrivileges?: Record<string, string[]>;
+  /**
+   * "USER@REALM!NAME" -> the one resource pool its ACL is granted on (PVE
+   * propagates an ACL on /pool/NAME to the pool's guests). Such a token sees
+   * and acts on its pool's guests only, may audit and clone templates (as if
+   * each template carried a read ACL for every tenant), and may create
+   * guests only into its pool (clone with `pool`, VM.Allocate on /pool/NAME).
+   * MODELLED on PVE's permission rules, not recorded.
+   */
+  tokenPools?: Record<string, string>;
   /** Status polls that still answer "running" before a task stops. */
   taskPolls?: number;
 }
@@ -151,6 +162,8 @@ export class FakePve {
   tokens: Record<string, string>;
   /** See FakePveOptions.tokenPrivileges; a test may change it. */
   tokenPrivileges: Record<string, string[]>;
+  /** See FakePveOptions.tokenPools. */
+  tokenPools: Record<string, string>;
   private held = new Map<string, { started: () => void; task?: Task }>();
   port = 0;
 
@@ -159,6 +172,7 @@ export class FakePve {
     this.password = opts.password ?? FIXTURE_PASSWORD;
     this.tokens = { ...opts.tokens };
     this.tokenPrivileges = { ...opts.tokenPrivileges };
+    this.tokenPools = { ...opts.tokenPools };
     const rec = recordedPayloads();
     this.ticketTemplate = rec.get("POST /access/ticket");
     this.version = rec.get("GET /nodes/vmpvetest/version");
@@ -255,9 +269,17 @@ export class FakePve {
 
   // ---- access control ----------------------------------------------------
 
-  private allowed(user: string, privilege: string): boolean {
+  private allowed(user: string, privilege: string, path?: string): boolean {
     const held = this.tokenPrivileges[user];
-    return held === undefined || held.includes(privilege);
+    if (held !== undefined && !held.includes(privilege)) return false;
+    const pool = this.tokenPools[user];
+    if (pool === undefined || !path) return true;
+    if (path.startsWith("/pool/")) return path === `/pool/${pool}`;
+    if (!path.startsWith("/vms/")) return true;
+    const guest = this.guests.get(Number(path.slice("/vms/".length)));
+    if (!guest) return false; // no ACL reaches a vmid outside the pool
+    if (guest.resource.pool === pool) return true;
+    return Boolean(guest.resource.template) && (privilege === "VM.Audit" || privilege === "VM.Clone");
   }
 
   /**
@@ -291,13 +313,13 @@ export class FakePve {
     } else if (rest === "/clone") {
       needs.push(
         { path: vm, privilege: "VM.Clone" },
-        { path: `/vms/${params.newid}`, privilege: "VM.Allocate" },
+        params.pool ? { path: `/pool/${params.pool}`, privilege: "VM.Allocate" } : { path: `/vms/${params.newid}`, privilege: "VM.Allocate" },
         { path: `/storage/${params.storage ?? storageOf(rootDisk ? guest!.config[rootDisk] : undefined)}`, privilege: "Datastore.AllocateSpace" },
       );
     } else if (method === "DELETE" && rest === "") {
       needs.push({ path: vm, privilege: "VM.Allocate" });
     }
-    return needs.find((n) => !this.allowed(user, n.privilege));
+    return needs.find((n) => !this.allowed(user, n.privilege, n.path));
   }
 
   // ---- HTTP --------------------------------------------------------------
@@ -354,7 +376,7 @@ export class FakePve {
     }
     const csrf = req.headers.csrfpreventiontoken;
     const csrfOk = auth === "token" || (typeof csrf === "string" && this.tickets.get(decodeURIComponent(cookie!)) === csrf);
-    this.requests.push({ method, path, params, auth, csrf: csrfOk && auth === "ticket" });
+    this.requests.push({ method, path, params, auth, csrf: csrfOk && auth === "ticket", user });
     if (method !== "GET" && !csrfOk) return send(401, null, "Permission check failed (invalid csrf token)");
 
     try {
@@ -381,7 +403,7 @@ export class FakePve {
     if (method === "GET" && path === "/nodes") return ok(this.nodes);
     if (method === "GET" && path === "/cluster/resources") {
       // PVE lists only the guests the caller may audit; it never answers 403 here.
-      const vms = [...this.guests.values()].map((g) => g.resource).filter((r) => this.allowed(user, "VM.Audit"));
+      const vms = [...this.guests.values()].map((g) => g.resource).filter((r) => this.allowed(user, "VM.Audit", `/vms/${r.vmid}`));
       return ok(params.type === "vm" || !params.type ? vms : []);
     }
     if (path === "/cluster/firewall/groups") {
@@ -519,7 +541,7 @@ export class FakePve {
           config.meta = `creation-qemu=10.1.2,ctime=${Math.floor(Date.now() / 1000)}`;
           if (typeof config.net0 === "string") config.net0 = config.net0.replace(/=([0-9A-F]{2}:){5}[0-9A-F]{2}/, "=BC:24:11:" + [1, 2, 3].map(() => randomBytes(1).toString("hex").toUpperCase()).join(":"));
           this.guests.set(newid, {
-            resource: { ...structuredClone(r), vmid: newid, id: `${kind}/${newid}`, name, node: target, template: 0, status: "stopped", uptime: 0, tags: undefined },
+            resource: { ...structuredClone(r), vmid: newid, id: `${kind}/${newid}`, name, node: target, template: 0, status: "stopped", uptime: 0, tags: undefined, pool: params.pool },
             config,
             current: undefined,
             agent: guest.agent ?? structuredClone(this.guests.get(100)?.agent),
