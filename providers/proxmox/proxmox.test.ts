@@ -216,7 +216,7 @@ describe("create by clone", () => {
   test("clones a template by name, sizes it, sets cloud-init and tags, starts it", async () => {
     const key = generateKeyPair("ed25519", "ops");
     await call("ImportKeyPair", { key_pair_name: "ops", public_key: key.publicKey });
-    const res = await call("CreateInstance", {
+    const request = {
       name: "web-1",
       type: "medium",
       region: "vmpvetest",
@@ -224,7 +224,8 @@ describe("create by clone", () => {
       key_pair_name: "ops",
       tags: { web: "", env: "test" },
       idempotency_key: "create-web-1",
-    });
+    };
+    const res = await call("CreateInstance", request);
     const inst = res.instance;
     expect(inst.id).toMatch(/^vmpvetest\/qemu\/\d+$/);
     expect(inst).toMatchObject({ name: "web-1", status: "running", type: "medium", image_id: "901", key_pair_name: "ops", region: "vmpvetest" });
@@ -241,7 +242,8 @@ describe("create by clone", () => {
     // Every write's task was polled to completion.
     expect(pve.requestsTo("GET", /\/tasks\/.*qmclone.*\/status$/).length).toBeGreaterThanOrEqual(3);
 
-    const again = await call("CreateInstance", { name: "web-1", type: "medium", region: "vmpvetest", image_id: "901", idempotency_key: "create-web-1" });
+    // A retry is the same request (the key is bound to it: another body is INVALID_ARGUMENT).
+    const again = await call("CreateInstance", request);
     expect(again.instance.id).toBe(inst.id);
     expect(pve.requestsTo("POST", /\/clone$/).length).toBe(1);
 
