@@ -270,6 +270,23 @@ describe("create by clone", () => {
     await call("DeleteInstance", { instance_id: a.instance.id });
   });
 
+  test("20 concurrent creates with one key, one at 0.5 s and 19 at 60 s: one clone, the 19 all get its guest, the short one DEADLINE_EXCEEDED", async () => {
+    const before = pve.requestsTo("POST", /\/clone$/).length;
+    const req = { name: "sf-pve", type: "small", region: "vmpvetest", image_id: "900", idempotency_key: "sf-pve-20" };
+    // The clone task runs until the short caller has given up.
+    const hold = pve.holdNextTask("qmclone");
+    const short = grpcError(provider.client.call("CreateInstance", req, { deadlineMs: 500 }));
+    const long = Array.from({ length: 19 }, () => provider.client.call("CreateInstance", req, { deadlineMs: 60_000 }));
+    await hold.started;
+    expect((await short).code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    hold.release();
+    const ids = new Set((await Promise.all(long)).map((a) => a.instance.id));
+    expect(ids.size).toBe(1);
+    expect(pve.requestsTo("POST", /\/clone$/).length - before).toBe(1);
+    expect((await call("ListInstances", { filters: { name: "sf-pve" } })).instances.map((i: any) => i.id)).toEqual([...ids]);
+    await call("DeleteInstance", { instance_id: [...ids][0] });
+  }, 90_000);
+
   test("full clones onto another node carry full, target and storage", async () => {
     const p = await start({ ...baseEnv(), PROXMOX_TOKEN_ID: TOKEN_ID, PROXMOX_TOKEN_SECRET: TOKEN_SECRET, PROXMOX_CLONE_MODE: "full", PROXMOX_STORAGE: "local-zfs" });
     const res = await p.client.call("CreateInstance", { name: "far-1", type: "2c2g", region: "vmpvetest2", image_id: "900" }, { deadlineMs: 20_000 });
