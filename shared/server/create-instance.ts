@@ -30,6 +30,8 @@ export const KEY_MEMORY_ENTRIES = 10_000;
 
 export interface CreateSettings {
   wait?: Partial<WaitSettings>;
+  /** Keys remembered at most (default KEY_MEMORY_ENTRIES). */
+  keyMemoryEntries?: number;
   metrics?: ProviderMetrics;
   now?: () => number;
 }
@@ -110,7 +112,7 @@ export class InstanceCreator {
     this.recent.delete(id);
     this.recent.set(id, { fingerprint, until: this.now() + KEY_MEMORY_MS });
     // A Map iterates in insertion order: the first entry is the oldest.
-    while (this.recent.size > KEY_MEMORY_ENTRIES) this.recent.delete(this.recent.keys().next().value!);
+    while (this.recent.size > (this.settings.keyMemoryEntries ?? KEY_MEMORY_ENTRIES)) this.recent.delete(this.recent.keys().next().value!);
   }
 }
 

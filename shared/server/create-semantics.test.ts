@@ -77,7 +77,9 @@ describe("idempotency key single-flight (sandbox, every cloud call takes 1.5 s)"
 describe("wait_until_running (sandbox)", () => {
   let slow: TestProvider;
   let quick: TestProvider;
+  let held: TestProvider;
   beforeAll(async () => {
+    held = await startTestProvider(awsProvider, ["--sandbox", "--sandbox-transition-ms", "600000"]);
     // Pending for 10 minutes (beyond any deadline here); the wait is capped at 2 s.
     slow = await startTestProvider(awsProvider, ["--sandbox", "--sandbox-transition-ms", "600000", "--wait-until-running-max-seconds", "2", "--metrics-addr", "127.0.0.1:0"]);
     quick = await startTestProvider(awsProvider, ["--sandbox", "--sandbox-transition-ms", "1500"]);
@@ -85,7 +87,21 @@ describe("wait_until_running (sandbox)", () => {
   afterAll(async () => {
     await slow.close();
     await quick.close();
+    await held.close();
   });
+
+  test("an instance that leaves pending for a terminal state ends the wait: OK with that status and the id", async () => {
+    const waiting = held.client.call("CreateInstance", { name: "w-gone", type: TYPE, wait_until_running: true }, { deadlineMs: 60_000 });
+    let pending: any[] = [];
+    while (pending.length === 0) {
+      await Bun.sleep(50);
+      pending = await named(held, "w-gone");
+    }
+    await held.client.call("DeleteInstance", { instance_id: pending[0].id, region: REGION }, { deadlineMs: 10_000 });
+    const { instance } = await waiting;
+    expect(instance.id).toBe(pending[0].id);
+    expect(instance.status).toBe("terminating");
+  }, 60_000);
 
   test("polls until the instance runs", async () => {
     const { instance } = await quick.client.call("CreateInstance", { name: "w-run", type: TYPE, wait_until_running: true }, { deadlineMs: 30_000 });
@@ -129,5 +145,14 @@ describe("single-flight keys", () => {
     expect(y.id).toBe(x.id);
     expect(creates).toBe(2);
     expect(creator.inFlight).toBe(0);
+  });
+
+  test("a flood of fresh keys costs bounded memory: the oldest bindings are forgotten first", async () => {
+    const creator = new InstanceCreator(backend(), { keyMemoryEntries: 2 });
+    for (const key of ["k1", "k2", "k3"]) await creator.create(ctx(), { ...spec, name: key, idempotencyKey: key }, false);
+    // k3 is remembered: another request with it is refused before reaching the cloud.
+    await expect(creator.create(ctx(), { ...spec, name: "k3", type: "t3.small", idempotencyKey: "k3" }, false)).rejects.toThrow(/idempotency_key/);
+    // k1 was forgotten: the backend's own de-duplication answers (same name, so no conflict is visible).
+    expect((await creator.create(ctx(), { ...spec, name: "k1", type: "t3.small", idempotencyKey: "k1" }, false)).name).toBe("k1");
   });
 });
