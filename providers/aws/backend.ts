@@ -447,7 +447,9 @@ export class AwsEc2Backend implements CloudBackend {
     const launched = out.Instances?.[0];
     if (!launched?.InstanceId) throw new Error("RunInstances answered without an instance");
     ctx.log.info("instance launched", { instance_id: launched.InstanceId, region: spec.region, type: spec.type });
-    return toInstance(launched, spec.region);
+    const instance = toInstance(launched, spec.region);
+    // The Name tag was set by this launch even when the response leaves tags out.
+    return instance.name === "" ? { ...instance, name: spec.name } : instance;
   }
 
   private stateMessage(id: string, change: InstanceStateChange | undefined, verb: string): ActionResult {

@@ -89,8 +89,10 @@ export class InstanceCreator {
       // no caller's deadline; it is bounded by its callers (single-flight.ts).
       work: (signal) => this.backend.createInstance({ ...ctx, signal, deadline: undefined }, spec),
     });
-    if (instance.name !== spec.name) {
-      // The cloud's de-duplication found the key on an instance another request made.
+    if (instance.name !== "" && instance.name !== spec.name) {
+      // The cloud's de-duplication found the key on an instance another
+      // request made. (An answer without a name, as a launch response may
+      // be, says nothing either way.)
       throw invalidArgument(
         "idempotency_key",
         `was already used to create instance ${quote(instance.id)} named ${quote(instance.name)}; send that request to retry it, or a new key for a new instance`,
