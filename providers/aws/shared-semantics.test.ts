@@ -12,6 +12,7 @@ import net from "node:net";
 import { badRequestFields, grpcError } from "../../shared/testing/client";
 import { GateProxy } from "../../shared/testing/gate-proxy";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { sameKeyRace } from "../../shared/testing/same-key-race";
 import { metricSample } from "../../shared/testing/metrics-sample";
 import { awsProvider } from "./definition";
 import { startMoto, type MotoServer } from "./moto-server";
@@ -63,13 +64,8 @@ describe("idempotency keys (moto)", () => {
     const launchesBefore = runInstances();
     // EC2's answer to the launch is held until the short caller has given up.
     const hold = gate.holdNext((r) => r.body.includes("Action=RunInstances"));
-    const short = grpcError(viaGate.client.call("CreateInstance", req, { deadlineMs: 500 }));
-    const long = Array.from({ length: 19 }, () => viaGate.client.call("CreateInstance", req, { deadlineMs: 60_000 }));
-    await hold.arrived;
-    expect((await short).code).toBe(grpc.status.DEADLINE_EXCEEDED);
-    hold.release();
-    const answers = await Promise.all(long);
-    const ids = new Set(answers.map((a) => a.instance.id));
+    const { short, ids } = await sameKeyRace(viaGate.client, req, hold);
+    expect(short.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect(ids.size).toBe(1);
     expect(runInstances() - launchesBefore).toBe(1);
     expect(await tagged("sf-moto-20")).toEqual([...ids]);

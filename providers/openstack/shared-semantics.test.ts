@@ -4,9 +4,9 @@
 // held until the caller with the short deadline has given up.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { status } from "@grpc/grpc-js";
-import { grpcError } from "../../shared/testing/client";
 import { GateProxy } from "../../shared/testing/gate-proxy";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { sameKeyRace } from "../../shared/testing/same-key-race";
 import { openstackProvider } from "./definition";
 import { requireTestbed, testbedEnv } from "./testing/testbed";
 
@@ -39,13 +39,9 @@ test("20 concurrent creates with one key, one at 0.5 s and 19 at 60 s: one serve
   const posts = () => nova.requests.filter((r) => r.method === "POST" && /\/servers$/.test(r.path)).length;
   const before = posts();
   const hold = nova.holdNext((r) => r.method === "POST" && /\/servers$/.test(r.path));
-  const short = grpcError(provider.client.call("CreateInstance", req, { deadlineMs: 500 }));
-  const long = Array.from({ length: 19 }, () => provider.client.call("CreateInstance", req, { deadlineMs: 60_000 }));
-  await hold.arrived;
-  expect((await short).code).toBe(status.DEADLINE_EXCEEDED);
-  hold.release();
-  const ids = new Set((await Promise.all(long)).map((a) => a.instance.id));
+  const { short, ids } = await sameKeyRace(provider.client, req, hold);
   created.push(...ids);
+  expect(short.code).toBe(status.DEADLINE_EXCEEDED);
   expect(ids.size).toBe(1);
   expect(posts() - before).toBe(1);
   const listed = await provider.client.call("ListInstances", { region: REGION, filters: { name: req.name } }, { deadlineMs: 60_000 });

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { badRequestFields, grpcError } from "../../shared/testing/client";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { sameKeyRace } from "../../shared/testing/same-key-race";
 import { generateKeyPair } from "../../shared/keys";
 import { proxmoxProvider } from "./definition";
 import { makeTestPki, type TestPki } from "./testing/certs";
@@ -275,12 +276,8 @@ describe("create by clone", () => {
     const req = { name: "sf-pve", type: "small", region: "vmpvetest", image_id: "900", idempotency_key: "sf-pve-20" };
     // The clone task runs until the short caller has given up.
     const hold = pve.holdNextTask("qmclone");
-    const short = grpcError(provider.client.call("CreateInstance", req, { deadlineMs: 500 }));
-    const long = Array.from({ length: 19 }, () => provider.client.call("CreateInstance", req, { deadlineMs: 60_000 }));
-    await hold.started;
-    expect((await short).code).toBe(grpc.status.DEADLINE_EXCEEDED);
-    hold.release();
-    const ids = new Set((await Promise.all(long)).map((a) => a.instance.id));
+    const { short, ids } = await sameKeyRace(provider.client, req, { arrived: hold.started, release: hold.release });
+    expect(short.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect(ids.size).toBe(1);
     expect(pve.requestsTo("POST", /\/clone$/).length - before).toBe(1);
     expect((await call("ListInstances", { filters: { name: "sf-pve" } })).instances.map((i: any) => i.id)).toEqual([...ids]);
