@@ -14,6 +14,7 @@ import { badRequestFields, grpcError } from "../testing/client";
 import { startTestProvider, type TestProvider } from "../testing/harness";
 import { sameKeyRace } from "../testing/same-key-race";
 import { metricSample } from "../testing/metrics-sample";
+import { CREDENTIALS_METADATA, encodeCredentialDocument } from "../tenancy/credential-document";
 import { InstanceCreator } from "./create-instance";
 
 const TYPE = "t3.micro";
@@ -69,6 +70,31 @@ describe("idempotency key single-flight (sandbox, every cloud call takes 1.5 s)"
     expect((await p.client.call("CreateInstance", req, { deadlineMs: 30_000 })).instance.id).toBe(created.id);
     expect((await named(p, "sf-bound")).length).toBe(1);
   }, 60_000);
+});
+
+describe("idempotency keys are per tenant (per-call credentials, sandbox)", () => {
+  let p: TestProvider;
+  const as = (id: string) => ({
+    deadlineMs: 30_000,
+    metadata: { [CREDENTIALS_METADATA]: encodeCredentialDocument({ AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: `${id.toLowerCase()}-secret-4f0c8e2b9d7a6135e8c4b2a1d0f9e8c7` }) },
+  });
+  beforeAll(async () => {
+    p = await startTestProvider(awsProvider, ["--sandbox", "--per-call-credentials", "--sandbox-latency-ms", "500", "--sandbox-seed-instances", "0"]);
+  });
+  afterAll(() => p.close());
+
+  test("two tenants sending one key at once each get an instance of their own cloud, never the other's", async () => {
+    const req = { name: "tenant-sf", type: TYPE, region: REGION, idempotency_key: "same-key-everywhere" };
+    const [a1, a2, b] = await Promise.all([
+      p.client.call("CreateInstance", req, as("AKIAALICE0000000000")),
+      p.client.call("CreateInstance", req, as("AKIAALICE0000000000")),
+      p.client.call("CreateInstance", req, as("AKIABOB00000000000000")),
+    ]);
+    expect(a2.instance.id).toBe(a1.instance.id);
+    expect(b.instance.id).not.toBe(a1.instance.id);
+    const bobs = await p.client.call("ListInstances", { region: REGION }, as("AKIABOB00000000000000"));
+    expect(bobs.instances.map((i: any) => i.id)).toEqual([b.instance.id]);
+  });
 });
 
 describe("wait_until_running (sandbox)", () => {
