@@ -38,6 +38,8 @@ export function serverFlags(defaultPort: number): FlagSpec[] {
     { name: "allow-unauthenticated", kind: "boolean", env: "SKYCLUST_ALLOW_UNAUTHENTICATED", default: false, help: "with a real cloud and no tokens/mTLS, answer non-loopback callers too (trusted networks only)" },
     { name: "shutdown-grace-seconds", kind: "number", env: "SKYCLUST_SHUTDOWN_GRACE_SECONDS", default: 20, help: "on SIGTERM, let running calls finish for this long" },
     { name: "fanout-concurrency", kind: "number", env: "SKYCLUST_FANOUT_CONCURRENCY", default: 32, help: 'regions listed at once for region "*"' },
+    { name: "fanout-region-timeout-seconds", kind: "number", env: "SKYCLUST_FANOUT_REGION_TIMEOUT_SECONDS", default: 10, help: 'region "*": a region slower than this goes in unreachable, when the caller set no deadline' },
+    { name: "wait-until-running-max-seconds", kind: "number", env: "SKYCLUST_WAIT_UNTIL_RUNNING_MAX_SECONDS", default: 600, help: "CreateInstance wait_until_running: longest wait, deadline or not (then OK with the instance still pending)" },
     { name: "metrics-addr", kind: "string", env: "SKYCLUST_METRICS_ADDR", help: "serve Prometheus metrics at http://HOST:PORT/metrics (off when unset)" },
     { name: "log-level", kind: "string", env: "SKYCLUST_LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
     { name: "help", kind: "boolean", help: "show this help" },
@@ -57,6 +59,12 @@ function parseHostPort(value: string, field: string): { host: string; port: numb
   const m = /^(.+):(\d{1,5})$/.exec(value);
   if (!m || Number(m[2]) > 65535) throw new ConfigError(`${field}: expected HOST:PORT, got "${value}"`);
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+}
+
+function positiveSeconds(settings: Settings, name: string, fallback: number): number {
+  const v = num(settings, name) ?? fallback;
+  if (!(v > 0) || v > 86_400) throw new ConfigError(`--${name}: expected seconds between 0 and 86400, got ${v}`);
+  return v;
 }
 
 /**
@@ -155,6 +163,8 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     ssh: createSshService(settings, log, metrics?.ssh),
     version: VERSION,
     fanoutConcurrency: Math.max(1, num(settings, "fanout-concurrency") ?? 32),
+    fanoutRegionTimeoutMs: positiveSeconds(settings, "fanout-region-timeout-seconds", 10) * 1000,
+    waitUntilRunningMaxMs: positiveSeconds(settings, "wait-until-running-max-seconds", 600) * 1000,
     access,
     metrics,
     tracing,

@@ -131,9 +131,14 @@ export interface CreateInstanceSpec {
   keyPairName?: string;
   rootVolumeSizeGb?: number;
   rootVolumeType?: string;
-  /** Retrying with the same key must return the first call's instance. */
+  /**
+   * Retrying with the same key must return the first call's instance: the
+   * backend de-duplicates on the cloud's side (a client token, request id or
+   * a marker it can look up). Concurrent calls in one process never reach
+   * the backend twice for one key: the service layer shares one create
+   * between them (shared/server/create-instance.ts).
+   */
   idempotencyKey?: string;
-  waitUntilRunning: boolean;
 }
 
 export interface InstanceRef {
@@ -235,6 +240,10 @@ export interface CloudBackend {
    */
   listAllRegions?(ctx: CallContext, query: AllRegionsQuery): Promise<InstancePage>;
   getInstance(ctx: CallContext, ref: InstanceRef): Promise<Instance>;
+  /**
+   * Creates and returns at once (pending is fine): waiting until the
+   * instance runs is the service layer's (polling getInstance).
+   */
   createInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance>;
   deleteInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult>;
   startInstance(ctx: CallContext, ref: InstanceRef): Promise<ActionResult>;

@@ -1,7 +1,6 @@
 // The real EC2 backend: translates CloudBackend calls into EC2 API calls
 // with @aws-sdk/client-ec2 and nothing else. Every command gets ctx.signal,
 // so the caller's deadline and cancellation reach EC2.
-import { abortableSleep } from "../../shared/abort";
 import {
   CreateKeyPairCommand,
   DeleteKeyPairCommand,
@@ -105,10 +104,6 @@ export function liveCredentials(keys: StaticKeys) {
 
 const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
 const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
-// Polls start quick (most launches leave pending within seconds) and back off.
-const WAIT_FIRST_POLL_MS = 500;
-const WAIT_POLL_MS = 4000;
-const WAIT_CAP_MS = 10 * 60 * 1000;
 
 // Which request field an EC2 error code (prefix) is about, per operation.
 const CREATE_FIELDS: FieldHints = {
@@ -137,7 +132,6 @@ export class AwsEc2Backend implements CloudBackend {
   private readonly regions: TtlCache<Region[]>;
   /** Zones per region, kept as long as the region list. */
   private readonly zones = new Map<string, TtlCache<Zone[]>>();
-  private readonly creating = new Map<string, Promise<Instance>>();
 
   /** Keys for every EC2 client: the operator's or a tenant's, or an assumed role's; absent = the SDK chain. */
   private readonly credentialProvider?: (() => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }>) & { memoized: boolean };
@@ -350,15 +344,10 @@ export class AwsEc2Backend implements CloudBackend {
 
   async createInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance> {
     this.checkRegion(spec.region);
-    if (!spec.idempotencyKey) return this.launch(ctx, spec);
-    // Two concurrent retries reaching this replica share one launch, so the
-    // tag lookup below cannot race with itself here.
-    const key = `${spec.region}\u0000${spec.idempotencyKey}`;
-    const inflight = this.creating.get(key);
-    if (inflight) return inflight;
-    const run = this.createIdempotently(ctx, spec).finally(() => this.creating.delete(key));
-    this.creating.set(key, run);
-    return run;
+    // Concurrent calls with one key reach this only once per replica (the
+    // service layer shares one create between them), so the tag lookup
+    // below does not race with itself here.
+    return spec.idempotencyKey ? this.createIdempotently(ctx, spec) : this.launch(ctx, spec);
   }
 
   /**
@@ -372,7 +361,7 @@ export class AwsEc2Backend implements CloudBackend {
     const existing = await this.findByIdempotencyKey(ctx, spec.region, spec.idempotencyKey!);
     if (existing) {
       ctx.log.info("create retried with a known idempotency key: returning the first call's instance", { instance_id: existing.id, region: spec.region });
-      return spec.waitUntilRunning ? this.waitLeavingPending(ctx, existing) : existing;
+      return existing;
     }
     return this.launch(ctx, spec);
   }
@@ -459,20 +448,8 @@ export class AwsEc2Backend implements CloudBackend {
     if (!launched?.InstanceId) throw new Error("RunInstances answered without an instance");
     ctx.log.info("instance launched", { instance_id: launched.InstanceId, region: spec.region, type: spec.type });
     const instance = toInstance(launched, spec.region);
-    return spec.waitUntilRunning ? this.waitLeavingPending(ctx, instance) : instance;
-  }
-
-  /** Polls until the instance is no longer pending, stopping short of the call's deadline. */
-  private async waitLeavingPending(ctx: CallContext, instance: Instance): Promise<Instance> {
-    const until = Math.min(Date.now() + WAIT_CAP_MS, ctx.deadline ? ctx.deadline.getTime() - 1000 : Infinity);
-    let current = instance;
-    let delay = WAIT_FIRST_POLL_MS;
-    while (current.status === "pending" && Date.now() + delay < until) {
-      await abortableSleep(delay, ctx.signal);
-      delay = Math.min(WAIT_POLL_MS, delay * 2);
-      current = toInstance(await this.describeOne(ctx, { instanceId: instance.id, region: instance.region }), instance.region);
-    }
-    return current;
+    // The Name tag was set by this launch even when the response leaves tags out.
+    return instance.name === "" ? { ...instance, name: spec.name } : instance;
   }
 
   private stateMessage(id: string, change: InstanceStateChange | undefined, verb: string): ActionResult {

@@ -124,7 +124,6 @@ describe("RunInstances input", () => {
     tags: { team: "blue" },
     securityGroups: [],
     publicIp: false,
-    waitUntilRunning: false,
   };
 
   test("plain user data is base64-encoded once; base64 is passed on; EC2's size limit holds", () => {

@@ -288,21 +288,7 @@ export class GcpBackend implements CloudBackend {
       }
       throw err;
     }
-    let raw = await this.getByName(ctx, zone, name);
-    if (spec.waitUntilRunning) raw = await this.waitWhilePending(ctx, zone, name, raw);
-    return this.withImage(ctx, raw);
-  }
-
-  private async waitWhilePending(ctx: CallContext, zone: string, name: string, raw: GceInstance): Promise<GceInstance> {
-    for (let i = 0; raw.status === "PROVISIONING" || raw.status === "STAGING"; i++) {
-      try {
-        await abortableSleep(Math.min(5000, 250 * 2 ** Math.min(i, 5)), ctx.signal);
-      } catch {
-        throw abortError(ctx.signal);
-      }
-      raw = await this.getByName(ctx, zone, name);
-    }
-    return raw;
+    return this.withImage(ctx, await this.getByName(ctx, zone, name));
   }
 
   private async action(ctx: CallContext, ref: InstanceRef, verb: "start" | "stop" | "reset" | "delete"): Promise<{ zone: string; name: string }> {

@@ -8,6 +8,8 @@ import { status } from "@grpc/grpc-js";
 import { generateKeyPair } from "../../shared/keys";
 import { badRequestFields, grpcError } from "../../shared/testing/client";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { GateProxy } from "../../shared/testing/gate-proxy";
+import { sameKeyRace } from "../../shared/testing/same-key-race";
 import { gcpProvider } from "./definition";
 import { FakeGce, makeServiceAccount, type ServiceAccount } from "./testing/fake-gce";
 
@@ -308,6 +310,24 @@ describe("CreateInstance", () => {
     expect(inserts.length).toBe(2);
     expect(inserts[1]!.query.requestId).toBe(inserts[0]!.query.requestId);
   });
+
+  test("20 concurrent creates with one key, one at 0.5 s and 19 at 60 s: one insert, the 19 all get its VM, the short one DEADLINE_EXCEEDED", async () => {
+    const proxy = await GateProxy.start(fake.url);
+    const viaProxy = await startProvider(["--credentials-file", sa.keyFile, "--endpoint", proxy.url]);
+    try {
+      const req = { name: "sf-gce", type: "n1-standard-1", region: "us-central1", idempotency_key: "sf-gce-20" };
+      // GCE's answer to the insert is held until the short caller has given up.
+      const hold = proxy.holdNext((r) => r.method === "POST" && /\/zones\/[^/]+\/instances\?/.test(r.path));
+      const { short, ids } = await sameKeyRace(viaProxy.client, req, hold);
+      expect(short.code).toBe(status.DEADLINE_EXCEEDED);
+      expect(ids.size).toBe(1);
+      expect(fake.requestsTo("POST", /zones\/[^/]+\/instances$/).filter((r) => r.body.name === "sf-gce").length).toBe(1);
+      expect(fake.allInstances().filter((i) => i.name === "sf-gce").length).toBe(1);
+    } finally {
+      await viaProxy.close();
+      await proxy.stop();
+    }
+  }, 90_000);
 
   test("a retry after GCE forgot the requestId still returns the first VM; another key gets ALREADY_EXISTS", async () => {
     const req = { name: "idem-late", type: "n1-standard-1", region: "us-central1-a", idempotency_key: "late-retry" };

@@ -3,7 +3,6 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../shared/config";
 import {
-  abortError,
   alreadyExists,
   failedPrecondition,
   invalidArgument,
@@ -47,8 +46,6 @@ export interface OpenStackBackendOptions {
   transport?: TransportOptions;
   identity?: IdentityOptions;
   rateCard?: RateCard;
-  /** How often wait_until_running polls the server. */
-  pollIntervalMs?: number;
   /** Nova requests one ListInstances page may make while client-side filters drop servers. */
   maxRequestsPerPage?: number;
   claims?: ClaimOptions;
@@ -64,10 +61,7 @@ export class OpenStackBackend implements CloudBackend {
   readonly session: Session;
   readonly compute: Compute;
   private readonly images: Images;
-  private readonly pollMs: number;
   private readonly maxRequestsPerPage: number;
-  /** Creates in flight per idempotency key: retries wait for the first and then find its server. */
-  private readonly creating = new Map<string, Promise<unknown>>();
   private readonly claims: CreateClaims;
   private readonly networking: ServerNetworking;
 
@@ -91,7 +85,6 @@ export class OpenStackBackend implements CloudBackend {
     this.images = new Images(this.session);
     this.claims = new CreateClaims(this.compute, log, opts.claims);
     this.networking = new ServerNetworking(new Network(this.session), () => this.identity.cached()?.projectId, { floatingNetwork: opts.floatingNetwork });
-    this.pollMs = opts.pollIntervalMs ?? 1000;
     this.maxRequestsPerPage = opts.maxRequestsPerPage ?? 5;
   }
 
@@ -275,14 +268,10 @@ export class OpenStackBackend implements CloudBackend {
 
   async createInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<Instance> {
     const key = spec.idempotencyKey;
-    if (!key) return this.afterCreate(ctx, spec.region, await this.submitCreate(ctx, spec), spec.waitUntilRunning);
-    // Retries reaching this process while the first call still runs wait for
-    // it here (no cloud calls); other processes are kept apart by the claim.
-    const lockKey = `${spec.region}\0${key}`;
-    for (let previous = this.creating.get(lockKey); previous; previous = this.creating.get(lockKey)) {
-      await untilSettledOrAborted(previous, ctx.signal);
-    }
-    const attempt = this.claims.run(
+    if (!key) return this.getInstance(ctx, { region: spec.region, instanceId: await this.submitCreate(ctx, spec) });
+    // Calls with one key reach this once per process (the service layer
+    // shares one create between them); other processes are kept apart by the claim.
+    const id = await this.claims.run(
       spec.region,
       key,
       ctx.signal,
@@ -293,12 +282,7 @@ export class OpenStackBackend implements CloudBackend {
       },
       (claimed) => this.submitCreate(ctx, spec, claimed),
     );
-    this.creating.set(lockKey, attempt);
-    try {
-      return this.afterCreate(ctx, spec.region, await attempt, spec.waitUntilRunning);
-    } finally {
-      if (this.creating.get(lockKey) === attempt) this.creating.delete(lockKey);
-    }
+    return this.getInstance(ctx, { region: spec.region, instanceId: id });
   }
 
   /** Validates, resolves references and POSTs the server; returns its id. */
@@ -372,16 +356,6 @@ export class OpenStackBackend implements CloudBackend {
       }
     }
     return created.id;
-  }
-
-  private async afterCreate(ctx: CallContext, region: string, id: string, wait: boolean): Promise<Instance> {
-    let instance = await this.getInstance(ctx, { region, instanceId: id });
-    while (wait && instance.status === "pending") {
-      await Bun.sleep(this.pollMs);
-      if (ctx.signal.aborted) throw new ProviderError("DEADLINE_EXCEEDED", `server ${id} was created but was still ${instance.rawStatus} when the call's deadline passed`);
-      instance = await this.getInstance(ctx, { region, instanceId: id });
-    }
-    return instance;
   }
 
   /** Runs a server action; a 409 names the state the server is in. */
@@ -569,19 +543,6 @@ export class OpenStackBackend implements CloudBackend {
     }
     return { message: `key pair ${req.name} deleted` };
   }
-}
-
-/** Waits for `p` to settle (either way), or throws when the call's signal fires first. */
-function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(
-      () => resolve(),
-      () => resolve(),
-    ).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 function sha256Of(publicKey: string | undefined): string | undefined {

@@ -438,23 +438,10 @@ export class ProxmoxBackend implements CloudBackend {
     return undefined;
   }
 
-  /** Creates carrying the same idempotency key run one after another in this process. */
-  private readonly createsByKey = new Map<string, Promise<unknown>>();
-
+  // Calls with one idempotency key reach this once per process (the service
+  // layer shares one create between them); the key in the guest's
+  // description answers a retry after that.
   async createInstance(ctx: Ctx, spec: CreateInstanceSpec): Promise<Instance> {
-    const key = spec.idempotencyKey;
-    if (!key) return this.create(ctx, spec);
-    const previous = this.createsByKey.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.create(ctx, spec));
-    const settled = run.catch(() => undefined);
-    this.createsByKey.set(key, settled);
-    settled.then(() => {
-      if (this.createsByKey.get(key) === settled) this.createsByKey.delete(key);
-    });
-    return run;
-  }
-
-  private async create(ctx: Ctx, spec: CreateInstanceSpec): Promise<Instance> {
     if (!DNS_NAME.test(spec.name)) throw invalidArgument("name", "Proxmox guest names must be DNS names: letters, digits, '-' and '.', at most 63 characters");
     if (!spec.imageId) throw invalidArgument("image_id", "name the template to clone, by vmid (\"9000\") or by name");
     const size = this.opts.sizes.resolve(spec.type);

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { badRequestFields, grpcError } from "../../shared/testing/client";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { sameKeyRace } from "../../shared/testing/same-key-race";
 import { generateKeyPair } from "../../shared/keys";
 import { proxmoxProvider } from "./definition";
 import { makeTestPki, type TestPki } from "./testing/certs";
@@ -216,7 +217,7 @@ describe("create by clone", () => {
   test("clones a template by name, sizes it, sets cloud-init and tags, starts it", async () => {
     const key = generateKeyPair("ed25519", "ops");
     await call("ImportKeyPair", { key_pair_name: "ops", public_key: key.publicKey });
-    const res = await call("CreateInstance", {
+    const request = {
       name: "web-1",
       type: "medium",
       region: "vmpvetest",
@@ -224,7 +225,8 @@ describe("create by clone", () => {
       key_pair_name: "ops",
       tags: { web: "", env: "test" },
       idempotency_key: "create-web-1",
-    });
+    };
+    const res = await call("CreateInstance", request);
     const inst = res.instance;
     expect(inst.id).toMatch(/^vmpvetest\/qemu\/\d+$/);
     expect(inst).toMatchObject({ name: "web-1", status: "running", type: "medium", image_id: "901", key_pair_name: "ops", region: "vmpvetest" });
@@ -241,7 +243,8 @@ describe("create by clone", () => {
     // Every write's task was polled to completion.
     expect(pve.requestsTo("GET", /\/tasks\/.*qmclone.*\/status$/).length).toBeGreaterThanOrEqual(3);
 
-    const again = await call("CreateInstance", { name: "web-1", type: "medium", region: "vmpvetest", image_id: "901", idempotency_key: "create-web-1" });
+    // A retry is the same request (the key is bound to it: another body is INVALID_ARGUMENT).
+    const again = await call("CreateInstance", request);
     expect(again.instance.id).toBe(inst.id);
     expect(pve.requestsTo("POST", /\/clone$/).length).toBe(1);
 
@@ -267,6 +270,19 @@ describe("create by clone", () => {
     expect(new Set([first.instances[0].id, second.instances[0].id])).toEqual(new Set([a.instance.id, (await call("ListInstances", { filters: { name: "web-1" } })).instances[0].id]));
     await call("DeleteInstance", { instance_id: a.instance.id });
   });
+
+  test("20 concurrent creates with one key, one at 0.5 s and 19 at 60 s: one clone, the 19 all get its guest, the short one DEADLINE_EXCEEDED", async () => {
+    const before = pve.requestsTo("POST", /\/clone$/).length;
+    const req = { name: "sf-pve", type: "small", region: "vmpvetest", image_id: "900", idempotency_key: "sf-pve-20" };
+    // The clone task runs until the short caller has given up.
+    const hold = pve.holdNextTask("qmclone");
+    const { short, ids } = await sameKeyRace(provider.client, req, { arrived: hold.started, release: hold.release });
+    expect(short.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(ids.size).toBe(1);
+    expect(pve.requestsTo("POST", /\/clone$/).length - before).toBe(1);
+    expect((await call("ListInstances", { filters: { name: "sf-pve" } })).instances.map((i: any) => i.id)).toEqual([...ids]);
+    await call("DeleteInstance", { instance_id: [...ids][0] });
+  }, 90_000);
 
   test("full clones onto another node carry full, target and storage", async () => {
     const p = await start({ ...baseEnv(), PROXMOX_TOKEN_ID: TOKEN_ID, PROXMOX_TOKEN_SECRET: TOKEN_SECRET, PROXMOX_CLONE_MODE: "full", PROXMOX_STORAGE: "local-zfs" });

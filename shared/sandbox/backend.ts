@@ -291,15 +291,8 @@ export class SandboxBackend implements CloudBackend {
       keyPairName: spec.keyPairName,
       idempotencyKey: spec.idempotencyKey,
     });
-    if (spec.waitUntilRunning) await this.waitForPhaseChange(ctx, inst, "pending");
+    // Pending for transitionMs, then running: getInstance shows it (settle()).
     return this.toInstance(inst);
-  }
-
-  private async waitForPhaseChange(ctx: CallContext, inst: SandboxInstance, from: Phase): Promise<void> {
-    while (this.settle(inst)?.phase === from) {
-      throwIfAborted(ctx.signal);
-      await new Promise((r) => setTimeout(r, Math.min(50, this.options.transitionMs)));
-    }
   }
 
   private transition(ref: InstanceRef, allowed: Phase[], to: Phase, verb: string): ActionResult {

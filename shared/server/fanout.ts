@@ -18,6 +18,20 @@
 // nothing yet and starts every region concurrently, as a one-page listing of
 // sparse regions needs.
 //
+// Every region has a time budget: the caller's deadline less a margin for
+// the reply (regionBudgetMs), or --fanout-region-timeout-seconds (10 s) when
+// the caller set no deadline. A region that has not answered when the budget
+// is spent has its call aborted and is reported in `unreachable`
+// ("REGION: timed out after N ms"), and the page is answered with what the
+// other regions gave, before the caller's deadline. Regions not started by
+// then stay in the cursor for the next page.
+//
+// A region reported in `unreachable` (failed or timed out) is not read again
+// by later pages of the same walk: retrying it on every page could make a
+// walk that never ends. The walk is complete except for the regions its
+// pages named in `unreachable` (the rest of that region, if it failed after
+// earlier pages); list such a region by name, or start the walk again.
+//
 // Page tokens carry no secret, so a caller can forge this cursor. What keeps
 // a forged cursor from costing more than a genuine one: parseFanoutCursor
 // refuses (before any cloud call) a region list that is too long, repeats a
@@ -26,7 +40,7 @@
 // order a genuine token keeps them. So one RPC reads at most one page per
 // real region, each region once, exactly like a genuine token.
 import type { CallContext, Instance, InstancePage, ListInstancesQuery } from "../provider";
-import { ProviderError, invalidArgument } from "../errors";
+import { ProviderError, deadlineExceeded, invalidArgument } from "../errors";
 import { bounded, quote } from "../quote";
 
 type RegionState = [region: string, cursor: string | null, skip: number];
@@ -41,6 +55,24 @@ interface FanoutCursor {
 interface ParsedFanoutCursor {
   states: RegionState[];
   yieldHint?: number;
+}
+
+/** A region's budget when the caller set no deadline (--fanout-region-timeout-seconds). */
+export const DEFAULT_REGION_TIMEOUT_MS = 10_000;
+/** Kept free before the caller's deadline to build and send the reply. */
+const REPLY_MARGIN_MAX_MS = 1_000;
+const REPLY_MARGIN_MIN_MS = 100;
+
+/**
+ * How long each region may take: up to the caller's deadline less a margin
+ * for the reply (a tenth of the time left, 100 ms to 1 s), or `fallbackMs`
+ * without a deadline.
+ */
+export function regionBudgetMs(deadline: Date | undefined, fallbackMs: number, now = Date.now()): number {
+  if (!deadline) return fallbackMs;
+  const left = deadline.getTime() - now;
+  const margin = Math.min(REPLY_MARGIN_MAX_MS, Math.max(REPLY_MARGIN_MIN_MS, left / 10));
+  return Math.max(0, Math.floor(left - margin));
 }
 
 export type PageFetcher = (ctx: CallContext, query: ListInstancesQuery) => Promise<InstancePage>;
@@ -107,6 +139,11 @@ export function checkFanoutRegions(states: RegionState[], available: string[]): 
   }
 }
 
+/** An error a backend threw because its signal fired (it may wrap the reason). */
+function isAbort(err: unknown): boolean {
+  return (err instanceof ProviderError && (err.code === "DEADLINE_EXCEEDED" || err.code === "CANCELLED")) || (err instanceof Error && err.name === "AbortError");
+}
+
 export interface FanoutResult extends InstancePage {
   unreachable: string[];
 }
@@ -120,6 +157,8 @@ export async function listAcrossRegions(
   concurrency: number,
   /** Told each region's outcome (metrics); region names come from the cloud's own list. */
   onRegion?: (region: string, reachable: boolean) => void,
+  /** Each region's budget without a caller deadline. */
+  regionTimeoutMs = DEFAULT_REGION_TIMEOUT_MS,
 ): Promise<FanoutResult> {
   const { states: pending, yieldHint } = parseCursor(cursor);
   const prefetch = new AbortController();
@@ -127,7 +166,20 @@ export async function listAcrossRegions(
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   const childCtx: CallContext = { ...ctx, signal: prefetch.signal };
 
-  type Outcome = { ok: true; page: InstancePage } | { ok: false; error: unknown };
+  type Outcome = { ok: true; page: InstancePage } | { ok: false; error: unknown } | { ok: false; timedOut: true };
+  // The budget: when it is spent, regions still answering are cut off (their
+  // calls aborted) and reported, whether or not the backend heeds the abort.
+  const budgetMs = regionBudgetMs(ctx.deadline, regionTimeoutMs);
+  let expired = false;
+  let expire!: () => void;
+  const budgetSpent = new Promise<Outcome>((resolve) => (expire = () => resolve({ ok: false, timedOut: true })));
+  const budgetReason = deadlineExceeded(`region listing timed out after ${budgetMs} ms`);
+  const budgetTimer = setTimeout(() => {
+    expired = true;
+    expire();
+    prefetch.abort(budgetReason);
+  }, Math.min(budgetMs, 2 ** 31 - 1));
+
   const launched: Promise<Outcome>[] = [];
   const launch = (i: number) => {
     const [region, regionCursor] = pending[i]!;
@@ -147,7 +199,7 @@ export async function listAcrossRegions(
   // regions): the hint was too optimistic, so read ahead as far as the
   // concurrency limit allows instead of one round trip per empty region.
   const readAheadIfEmpty = (i: number, gaveSome: boolean) => {
-    if (gaveSome || instances.length > 0) return;
+    if (gaveSome || instances.length > 0 || expired) return;
     while (launched.length < pending.length && launched.length - i <= concurrency) launch(launched.length);
   };
   // What a region page yields, from pages that were not a region's last
@@ -165,20 +217,27 @@ export async function listAcrossRegions(
       }
       if (launched[i] === undefined) {
         // Not started yet: with instances in hand, answer now rather than
-        // spend a second round trip; with none, keep reading.
-        if (instances.length > 0) {
+        // spend a second round trip; with none, keep reading (unless the
+        // budget is spent: the next page reads it).
+        if (instances.length > 0 || expired) {
           remaining.push(state);
           continue;
         }
         launch(i);
       }
-      const outcome = await launched[i]!;
+      // A region that answered before the budget was spent counts, even when read after.
+      const outcome = await Promise.race([launched[i]!, budgetSpent]);
       const [region, regionCursor, skip] = state;
       if (!outcome.ok) {
-        if (ctx.signal.aborted) throw outcome.error;
+        if (ctx.signal.aborted) throw "error" in outcome ? outcome.error : ctx.signal.reason;
         readAheadIfEmpty(i, false);
         onRegion?.(region, false);
-        const why = outcome.error instanceof ProviderError ? `${outcome.error.code}: ${bounded(outcome.error.message)}` : "internal error";
+        const why =
+          "timedOut" in outcome || outcome.error === budgetReason || (expired && prefetch.signal.reason === budgetReason && isAbort(outcome.error))
+            ? `timed out after ${budgetMs} ms`
+            : outcome.error instanceof ProviderError
+              ? `${outcome.error.code}: ${bounded(outcome.error.message)}`
+              : "internal error";
         unreachable.push(`${region}: ${why}`);
         continue;
       }
@@ -199,6 +258,7 @@ export async function listAcrossRegions(
       else if (page.nextCursor) remaining.push([region, page.nextCursor, 0]);
     }
   } finally {
+    clearTimeout(budgetTimer);
     ctx.signal.removeEventListener("abort", onAbort);
     prefetch.abort();
   }

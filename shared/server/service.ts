@@ -11,6 +11,7 @@ import type { SshService } from "../ssh/types";
 import { defaultLoginUser } from "../ssh/users";
 import { unary, type CallDeps } from "./calls";
 import { instanceToWire, keyPairToWire, regionToWire, toTimestamp } from "./convert";
+import { InstanceCreator } from "./create-instance";
 import { checkFanoutRegions, initialFanoutCursor, listAcrossRegions, parseFanoutCursor } from "./fanout";
 import { decodePageToken, encodePageToken, queryFingerprint } from "./page-token";
 import {
@@ -34,6 +35,10 @@ export interface ServiceOptions {
   fanoutConcurrency: number;
   /** Extra capability flags from the shared layer (reflection, tls, ...). */
   serverCapabilities: Record<string, string>;
+  /** Longest wait_until_running, deadline or not (default 10 min). */
+  waitUntilRunningMaxMs?: number;
+  /** Per-region budget of a "*" fan-out when the caller set no deadline (default 10 s). */
+  fanoutRegionTimeoutMs?: number;
 }
 
 // Request shapes as proto-loader decodes them (keepCase, defaults on).
@@ -51,6 +56,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
     instanceId: requireText("instance_id", req.instance_id),
     region: region(checkRegion("region", req.region, false)),
   });
+  const creator = new InstanceCreator(backend, { metrics: deps.metrics, wait: opts.waitUntilRunningMaxMs ? { maxWaitMs: opts.waitUntilRunningMaxMs } : undefined });
   const rpc = (name: string, handler: (req: Req, ctx: CallContext, call: grpc.ServerUnaryCall<Req, unknown>) => Promise<unknown>) =>
     unary<Req, unknown>(name, deps, handler);
 
@@ -115,7 +121,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
       if (pending) tokenChecked(() => checkFanoutRegions(pending, available));
       const cursor = state?.cursor ?? initialFanoutCursor(available);
       page = await listAcrossRegions(ctx, (c, q) => backend.listInstances(c, q), cursor, filters, pageSize, opts.fanoutConcurrency, (r, ok) =>
-        deps.metrics?.fanoutRegion(r, ok),
+        deps.metrics?.fanoutRegion(r, ok), opts.fanoutRegionTimeoutMs,
       );
     } else {
       const query: ListInstancesQuery = { region: resolved, filters, pageSize, cursor: state?.cursor };
@@ -162,7 +168,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
     CreateInstance: rpc("CreateInstance", async (req, ctx, call) => {
       const fromMetadata = call.metadata.get("idempotency-key")[0];
       const regionValue = checkRegion("region", req.region, false);
-      const instance = await backend.createInstance(ctx, {
+      const instance = await creator.create(ctx, {
         name: requireText("name", req.name, 255),
         type: requireText("type", req.type, 128),
         region: region(regionValue),
@@ -179,8 +185,7 @@ export function buildProviderService(deps: CallDeps, opts: ServiceOptions): grpc
         rootVolumeSizeGb: checkVolumeSize(req.root_volume_size),
         rootVolumeType: optionalText("root_volume_type", req.root_volume_type, 64),
         idempotencyKey: checkIdempotencyKey(req.idempotency_key || (typeof fromMetadata === "string" ? fromMetadata : "")),
-        waitUntilRunning: Boolean(req.wait_until_running),
-      });
+      }, Boolean(req.wait_until_running));
       return { instance: instanceToWire(instance, backend.provider) };
     }),
 

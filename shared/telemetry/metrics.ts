@@ -59,6 +59,8 @@ export class ProviderMetrics {
   private readonly cloudRequests: Counter<"provider" | "operation" | "region" | "outcome">;
   private readonly cloudSeconds: Histogram<"provider" | "operation" | "region">;
   private readonly cloudRetries: Counter<"provider" | "operation" | "region">;
+  private readonly waitUntilRunning: Histogram<"provider" | "outcome">;
+  private readonly singleFlightHits: Counter<"provider">;
   private readonly regionLabels = new Set<string>();
   readonly provider: string;
 
@@ -121,6 +123,29 @@ export class ProviderMetrics {
       labelNames: ["provider", "operation", "region"],
       registers,
     });
+    this.waitUntilRunning = new Histogram({
+      name: "skyclust_wait_until_running_seconds",
+      help: "Time CreateInstance with wait_until_running spent polling after the create, by outcome (running, failed, deadline, max_wait, poll_error).",
+      labelNames: ["provider", "outcome"],
+      buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+      registers,
+    });
+    this.singleFlightHits = new Counter({
+      name: "skyclust_idempotency_single_flight_hits_total",
+      help: "CreateInstance calls that joined a create already in flight for the same (tenant, region, idempotency key).",
+      labelNames: ["provider"],
+      registers,
+    });
+  }
+
+  /** How long CreateInstance's wait_until_running waited, and how it ended (a fixed set: see WaitOutcome). */
+  waitedUntilRunning(outcome: string, seconds: number): void {
+    this.waitUntilRunning.observe({ provider: this.provider, outcome }, seconds);
+  }
+
+  /** A CreateInstance joined a create already running for its idempotency key instead of starting one. */
+  singleFlightHit(): void {
+    this.singleFlightHits.inc({ provider: this.provider });
   }
 
   rpcStarted(method: string): void {

@@ -49,7 +49,10 @@ export async function startTestProvider(
 }
 
 /** Serves an arbitrary backend (e.g. a real cloud backend pointed at a local fake). */
-export async function startTestServerWithBackend(backend: CloudBackend, opts: { shutdownGraceMs?: number } = {}): Promise<TestProvider> {
+export async function startTestServerWithBackend(
+  backend: CloudBackend,
+  opts: { shutdownGraceMs?: number; fanoutRegionTimeoutMs?: number; waitUntilRunningMaxMs?: number } = {},
+): Promise<TestProvider> {
   const { log, lines } = captureLogger();
   const running = await startServer({
     host: "127.0.0.1",
@@ -61,6 +64,8 @@ export async function startTestServerWithBackend(backend: CloudBackend, opts: { 
     ssh: createSshService({}, log),
     version: "test",
     fanoutConcurrency: 8,
+    fanoutRegionTimeoutMs: opts.fanoutRegionTimeoutMs,
+    waitUntilRunningMaxMs: opts.waitUntilRunningMaxMs,
   });
   const address = `127.0.0.1:${running.port}`;
   const client = new ProviderClient(address);

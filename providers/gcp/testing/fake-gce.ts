@@ -330,6 +330,7 @@ export class FakeGce {
     const all: any[] = [];
     for (const [zone, list] of this.instances) if (!this.unreachableZones.has(zone)) all.push(...list.filter(match));
     const { page, next } = this.page(all, q);
+    for (const inst of page) this.lookAt(inst);
     const items: Record<string, any> = {};
     for (const zone of this.instances.keys()) {
       const scope = `zones/${zone}`;
@@ -383,6 +384,7 @@ export class FakeGce {
 
   private zoneList(zone: string, q: URLSearchParams): Response {
     const { page, next } = this.page(this.instances.get(zone)!.filter(compileFilter(q.get("filter"))), q);
+    for (const inst of page) this.lookAt(inst);
     return Response.json({
       id: `projects/${this.project}/zones/${zone}/instances`,
       items: page,
@@ -395,14 +397,18 @@ export class FakeGce {
   private getInstance(zone: string, name: string): Response {
     const inst = this.instances.get(zone)!.find((i) => i.name === name);
     if (!inst) return this.error(404, "notFound", `The resource 'projects/${this.project}/zones/${zone}/instances/${name}' was not found`);
-    // A new VM moves PROVISIONING -> STAGING -> RUNNING as it is looked at.
+    this.lookAt(inst);
+    return Response.json(inst);
+  }
+
+  /** A new VM moves PROVISIONING -> STAGING -> RUNNING as it is looked at (a GET, or a listing that returns it). */
+  private lookAt(inst: any): void {
     if (inst.status === "PROVISIONING" || inst.status === "STAGING") {
       const n = (this.progress.get(inst) ?? 0) + 1;
       this.progress.set(inst, n);
       if (n >= this.getsUntilRunning) inst.status = "RUNNING";
       else if (n >= 1) inst.status = "STAGING";
     }
-    return Response.json(inst);
   }
 
   // ---- operations --------------------------------------------------------

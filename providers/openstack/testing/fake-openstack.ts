@@ -49,6 +49,8 @@ export class FakeOpenStack {
   readonly requests: RecordedRequest[] = [];
   readonly failures: InjectedFailure[] = [];
   readonly validTokens = new Set<string>();
+  /** Names POSTed per created server id, answered by GET /servers/ID. */
+  readonly createdNames = new Map<string, string>();
   /** Key pairs by name, unique like Nova's (a second POST is 409). */
   readonly keypairs = new Map<string, any>();
   authCount = 0;
@@ -217,9 +219,19 @@ export class FakeOpenStack {
       return this.json(200, fixture(`nova/${file}`));
     }
     if (path === "/flavors/detail") return this.json(200, fixture("nova/flavors_flavors-detail-resp.json"));
-    if (path === "/servers" && method === "POST") return this.json(202, fixture("nova/servers_v2.100_server-create-resp.json"));
+    if (path === "/servers" && method === "POST") {
+      const created = fixture("nova/servers_v2.100_server-create-resp.json");
+      // The recorded server answers GET with the name it was created with, as Nova does.
+      if (typeof body?.server?.name === "string") this.createdNames.set(created.server.id, body.server.name);
+      return this.json(202, created);
+    }
     if (/^\/servers\/[^/]+\/action$/.test(path) && method === "POST") return new Response(null, { status: 202, headers: { "x-openstack-request-id": `req-fake-${++this.requestCounter}` } });
-    if (/^\/servers\/[^/]+$/.test(path) && method === "GET") return this.json(200, fixture("nova/servers_server-get-resp.json"));
+    if (/^\/servers\/[^/]+$/.test(path) && method === "GET") {
+      const doc = fixture("nova/servers_server-get-resp.json");
+      const name = this.createdNames.get(path.slice("/servers/".length));
+      if (name !== undefined) doc.server.name = name;
+      return this.json(200, doc);
+    }
     if (path === "/os-keypairs" && method === "GET") {
       const doc = fixture("nova/os-keypairs_keypairs-list-resp.json");
       for (const k of this.keypairs.values()) doc.keypairs.push({ keypair: k });
