@@ -13,6 +13,13 @@ export interface SeenRequest {
   body: string;
 }
 
+/** An answer the proxy gives instead of the peer's. */
+export interface Replacement {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
 export interface Hold {
   /** Resolves when a matching request reached the peer and its answer is being held. */
   arrived: Promise<SeenRequest>;
@@ -21,7 +28,8 @@ export interface Hold {
 
 export class GateProxy {
   readonly requests: SeenRequest[] = [];
-  private holds: { match: (r: SeenRequest) => boolean; arrived: (r: SeenRequest) => void; released: Promise<void> }[] = [];
+  private holds: { match: (r: SeenRequest) => boolean; arrived: (r: SeenRequest) => void; released: Promise<void>; every?: boolean }[] = [];
+  private replacements: { match: (r: SeenRequest) => boolean; answer: (r: SeenRequest) => Replacement }[] = [];
   private constructor(
     private readonly server: http.Server,
     private readonly target: URL,
@@ -58,6 +66,36 @@ export class GateProxy {
     return { arrived: arrivedP, release };
   }
 
+  /**
+   * Holds the answer to every request matching `match` until release(): a
+   * peer (or one region's endpoint) that hangs. Requests after release()
+   * pass through again.
+   */
+  hangEvery(match: (r: SeenRequest) => boolean): Hold {
+    const hold = this.holdNext(match);
+    this.holds.at(-1)!.every = true;
+    return {
+      arrived: hold.arrived,
+      release: () => {
+        this.holds = this.holds.filter((h) => !h.every || h.match !== match);
+        hold.release();
+      },
+    };
+  }
+
+  /**
+   * Replaces the peer's answer to the next request matching `match` with
+   * `answer(request)` (an upstream error that quotes the request, say).
+   * The returned function withdraws it if no request used it.
+   */
+  answerNext(match: (r: SeenRequest) => boolean, answer: (r: SeenRequest) => Replacement): () => void {
+    const entry = { match, answer };
+    this.replacements.push(entry);
+    return () => {
+      this.replacements = this.replacements.filter((x) => x !== entry);
+    };
+  }
+
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -85,9 +123,18 @@ export class GateProxy {
     });
     const i = this.holds.findIndex((h) => h.match(seen));
     if (i >= 0) {
-      const [hold] = this.holds.splice(i, 1);
-      hold!.arrived(seen);
-      await hold!.released;
+      const hold = this.holds[i]!;
+      if (!hold.every) this.holds.splice(i, 1);
+      hold.arrived(seen);
+      await hold.released;
+    }
+    const r = this.replacements.findIndex((x) => x.match(seen));
+    if (r >= 0) {
+      const [replacement] = this.replacements.splice(r, 1);
+      const answer = replacement!.answer(seen);
+      res.writeHead(answer.status, { "content-type": answer.contentType, "content-length": String(Buffer.byteLength(answer.body)) });
+      res.end(answer.body);
+      return;
     }
     const answer = this.rewrite ? Buffer.from(this.rewrite(upstream.body.toString(), seen)) : upstream.body;
     const out = { ...upstream.headers };
