@@ -343,7 +343,7 @@ export class FakeGce {
       }
     }
     const base = load("aggregated_instances.json");
-    return Response.json({
+    const answer = Response.json({
       id: base.id.replace("project_name", this.project),
       items,
       kind: base.kind,
@@ -351,6 +351,8 @@ export class FakeGce {
       ...(next ? { nextPageToken: next } : {}),
       ...(this.unreachableZones.size ? { unreachables: [...this.unreachableZones].map((z) => `zones/${z}`) } : {}),
     });
+    for (const inst of page) this.advance(inst);
+    return answer;
   }
 
   /** disks.aggregatedList (modelled on the API reference, see `disks`). */
@@ -383,26 +385,36 @@ export class FakeGce {
 
   private zoneList(zone: string, q: URLSearchParams): Response {
     const { page, next } = this.page(this.instances.get(zone)!.filter(compileFilter(q.get("filter"))), q);
-    return Response.json({
+    const answer = Response.json({
       id: `projects/${this.project}/zones/${zone}/instances`,
       items: page,
       kind: "compute#instanceList",
       selfLink: `${API}/projects/${this.project}/zones/${zone}/instances`,
       ...(next ? { nextPageToken: next } : {}),
     });
+    for (const inst of page) this.advance(inst);
+    return answer;
   }
 
   private getInstance(zone: string, name: string): Response {
     const inst = this.instances.get(zone)!.find((i) => i.name === name);
     if (!inst) return this.error(404, "notFound", `The resource 'projects/${this.project}/zones/${zone}/instances/${name}' was not found`);
-    // A new VM moves PROVISIONING -> STAGING -> RUNNING as it is looked at.
+    this.advance(inst);
+    return Response.json(inst);
+  }
+
+  /**
+   * A new VM moves PROVISIONING -> STAGING -> RUNNING as it is looked at,
+   * by a GET or in a listing (a caller that looks it up by numeric id only
+   * ever lists), standing in for the time real GCE takes.
+   */
+  private advance(inst: any): void {
     if (inst.status === "PROVISIONING" || inst.status === "STAGING") {
       const n = (this.progress.get(inst) ?? 0) + 1;
       this.progress.set(inst, n);
       if (n >= this.getsUntilRunning) inst.status = "RUNNING";
       else if (n >= 1) inst.status = "STAGING";
     }
-    return Response.json(inst);
   }
 
   // ---- operations --------------------------------------------------------
