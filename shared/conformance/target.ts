@@ -79,11 +79,12 @@ export interface ConformanceTarget {
 
 /**
  * Whether the provider says it can do `key` (GetProviderInfo.capabilities).
- * Every capability question of the suite goes through here, so moving to
- * the fixed boolean vocabulary is this one function. Until then the free
- * form values are read: absent or anything but a leading "false" counts as
- * support (the providers that lack key pair tags or a forced stop say
- * "false" today).
+ * Every capability question of the suite goes through here, so the move to
+ * the fixed vocabulary of boolean keys (shared/capabilities.ts, "true" or
+ * "false" on the wire) is this one function: then an absent key is a
+ * provider bug and should fail. Until then free-form values are read too:
+ * absent, or anything but a leading "false", counts as support (the
+ * providers without key pair tags say "false" today).
  */
 export function supports(capabilities: Record<string, string>, key: CapabilityKey): boolean {
   const value = capabilities[key];
@@ -91,5 +92,5 @@ export function supports(capabilities: Record<string, string>, key: CapabilityKe
   return !/^\s*false\b/i.test(value);
 }
 
-/** The capabilities the suite asks about. */
-export type CapabilityKey = "key_pair_tags" | "stop_force" | "restart_force";
+/** The capabilities the suite asks about (keys of the fixed vocabulary). */
+export type CapabilityKey = "key_pairs_create" | "key_pairs_import" | "key_pair_tags";
