@@ -87,6 +87,15 @@ export function runConformance(target: ConformanceTarget): void {
     throw new Error(`instance ${id} did not reach ${want.join("|")} (last: ${last})`);
   }
 
+  /**
+   * Deletes an instance a case no longer needs and waits until it is gone:
+   * a shared peer's quota (the testbed's project) must hold the next case's.
+   */
+  async function removeInstance(id: string): Promise<void> {
+    await call("DeleteInstance", { instance_id: id, region: s.fixture.region });
+    await settle(id, ["terminated"], true);
+  }
+
   /** The error of a call that must fail with `code`, its message bounded. */
   async function fails(promise: Promise<unknown>, code: grpc.status, field?: string): Promise<grpc.ServiceError> {
     const err = await grpcError(promise);
@@ -198,6 +207,7 @@ export function runConformance(target: ConformanceTarget): void {
         const again = await call("CreateInstance", { name: `${run}-idem`, type: s.fixture.type, region: s.fixture.region, ...(s.fixture.imageId ? { image_id: s.fixture.imageId } : {}), tags: { [TAG]: run } }, { metadata: { "idempotency-key": key } });
         expect(again.instance.id).toBe(first.id);
         expect((await walk({ region: s.fixture.region, filters: mine({ name: `${run}-idem` }) })).ids).toEqual([first.id]);
+        await removeInstance(first.id);
       }, CASE_MS);
 
       test("wait_until_running answers with the id and the status running", async () => {
@@ -205,6 +215,7 @@ export function runConformance(target: ConformanceTarget): void {
         expect(inst.id).not.toBe("");
         expect(inst.status).toBe("running");
         expect((await call("GetInstanceStatus", { instance_id: inst.id, region: s.fixture.region })).instance_id).toBe(inst.id);
+        await removeInstance(inst.id);
       }, CASE_MS);
 
       test("wait_until_running with a short deadline answers OK with the id and the status it has then", async () => {
@@ -212,6 +223,7 @@ export function runConformance(target: ConformanceTarget): void {
         expect(inst.id).not.toBe("");
         expect(["pending", "running"]).toContain(inst.status);
         expect((await call("GetInstanceStatus", { instance_id: inst.id, region: s.fixture.region })).instance_id).toBe(inst.id);
+        await removeInstance(inst.id);
       }, CASE_MS);
     });
 
@@ -356,6 +368,7 @@ export function runConformance(target: ConformanceTarget): void {
         const retried = await create("cut", { idempotency_key: key });
         await settle(retried.id, ["pending", "running"]);
         expect((await walk({ region: s.fixture.region, filters: mine({ name: `${run}-cut` }) })).ids).toEqual([retried.id]);
+        await removeInstance(retried.id);
       });
     });
 
@@ -382,7 +395,7 @@ export function runConformance(target: ConformanceTarget): void {
         expect(grpc.status[(await short).code]).toBe("DEADLINE_EXCEEDED");
         hold.release();
         const got = await patient;
-        const outcomes = got.map((g) => (g.status === "fulfilled" ? `id ${g.value.id}` : `${grpc.status[(g.reason as grpc.ServiceError).code]}`));
+        const outcomes = got.map((g) => (g.status === "fulfilled" ? `id ${g.value.id}` : `${grpc.status[(g.reason as grpc.ServiceError).code]}: ${(g.reason as grpc.ServiceError).details}`));
         expect(new Set(outcomes).size).toBe(1);
         expect(outcomes[0]).toStartWith("id ");
         const id = (got[0] as PromiseFulfilledResult<any>).value.id;

@@ -330,6 +330,7 @@ export class FakeGce {
     const all: any[] = [];
     for (const [zone, list] of this.instances) if (!this.unreachableZones.has(zone)) all.push(...list.filter(match));
     const { page, next } = this.page(all, q);
+    for (const inst of page) this.lookAt(inst);
     const items: Record<string, any> = {};
     for (const zone of this.instances.keys()) {
       const scope = `zones/${zone}`;
@@ -343,7 +344,7 @@ export class FakeGce {
       }
     }
     const base = load("aggregated_instances.json");
-    const answer = Response.json({
+    return Response.json({
       id: base.id.replace("project_name", this.project),
       items,
       kind: base.kind,
@@ -351,8 +352,6 @@ export class FakeGce {
       ...(next ? { nextPageToken: next } : {}),
       ...(this.unreachableZones.size ? { unreachables: [...this.unreachableZones].map((z) => `zones/${z}`) } : {}),
     });
-    for (const inst of page) this.advance(inst);
-    return answer;
   }
 
   /** disks.aggregatedList (modelled on the API reference, see `disks`). */
@@ -385,30 +384,25 @@ export class FakeGce {
 
   private zoneList(zone: string, q: URLSearchParams): Response {
     const { page, next } = this.page(this.instances.get(zone)!.filter(compileFilter(q.get("filter"))), q);
-    const answer = Response.json({
+    for (const inst of page) this.lookAt(inst);
+    return Response.json({
       id: `projects/${this.project}/zones/${zone}/instances`,
       items: page,
       kind: "compute#instanceList",
       selfLink: `${API}/projects/${this.project}/zones/${zone}/instances`,
       ...(next ? { nextPageToken: next } : {}),
     });
-    for (const inst of page) this.advance(inst);
-    return answer;
   }
 
   private getInstance(zone: string, name: string): Response {
     const inst = this.instances.get(zone)!.find((i) => i.name === name);
     if (!inst) return this.error(404, "notFound", `The resource 'projects/${this.project}/zones/${zone}/instances/${name}' was not found`);
-    this.advance(inst);
+    this.lookAt(inst);
     return Response.json(inst);
   }
 
-  /**
-   * A new VM moves PROVISIONING -> STAGING -> RUNNING as it is looked at,
-   * by a GET or in a listing (a caller that looks it up by numeric id only
-   * ever lists), standing in for the time real GCE takes.
-   */
-  private advance(inst: any): void {
+  /** A new VM moves PROVISIONING -> STAGING -> RUNNING as it is looked at (a GET, or a listing that returns it). */
+  private lookAt(inst: any): void {
     if (inst.status === "PROVISIONING" || inst.status === "STAGING") {
       const n = (this.progress.get(inst) ?? 0) + 1;
       this.progress.set(inst, n);
