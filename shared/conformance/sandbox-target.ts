@@ -19,6 +19,8 @@ const REGION = "cf-one";
 const HUNG = "cf-two";
 
 export function conformanceSandboxProfile(): SandboxProfile {
+  // Asserted rather than annotated: loginUsers and priceSource are there for
+  // the profile shape that requires them (typed capabilities and login users).
   return {
     provider: "conformance",
     tagLimits: { maxTags: 50, maxKeyLength: 128, maxValueLength: 256 },
@@ -31,13 +33,15 @@ export function conformanceSandboxProfile(): SandboxProfile {
     ],
     instanceTypes: [{ name: "cf.small", vcpus: 1, memoryGiB: 1 }],
     images: [{ id: "cf-image-1", name: "conformance-linux", loginUser: "root" }],
+    loginUsers: { families: [], fallback: "root" },
+    priceSource: "demo-rate-card",
     rawStatus: { pending: "PENDING", running: "RUNNING", stopping: "STOPPING", stopped: "STOPPED", rebooting: "REBOOTING", terminating: "TERMINATING", terminated: "TERMINATED" },
     instanceId: (n) => `cf-${hexId(`cf-instance-${n}`, 12)}`,
     keyPairId: (n) => `cfkey-${n}`,
     privateIp: (n) => privateIpFor("10.9", n),
     price: (_type, _region, known) =>
       known ? { hourlyRate: 0.01 * known.vcpus, currency: "USD", source: "conformance", date: "2026-01-01", breakdown: [{ name: "compute", hourlyRate: 0.01 * known.vcpus }] } : undefined,
-  };
+  } as SandboxProfile;
 }
 
 const definition: ProviderDefinition = {

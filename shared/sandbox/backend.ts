@@ -25,9 +25,10 @@ import type {
   StopRequest,
   TagLimits,
 } from "../provider";
-import { INSTANCE_STATUSES, isInstanceStatus, type InstanceStatus } from "../status";
+import type { InstanceStatus } from "../status";
 import type { Phase, SandboxInstanceType, SandboxProfile } from "./profile";
 import { quote } from "../quote";
+import { INSTANCE_STATUSES, isInstanceStatus } from "../status";
 
 export interface SandboxOptions {
   /** How long each transitional state lasts. */
