@@ -7,12 +7,11 @@
 // is shared with other runs: the suite removes what it made.
 import type { ConformanceTarget } from "../../../shared/conformance/target";
 import { describeRequest } from "../../../shared/testing/echo";
-import { GateProxy, type SeenRequest } from "../../../shared/testing/gate-proxy";
+import type { SeenRequest } from "../../../shared/testing/gate-proxy";
 import { startTestProvider } from "../../../shared/testing/harness";
 import { openstackProvider } from "../definition";
-import { requireTestbed, testbedEnv } from "./testbed";
+import { proxiedTestbed, requireTestbed, testbedEnv } from "./testbed";
 
-const NOVA = "http://127.0.0.1:8774";
 const REGION = "RegionOne";
 const listsServers = (r: SeenRequest) => r.method === "GET" && /\/servers\/detail(\?|$)/.test(r.path);
 
@@ -24,10 +23,9 @@ export const openstackConformanceTarget: ConformanceTarget = {
   async start() {
     const env = testbedEnv("demo");
     await requireTestbed(env);
-    const nova = await GateProxy.start(NOVA);
-    const keystoneUrl = new URL(env.OS_AUTH_URL!);
-    const keystone = await GateProxy.start(keystoneUrl.origin, (body) => body.replaceAll(`${NOVA}/`, `${nova.url}/`));
-    const provider = await startTestProvider(openstackProvider, [], { ...env, OS_AUTH_URL: `${keystone.url}${keystoneUrl.pathname}` });
+    const proxies = await proxiedTestbed(env);
+    const { nova } = proxies;
+    const provider = await startTestProvider(openstackProvider, [], { ...env, OS_AUTH_URL: proxies.authUrl });
     return {
       provider,
       fixture: { region: REGION, type: "m1.tiny", imageId: "fake-image", unknownInstanceId: "00000000-0000-4000-8000-000000000000" },
@@ -45,8 +43,7 @@ export const openstackConformanceTarget: ConformanceTarget = {
       },
       async stop() {
         await provider.close();
-        await keystone.stop();
-        await nova.stop();
+        await proxies.stop();
       },
     };
   },
