@@ -13,13 +13,6 @@ export interface SeenRequest {
   body: string;
 }
 
-/** An answer the proxy gives instead of the peer's. */
-export interface Replacement {
-  status: number;
-  contentType: string;
-  body: string;
-}
-
 export interface Hold {
   /** Resolves when a matching request reached the peer and its answer is being held. */
   arrived: Promise<SeenRequest>;
@@ -28,8 +21,7 @@ export interface Hold {
 
 export class GateProxy {
   readonly requests: SeenRequest[] = [];
-  private holds: { match: (r: SeenRequest) => boolean; arrived: (r: SeenRequest) => void; released: Promise<void>; every?: boolean }[] = [];
-  private replacements: { match: (r: SeenRequest) => boolean; answer: (r: SeenRequest) => Replacement }[] = [];
+  private holds: { match: (r: SeenRequest) => boolean; arrived: (r: SeenRequest) => void; released: Promise<void> }[] = [];
   private constructor(
     private readonly server: http.Server,
     private readonly target: URL,
@@ -56,6 +48,51 @@ export class GateProxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * Holds the answer to every request matching `match` until release(): a
+   * peer (or one region's endpoint) that hangs. `arrived` resolves with the
+   * first such request; requests after release() pass through again.
+   */
+  hangEvery(match: (r: SeenRequest) => boolean): Hold {
+    let released = false;
+    let first!: (r: SeenRequest) => void;
+    const arrived = new Promise<SeenRequest>((r) => (first = r));
+    const armed: Hold[] = [];
+    // One holdNext at a time, re-armed as each arrives: the re-arm runs in
+    // the microtask after the arrival, before any other request is looked at.
+    const arm = () => {
+      const hold = this.holdNext(match);
+      armed.push(hold);
+      void hold.arrived.then((r) => {
+        first(r);
+        if (!released) arm();
+      });
+    };
+    arm();
+    return {
+      arrived,
+      release() {
+        released = true;
+        for (const hold of armed) hold.release();
+      },
+    };
+  }
+
+  private replacements: { match: (r: SeenRequest) => boolean; answer: (r: SeenRequest) => Replacement }[] = [];
+
+  /**
+   * Replaces the peer's answer to the next request matching `match` with
+   * `answer(request)`, e.g. an upstream error that quotes the request. The
+   * returned function withdraws it if no request used it.
+   */
+  replaceNext(match: (r: SeenRequest) => boolean, answer: (r: SeenRequest) => Replacement): () => void {
+    const entry = { match, answer };
+    this.replacements.push(entry);
+    return () => {
+      this.replacements = this.replacements.filter((x) => x !== entry);
+    };
+  }
+
   /** Holds the answer to the next request matching `match` until release(). */
   holdNext(match: (r: SeenRequest) => boolean): Hold {
     let arrived!: (r: SeenRequest) => void;
@@ -64,36 +101,6 @@ export class GateProxy {
     const released = new Promise<void>((r) => (release = r));
     this.holds.push({ match, arrived, released });
     return { arrived: arrivedP, release };
-  }
-
-  /**
-   * Holds the answer to every request matching `match` until release(): a
-   * peer (or one region's endpoint) that hangs. Requests after release()
-   * pass through again.
-   */
-  hangEvery(match: (r: SeenRequest) => boolean): Hold {
-    const hold = this.holdNext(match);
-    this.holds.at(-1)!.every = true;
-    return {
-      arrived: hold.arrived,
-      release: () => {
-        this.holds = this.holds.filter((h) => !h.every || h.match !== match);
-        hold.release();
-      },
-    };
-  }
-
-  /**
-   * Replaces the peer's answer to the next request matching `match` with
-   * `answer(request)` (an upstream error that quotes the request, say).
-   * The returned function withdraws it if no request used it.
-   */
-  answerNext(match: (r: SeenRequest) => boolean, answer: (r: SeenRequest) => Replacement): () => void {
-    const entry = { match, answer };
-    this.replacements.push(entry);
-    return () => {
-      this.replacements = this.replacements.filter((x) => x !== entry);
-    };
   }
 
   async stop(): Promise<void> {
@@ -123,14 +130,13 @@ export class GateProxy {
     });
     const i = this.holds.findIndex((h) => h.match(seen));
     if (i >= 0) {
-      const hold = this.holds[i]!;
-      if (!hold.every) this.holds.splice(i, 1);
-      hold.arrived(seen);
-      await hold.released;
+      const [hold] = this.holds.splice(i, 1);
+      hold!.arrived(seen);
+      await hold!.released;
     }
-    const r = this.replacements.findIndex((x) => x.match(seen));
-    if (r >= 0) {
-      const [replacement] = this.replacements.splice(r, 1);
+    const replaced = this.replacements.findIndex((x) => x.match(seen));
+    if (replaced >= 0) {
+      const [replacement] = this.replacements.splice(replaced, 1);
       const answer = replacement!.answer(seen);
       res.writeHead(answer.status, { "content-type": answer.contentType, "content-length": String(Buffer.byteLength(answer.body)) });
       res.end(answer.body);
@@ -143,4 +149,11 @@ export class GateProxy {
     res.writeHead(upstream.status, out);
     res.end(answer);
   }
+}
+
+/** An answer the proxy gives instead of the peer's (replaceNext). */
+export interface Replacement {
+  status: number;
+  contentType: string;
+  body: string;
 }

@@ -41,7 +41,7 @@ export const awsConformanceTarget: ConformanceTarget = {
       hangRegion: { region: HUNG, hang: () => proxy.hangEvery((r) => signedFor(r, HUNG) && action(r, "DescribeInstances")) },
       echo: {
         arm: () =>
-          proxy.answerNext(
+          proxy.replaceNext(
             (r) => signedFor(r, REGION) && action(r, "DescribeInstances"),
             (r) => ({
               status: 400,

@@ -34,7 +34,7 @@ export const openstackConformanceTarget: ConformanceTarget = {
       hangRegion: { region: REGION, hang: () => nova.hangEvery(listsServers) },
       echo: {
         arm: () =>
-          nova.answerNext(listsServers, (r) => ({
+          nova.replaceNext(listsServers, (r) => ({
             status: 400,
             contentType: "application/json",
             body: JSON.stringify({ badRequest: { code: 400, message: describeRequest(r.method, r.path, r.headers, r.body) } }),
