@@ -3,7 +3,7 @@
 // nothing else. See README.md for the behaviour users rely on.
 import { createHash, randomUUID } from "node:crypto";
 import type { google } from "@google-cloud/compute/build/protos/protos";
-import { ProviderError, alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, abortError } from "../../shared/errors";
+import { ProviderError, alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, abortError, unimplemented } from "../../shared/errors";
 import { generateKeyPair, parsePublicKey } from "../../shared/keys";
 import type { Logger } from "../../shared/log";
 import type {
@@ -437,7 +437,7 @@ export class GcpBackend implements CloudBackend {
 
   private refuseTags(tags: Record<string, string>): void {
     // Project ssh-keys lines have nowhere to keep tags; dropping them silently would lie.
-    if (Object.keys(tags).length > 0) throw invalidArgument("tags", "GCE key pairs (project metadata ssh-keys) cannot carry tags");
+    if (Object.keys(tags).length > 0) throw unimplemented("GCE key pairs (project metadata ssh-keys) cannot carry tags (capability key_pair_tags is false)");
   }
 
   private async findKeyForInstance(ctx: CallContext, spec: CreateInstanceSpec): Promise<SshKeyLine> {

@@ -8,6 +8,7 @@ import {
   invalidArgument,
   notFound,
   ProviderError,
+  unimplemented,
 } from "../../shared/errors";
 import { generateKeyPair, parsePublicKey, sha256Fingerprint } from "../../shared/keys";
 import type { Logger } from "../../shared/log";
@@ -473,7 +474,7 @@ export class OpenStackBackend implements CloudBackend {
   }
 
   private noTags(tags: Record<string, string>) {
-    if (Object.keys(tags).length) throw invalidArgument("tags", "OpenStack key pairs cannot carry tags");
+    if (Object.keys(tags).length) throw unimplemented("OpenStack key pairs cannot carry tags (capability key_pair_tags is false)");
   }
 
   private async importToNova(region: string, name: string, publicKey: string, signal: AbortSignal): Promise<NovaKeypair> {

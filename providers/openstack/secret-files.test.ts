@@ -5,14 +5,14 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { status } from "@grpc/grpc-js";
 import { grpcError } from "../../shared/testing/client";
-import { GateProxy } from "../../shared/testing/gate-proxy";
+import type { GateProxy } from "../../shared/testing/gate-proxy";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
 import { SecretVolume } from "../../shared/testing/secret-volume";
 import { openstackProvider } from "./definition";
-import { keystoneLogin, requireTestbed, testbedEnv } from "./testing/testbed";
+import { keystoneLogin, proxiedTestbed, requireTestbed, testbedEnv } from "./testing/testbed";
 
-const NOVA = "http://127.0.0.1:8774";
 let env: Record<string, string>;
+let proxies: Awaited<ReturnType<typeof proxiedTestbed>>;
 let keystone: GateProxy;
 let nova: GateProxy;
 let volume: SecretVolume;
@@ -24,22 +24,20 @@ const authRequests = () => keystone.requests.filter((r) => r.method === "POST" &
 beforeAll(async () => {
   env = testbedEnv("demo");
   await requireTestbed(env);
-  nova = await GateProxy.start(NOVA);
-  const keystoneUrl = new URL(env.OS_AUTH_URL!);
-  keystone = await GateProxy.start(keystoneUrl.origin, (body) => body.replaceAll(`${NOVA}/`, `${nova.url}/`));
+  proxies = await proxiedTestbed(env);
+  ({ keystone, nova } = proxies);
   volume = new SecretVolume({ password: "certainly-not-the-password\n" });
   const { OS_PASSWORD: _password, ...rest } = env;
   provider = await startTestProvider(openstackProvider, [], {
     ...rest,
-    OS_AUTH_URL: `${keystone.url}${keystoneUrl.pathname}`,
+    OS_AUTH_URL: proxies.authUrl,
     OS_PASSWORD_FILE: volume.path("password"),
   });
 }, 60_000);
 
 afterAll(async () => {
   await provider?.close();
-  await keystone?.stop();
-  await nova?.stop();
+  await proxies?.stop();
   volume?.remove();
 });
 

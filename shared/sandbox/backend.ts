@@ -28,6 +28,7 @@ import type {
 import type { InstanceStatus } from "../status";
 import type { Phase, SandboxInstanceType, SandboxProfile } from "./profile";
 import { quote } from "../quote";
+import { INSTANCE_STATUSES, isInstanceStatus } from "../status";
 
 export interface SandboxOptions {
   /** How long each transitional state lasts. */
@@ -242,6 +243,7 @@ export class SandboxBackend implements CloudBackend {
     await this.cloudCall(ctx);
     const region = this.region(query.region);
     if (this.options.failRegions.includes(region.id)) throw unavailable(`sandbox region ${region.id} is configured to fail`);
+    checkFilters(query.filters);
     const offset = query.cursor === undefined ? 0 : Number(query.cursor);
     if (!Number.isInteger(offset) || offset < 0) throw invalidArgument("page_token", "the token is corrupted");
     const zoneOnly = region.id !== query.region ? query.region : undefined;
@@ -417,6 +419,23 @@ export class SandboxBackend implements CloudBackend {
 
   sshUserHint(instance: Instance): string | undefined {
     return this.profile.images.find((i) => i.id === instance.imageId)?.loginUser;
+  }
+}
+
+const PORTABLE_FILTERS = new Set(["status", "name", "type"]);
+
+/**
+ * Refuses what matchesFilters cannot match, before any instance is looked
+ * at: a region with no instances must refuse a bad filter as a full one does.
+ */
+function checkFilters(filters: Record<string, string>): void {
+  for (const [key, value] of Object.entries(filters)) {
+    if (!PORTABLE_FILTERS.has(key) && !key.startsWith("tag:")) {
+      throw invalidArgument(`filters[${key}]`, "unknown filter (sandbox accepts status, name, type, tag:KEY)");
+    }
+    if (key === "status" && !isInstanceStatus(value)) {
+      throw invalidArgument("filters[status]", `unknown status ${quote(value)} (one of ${INSTANCE_STATUSES.join(", ")})`);
+    }
   }
 }
 

@@ -48,6 +48,51 @@ export class GateProxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * Holds the answer to every request matching `match` until release(): a
+   * peer (or one region's endpoint) that hangs. `arrived` resolves with the
+   * first such request; requests after release() pass through again.
+   */
+  hangEvery(match: (r: SeenRequest) => boolean): Hold {
+    let released = false;
+    let first!: (r: SeenRequest) => void;
+    const arrived = new Promise<SeenRequest>((r) => (first = r));
+    const armed: Hold[] = [];
+    // One holdNext at a time, re-armed as each arrives: the re-arm runs in
+    // the microtask after the arrival, before any other request is looked at.
+    const arm = () => {
+      const hold = this.holdNext(match);
+      armed.push(hold);
+      void hold.arrived.then((r) => {
+        first(r);
+        if (!released) arm();
+      });
+    };
+    arm();
+    return {
+      arrived,
+      release() {
+        released = true;
+        for (const hold of armed) hold.release();
+      },
+    };
+  }
+
+  private replacements: { match: (r: SeenRequest) => boolean; answer: (r: SeenRequest) => Replacement }[] = [];
+
+  /**
+   * Replaces the peer's answer to the next request matching `match` with
+   * `answer(request)`, e.g. an upstream error that quotes the request. The
+   * returned function withdraws it if no request used it.
+   */
+  replaceNext(match: (r: SeenRequest) => boolean, answer: (r: SeenRequest) => Replacement): () => void {
+    const entry = { match, answer };
+    this.replacements.push(entry);
+    return () => {
+      this.replacements = this.replacements.filter((x) => x !== entry);
+    };
+  }
+
   /** Holds the answer to the next request matching `match` until release(). */
   holdNext(match: (r: SeenRequest) => boolean): Hold {
     let arrived!: (r: SeenRequest) => void;
@@ -89,6 +134,14 @@ export class GateProxy {
       hold!.arrived(seen);
       await hold!.released;
     }
+    const replaced = this.replacements.findIndex((x) => x.match(seen));
+    if (replaced >= 0) {
+      const [replacement] = this.replacements.splice(replaced, 1);
+      const answer = replacement!.answer(seen);
+      res.writeHead(answer.status, { "content-type": answer.contentType, "content-length": String(Buffer.byteLength(answer.body)) });
+      res.end(answer.body);
+      return;
+    }
     const answer = this.rewrite ? Buffer.from(this.rewrite(upstream.body.toString(), seen)) : upstream.body;
     const out = { ...upstream.headers };
     delete out["transfer-encoding"];
@@ -96,4 +149,11 @@ export class GateProxy {
     res.writeHead(upstream.status, out);
     res.end(answer);
   }
+}
+
+/** An answer the proxy gives instead of the peer's (replaceNext). */
+export interface Replacement {
+  status: number;
+  contentType: string;
+  body: string;
 }

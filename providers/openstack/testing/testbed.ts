@@ -3,7 +3,10 @@
 // that FAILS with the command to run instead of skipping.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { GateProxy } from "../../../shared/testing/gate-proxy";
 
+/** The testbed's Nova endpoint, as its Keystone catalog names it. */
+export const TESTBED_NOVA = "http://127.0.0.1:8774";
 export const TESTBED_DIR = process.env.OPENSTACK_TESTBED_DIR || "/tmp/skyclust-openstack";
 const START_HINT = "start it with: providers/openstack/testbed/testbed.sh start (from the repository root; about 30 s from saved state, ~7 min on first use)";
 
@@ -77,3 +80,23 @@ export async function requireRealNeutron(): Promise<void> {
 
 /** The testbed's message bus (RabbitMQ, set up by testbed/setup.sh), where Nova publishes its notifications. */
 export const TESTBED_BUS_URL = "amqp://openstack:secret@127.0.0.1:5672/";
+
+/**
+ * The testbed's Keystone and Nova behind GateProxies, so a test can hold,
+ * hang or replace Nova answers: Keystone's token catalog is rewritten to
+ * point compute at the Nova proxy. `authUrl` replaces OS_AUTH_URL.
+ */
+export async function proxiedTestbed(env: Record<string, string>): Promise<{ keystone: GateProxy; nova: GateProxy; authUrl: string; stop(): Promise<void> }> {
+  const nova = await GateProxy.start(TESTBED_NOVA);
+  const keystoneUrl = new URL(env.OS_AUTH_URL!);
+  const keystone = await GateProxy.start(keystoneUrl.origin, (body) => body.replaceAll(`${TESTBED_NOVA}/`, `${nova.url}/`));
+  return {
+    keystone,
+    nova,
+    authUrl: `${keystone.url}${keystoneUrl.pathname}`,
+    async stop() {
+      await keystone.stop();
+      await nova.stop();
+    },
+  };
+}
