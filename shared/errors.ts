@@ -24,6 +24,8 @@ export interface ErrorDetails {
   cloudCode?: string;
   /** The cloud's request id, kept for support tickets. */
   cloudRequestId?: string;
+  /** The cloud asked us to slow down (429, a rate-limit reason): counted as "throttled". */
+  throttled?: boolean;
   cause?: unknown;
 }
 

@@ -58,7 +58,7 @@ export async function fetchGcePage(
 ): Promise<GcePage> {
   const base = { project, maxResults, ...(filter ? { filter } : {}), ...(pageToken ? { pageToken } : {}) };
   if (location.kind === "zone") {
-    const [, , raw] = await gceCall(ctx, "instances.list", { safe: true, field: "filters" }, (o) =>
+    const [, , raw] = await gceCall(ctx, "instances.list", { safe: true, blame: "caller", field: "filters" }, (o) =>
       clients.instances.list({ ...base, zone: location.zone }, { ...o, autoPaginate: false }),
     );
     return { items: raw?.items ?? [], nextPageToken: raw?.nextPageToken || undefined, unreachable: [] };
@@ -67,7 +67,7 @@ export async function fetchGcePage(
   // The generated aggregatedList only iterates; the inner call with
   // autoPaginate off returns one page and its raw response (token, warnings).
   const aggregated = (clients.instances as unknown as { innerApiCalls: Record<string, Function> }).innerApiCalls.aggregatedList!;
-  const [, , raw] = (await gceCall(ctx, "instances.aggregatedList", { safe: true, field: "filters" }, (o) =>
+  const [, , raw] = (await gceCall(ctx, "instances.aggregatedList", { safe: true, blame: "caller", field: "filters" }, (o) =>
     aggregated(base, { ...o, autoPaginate: false }),
   )) as [unknown, unknown, AggregatedResponse];
   // A region listing keeps its region's zones only (a raw `filter` cannot

@@ -145,11 +145,12 @@ export class OpenStackBackend implements CloudBackend {
     const withCompute = new Set(catalogRegions(token.catalog, "compute", this.config.interface));
     const described = new Map<string, string>();
     try {
-      const res = await this.session.call("identity", "", identityBaseUrl(this.config.authUrl) + "/regions", { signal: ctx.signal }, "keystone");
+      const res = await this.session.call("identity", "", identityBaseUrl(this.config.authUrl) + "/regions", { signal: ctx.signal, blame: "provider" }, "keystone");
       for (const r of res.body?.regions ?? []) described.set(r.id, r.description ?? "");
     } catch (err) {
       // Some clouds hide /v3/regions from members; the catalog still tells.
-      if (!(err instanceof ProviderError) || !["PERMISSION_DENIED", "NOT_FOUND"].includes(err.code)) throw err;
+      const status = httpInfo(err)?.status;
+      if (status !== 403 && status !== 404) throw err;
     }
     const ids = [...new Set([...described.keys(), ...withCompute])].sort();
     return Promise.all(
