@@ -46,6 +46,7 @@ import type { KeyPairStore } from "./keystore";
 import type { SizeCatalog } from "./sizes";
 import { TaskFailedError, waitForTask, type TaskPolling } from "./tasks";
 import { PROXMOX_TAG_LIMITS } from "./tag-limits";
+import { RetryPolicy } from "../../shared/cloud/retry";
 import { quote } from "../../shared/quote";
 
 /** The region that means "every node of the cluster" (the default). */
@@ -139,6 +140,11 @@ export function withNicFirewall(net0: string | number | undefined): string | und
   return /(^|,)firewall=/.test(net0) ? net0.replace(/(^|,)firewall=[^,]*/, "$1firewall=1") : `${net0},firewall=1`;
 }
 
+/** A clone that failed because its vmid was taken meanwhile or a lock blocked it: worth a fresh vmid. */
+function isCloneConflict(err: unknown): boolean {
+  return (err instanceof TaskFailedError && err.lockConflict) || (err instanceof ProviderError && /already exists|can't lock file/i.test(err.message) && err.code !== "NOT_FOUND");
+}
+
 const guestPath = (node: string, kind: GuestKind, vmid: number) => `/nodes/${encodeURIComponent(node)}/${kind}/${vmid}`;
 
 export class ProxmoxBackend implements CloudBackend {
@@ -149,7 +155,11 @@ export class ProxmoxBackend implements CloudBackend {
   private readonly client: PveClient;
   private readonly log: Logger;
 
+  /** Whole-clone retries (cloneRetries after the first), spaced by the shared back-off. */
+  private readonly clonePolicy: RetryPolicy;
+
   constructor(private readonly opts: ProxmoxBackendOptions) {
+    this.clonePolicy = new RetryPolicy({ maxAttempts: opts.cloneRetries + 1, baseDelayMs: 250 });
     this.client = opts.client;
     this.log = opts.log;
     this.defaultRegion = opts.defaultRegion;
@@ -576,10 +586,14 @@ export class ProxmoxBackend implements CloudBackend {
     await this.task(ctx, "PUT", `${guestPath(node, kind, vmid)}/resize`, { disk, size: `${wantGiB}G` }, node);
   }
 
-  /** Clones with a fresh vmid; retries when the vmid was taken or a lock blocked the clone. */
+  /**
+   * Clones with a fresh vmid; the shared retry policy repeats the whole
+   * clone (a new vmid each time) when the vmid was taken meanwhile or a
+   * lock blocked it. Safe to repeat: a clone that failed so created nothing.
+   */
   private async cloneWithRetries(ctx: Ctx, template: PveResource, node: string, name: string, description: string): Promise<{ vmid: number }> {
     const kind = template.type as GuestKind;
-    for (let attempt = 0; ; attempt++) {
+    const clone = async (): Promise<{ vmid: number }> => {
       const vmid = Number(await this.client.get<string | number>("/cluster/nextid", {}, ctx.signal));
       const params: Record<string, string | number | undefined> = {
         newid: vmid,
@@ -590,16 +604,18 @@ export class ProxmoxBackend implements CloudBackend {
         storage: this.opts.cloneMode === "full" ? this.opts.storage : undefined,
         pool: this.opts.pool,
       };
-      try {
-        await this.task(ctx, "POST", `${guestPath(template.node, kind, template.vmid)}/clone`, params, template.node);
-        this.log.info("proxmox clone done", { template: template.vmid, vmid, node });
-        return { vmid };
-      } catch (err) {
-        const retriable = (err instanceof TaskFailedError && err.lockConflict) || (err instanceof ProviderError && /already exists|can't lock file/i.test(err.message) && err.code !== "NOT_FOUND");
-        if (!retriable || attempt >= this.opts.cloneRetries || ctx.signal.aborted) throw err;
-        this.log.warn("proxmox clone retried", { attempt: attempt + 1, vmid, reason: (err as Error).message });
-      }
-    }
+      await this.task(ctx, "POST", `${guestPath(template.node, kind, template.vmid)}/clone`, params, template.node);
+      this.log.info("proxmox clone done", { template: template.vmid, vmid, node });
+      return { vmid };
+    };
+    const retry = {
+      signal: ctx.signal,
+      deadline: ctx.deadline,
+      idempotent: true,
+      classify: (err: unknown) => (isCloneConflict(err) ? { reason: "conflict" as const } : undefined),
+      onRetry: (r: { attempt: number; error: unknown }) => this.log.warn("proxmox clone retried", { attempt: r.attempt, reason: (r.error as Error).message }),
+    };
+    return this.clonePolicy.run(retry, clone);
   }
 
   private async cleanupFailedCreate(created: { vmid: number }, cause: unknown): Promise<void> {

@@ -117,7 +117,9 @@ export function httpError(f: HttpErrorFacts): ProviderError {
   const text = clean(f.message || `HTTP ${f.status}`, 400, f.also);
   const requestId = f.requestId ? clean(f.requestId, 128, f.also) : undefined;
   let message = `${f.service}: ${text}`;
+  // The cloud's reason word when it gave one, else the status: a message always says which answer it was.
   if (reason && !text.includes(reason)) message += ` (${reason})`;
+  else if (!reason && !text.includes(`HTTP ${f.status}`)) message += ` (HTTP ${f.status})`;
   if (requestId) message += ` (request id ${requestId})`;
   if (code === "UNAUTHENTICATED") message = `${f.service} rejected the provider's credentials (check the provider's configuration): ${text}${reason ? ` (${reason})` : ""}`;
   if (code === "RESOURCE_EXHAUSTED" && f.retryAfterMs !== undefined) message += `; the cloud asked to retry after ${Math.ceil(f.retryAfterMs / 1000)} s`;
