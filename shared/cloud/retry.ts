@@ -140,6 +140,8 @@ export function parseRetryAfterMs(value: string | null | undefined, now = Date.n
   const raw = value.trim();
   if (raw === "") return undefined;
   if (/^\d+(\.\d+)?$/.test(raw)) return Math.round(Number(raw) * 1000);
+  // An HTTP date starts with the day's name; anything else ("-5") is not one.
+  if (!/^[A-Za-z]/.test(raw)) return undefined;
   const date = Date.parse(raw);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
