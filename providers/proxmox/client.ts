@@ -18,7 +18,7 @@ import { retriedCloudCall } from "../../shared/cloud/call";
 import { currentCall } from "../../shared/cloud/call-scope";
 import { httpError, type Blame, type CloudHint } from "../../shared/cloud/http-status";
 import { operationName } from "../../shared/cloud/operation-name";
-import { RetryPolicy, type RetryVerdict } from "../../shared/cloud/retry";
+import { parseRetryAfterMs, RetryPolicy, type RetryVerdict } from "../../shared/cloud/retry";
 import { rememberSessionSecret, scrubUpstream } from "../../shared/cloud/scrub";
 import { ProviderError, abortError, unauthenticated, unavailable } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
@@ -50,6 +50,8 @@ export class PveApiError extends Error {
     readonly status: number,
     readonly reason: string,
     readonly errors: Record<string, string> = {},
+    /** Retry-After of a throttled answer, in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(`Proxmox API ${status}: ${reason}`);
     this.name = "PveApiError";
@@ -79,7 +81,7 @@ const GUEST_PATH = /^\/nodes\/[^/]+\/(?:qemu|lxc)\/\d+(?:\/|$)/;
 export function pveRetryVerdict(err: unknown): RetryVerdict | undefined {
   if (!(err instanceof ProviderError)) return undefined;
   if (err.details.cloudCode === "lock") return { reason: "conflict", notExecuted: true };
-  if (err.details.throttled) return { reason: "throttled", notExecuted: true };
+  if (err.details.throttled) return { reason: "throttled", notExecuted: true, retryAfterMs: err.details.retryAfterMs };
   return undefined;
 }
 
@@ -161,7 +163,12 @@ export class PveClient {
       }
       ({ res } = await this.send(method, path, params, signal));
     }
-    return unwrap<T>(res.status, res.statusText, res.body, this.callSecrets(ticket));
+    try {
+      return unwrap<T>(res.status, res.statusText, res.body, this.callSecrets(ticket));
+    } catch (err) {
+      if (err instanceof PveApiError && res.retryAfter !== undefined) throw new PveApiError(err.status, err.reason, err.errors, parseRetryAfterMs(res.retryAfter));
+      throw err;
+    }
   }
 
   /** The credential values a call may carry (and an echo may quote back). */
@@ -296,7 +303,7 @@ export function mapPveError(err: unknown, signal?: AbortSignal, blame: Blame = "
   if (signal?.aborted) return abortError(signal);
   if (!(err instanceof PveApiError)) return err;
   const { status, reason } = err;
-  const error = httpError({ status, service: "Proxmox", message: reason, blame, hint: hintFor(status, reason) });
+  const error = httpError({ status, service: "Proxmox", message: reason, blame, hint: hintFor(status, reason), retryAfterMs: err.retryAfterMs });
   // The lock is what the retry policy looks for (pveRetryVerdict).
   if (LOCK_MESSAGE.test(reason)) return new ProviderError(error.code, `${error.message}; the guest is locked by another task: retry later`, { ...error.details, cloudCode: "lock" });
   return error;

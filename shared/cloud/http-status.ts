@@ -129,6 +129,7 @@ export function httpError(f: HttpErrorFacts): ProviderError {
     cloudCode: reason ?? String(f.status),
     cloudRequestId: requestId,
     throttled: f.hint === "throttled" || f.status === 429 || undefined,
+    retryAfterMs: f.retryAfterMs,
     cause: f.cause,
   };
   if (code === "INVALID_ARGUMENT") {
