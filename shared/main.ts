@@ -8,6 +8,7 @@ import { ConfigError, bool, describeSettings, num, parseArgs, renderHelp, str, t
 import type { ProviderDefinition } from "./definition";
 import { binaryName } from "./entry";
 import { HEALTHCHECK_FLAGS } from "./healthcheck";
+import { HEALTH_TIMEOUT_FLAG } from "./cloud/health-probe";
 import { createLogger, isLogLevel, type Logger } from "./log";
 import type { CloudBackend } from "./provider";
 import { SandboxBackend } from "./sandbox/backend";
@@ -38,6 +39,7 @@ export function serverFlags(defaultPort: number): FlagSpec[] {
     { name: "allow-unauthenticated", kind: "boolean", env: "SKYCLUST_ALLOW_UNAUTHENTICATED", default: false, help: "with a real cloud and no tokens/mTLS, answer non-loopback callers too (trusted networks only)" },
     { name: "shutdown-grace-seconds", kind: "number", env: "SKYCLUST_SHUTDOWN_GRACE_SECONDS", default: 20, help: "on SIGTERM, let running calls finish for this long" },
     { name: "fanout-concurrency", kind: "number", env: "SKYCLUST_FANOUT_CONCURRENCY", default: 32, help: 'regions listed at once for region "*"' },
+    HEALTH_TIMEOUT_FLAG,
     { name: "metrics-addr", kind: "string", env: "SKYCLUST_METRICS_ADDR", help: "serve Prometheus metrics at http://HOST:PORT/metrics (off when unset)" },
     { name: "log-level", kind: "string", env: "SKYCLUST_LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
     { name: "help", kind: "boolean", help: "show this help" },

@@ -2,6 +2,7 @@
 // with @aws-sdk/client-ec2 and nothing else. Every command gets ctx.signal,
 // so the caller's deadline and cancellation reach EC2.
 import { abortableSleep } from "../../shared/abort";
+import { probeHealth } from "../../shared/cloud/health-probe";
 import {
   CreateKeyPairCommand,
   DeleteKeyPairCommand,
@@ -543,12 +544,10 @@ export class AwsEc2Backend implements CloudBackend {
   }
 
   async healthCheck(ctx: CallContext): Promise<HealthReport> {
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.opts.healthTimeoutMs)]);
-    const started = performance.now();
     const where = this.opts.regionEndpoints[this.defaultRegion] ?? this.opts.endpoint ?? `EC2 ${this.defaultRegion}`;
-    try {
+    const describeRegion = async (probe: CallContext) => {
       await this.send(
-        { ...ctx, signal },
+        probe,
         this.defaultRegion,
         "DescribeRegions",
         new DescribeRegionsCommand({ RegionNames: [this.defaultRegion] }),
@@ -556,12 +555,14 @@ export class AwsEc2Backend implements CloudBackend {
         // No retries: a health probe reports the endpoint's state now, it does not wait out a backoff.
         this.client(this.defaultRegion, false),
       );
-      const ms = Math.round(performance.now() - started);
-      return { healthy: true, message: `EC2 API reachable (${this.defaultRegion})`, checks: { cloud_api: `ok (${ms} ms)`, endpoint: where } };
-    } catch (err) {
-      const why = signal.aborted && !ctx.signal.aborted ? `no answer within ${this.opts.healthTimeoutMs} ms` : (err as Error).message;
-      return { healthy: false, message: `EC2 API check failed: ${why}`, checks: { cloud_api: `failed: ${why}`, endpoint: where } };
-    }
+      return "";
+    };
+    return probeHealth(ctx, [{ name: "cloud_api", run: describeRegion }], {
+      timeoutMs: this.opts.healthTimeoutMs,
+      healthyMessage: `EC2 API reachable (${this.defaultRegion})`,
+      unhealthyMessage: "EC2 API check failed",
+      facts: { endpoint: where },
+    });
   }
 
   // ---- key pairs ------------------------------------------------------

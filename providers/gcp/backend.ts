@@ -32,6 +32,7 @@ import { fetchGcePage, listInstancePage } from "./listing";
 import { unwrapOperation, waitForOperation, type GceOperation } from "./operations";
 import { gcpPriceQuote } from "../../shared/pricing";
 import { RetryPolicy } from "../../shared/cloud/retry";
+import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../../shared/cloud/health-probe";
 import { checkInstanceName, checkNetworkTags, checkSshUser, parseLocation, regionOfZone, tagsToLabels, type Location } from "./rules";
 import { SSH_KEYS_ITEM, formatSshKeys, managedLines, parseSshKeys, sshKeyLine, toKeyPair, type SshKeyLine } from "./ssh-keys";
 import { quote } from "../../shared/quote";
@@ -56,6 +57,8 @@ export interface GcpBackendOptions {
   /** Set when an endpoint override is in use (shown in capabilities). */
   endpoint?: string;
   log: Logger;
+  /** HealthCheck's time budget (--health-timeout-ms). */
+  healthTimeoutMs?: number;
 }
 
 type Metadata = google.cloud.compute.v1.IMetadata;
@@ -349,23 +352,16 @@ export class GcpBackend implements CloudBackend {
   }
 
   async healthCheck(ctx: CallContext): Promise<HealthReport> {
-    const started = Date.now();
-    const probe = new AbortController();
-    const timer = setTimeout(() => probe.abort(unavailable("health probe timed out")), 5000);
-    const onAbort = () => probe.abort(ctx.signal.reason);
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      await gceCall({ ...ctx, signal: probe.signal, deadline: new Date(Date.now() + 5000) }, "regions.get", { safe: false, blame: "provider" }, (o) =>
-        this.clients.regions.get({ project: this.project, region: this.defaultRegion }, o),
-      );
-      return { healthy: true, message: "Compute Engine API reachable", checks: { cloud_api: `ok (${Date.now() - started} ms)` } };
-    } catch (err) {
-      const e = err as ProviderError;
-      return { healthy: false, message: "Compute Engine API check failed", checks: { cloud_api: `${e.code ?? "error"}: ${e.message}` } };
-    } finally {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener("abort", onAbort);
-    }
+    const regionGet = async (probe: CallContext) => {
+      // Not repeated: a probe reports the API's state now, it does not wait out a back-off.
+      await gceCall(probe, "regions.get", { safe: false, blame: "provider" }, (o) => this.clients.regions.get({ project: this.project, region: this.defaultRegion }, o));
+      return `regions.get ${this.defaultRegion}`;
+    };
+    return probeHealth(ctx, [{ name: "cloud_api", run: regionGet }], {
+      timeoutMs: this.opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
+      healthyMessage: "Compute Engine API reachable",
+      unhealthyMessage: "Compute Engine API check failed",
+    });
   }
 
   // ---- key pairs (project metadata "ssh-keys") ------------------------

@@ -47,6 +47,7 @@ import type { SizeCatalog } from "./sizes";
 import { TaskFailedError, waitForTask, type TaskPolling } from "./tasks";
 import { PROXMOX_TAG_LIMITS } from "./tag-limits";
 import { RetryPolicy } from "../../shared/cloud/retry";
+import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../../shared/cloud/health-probe";
 import { quote } from "../../shared/quote";
 
 /** The region that means "every node of the cluster" (the default). */
@@ -79,6 +80,8 @@ export interface ProxmoxBackendOptions {
   cloneRetries: number;
   tlsMode: string;
   endpoint: string;
+  /** HealthCheck's time budget (--health-timeout-ms). */
+  healthTimeoutMs?: number;
 }
 
 type Ctx = CallContext;
@@ -639,16 +642,16 @@ export class ProxmoxBackend implements CloudBackend {
   }
 
   async healthCheck(ctx: Ctx): Promise<HealthReport> {
-    const started = performance.now();
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(5000)]);
-    try {
-      const v = await this.client.get<{ version?: string; release?: string }>("/version", {}, signal);
-      const ms = Math.round(performance.now() - started);
-      return { healthy: true, message: `Proxmox VE ${v?.version ?? "?"} reachable`, checks: { cloud_api: `ok (${ms} ms)`, auth: this.client.authKind, tls: this.opts.tlsMode } };
-    } catch (err) {
-      const why = err instanceof ProviderError ? `${err.code}: ${err.message}` : "unexpected error";
-      return { healthy: false, message: `Proxmox API check failed: ${why}`, checks: { cloud_api: why, auth: this.client.authKind, tls: this.opts.tlsMode } };
-    }
+    const version = async (probe: Ctx) => {
+      const v = await this.client.get<{ version?: string; release?: string }>("/version", {}, probe.signal);
+      return `Proxmox VE ${v?.version ?? "?"} reachable`;
+    };
+    return probeHealth(ctx, [{ name: "cloud_api", run: version }], {
+      timeoutMs: this.opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
+      healthyMessage: (answers) => answers[0] ?? "Proxmox VE reachable",
+      unhealthyMessage: "Proxmox API check failed",
+      facts: { auth: this.client.authKind, tls: this.opts.tlsMode },
+    });
   }
 
   // ---- key pairs (local store) --------------------------------------------
