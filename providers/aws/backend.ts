@@ -52,12 +52,20 @@ import type {
 } from "../../shared/provider";
 import { mapAwsError, type FieldHints } from "./errors";
 import { IDEMPOTENCY_TAG, recordToTags, tagsToRecord, toInstance, translateFilters } from "./instances";
-import { readPage } from "./paging";
+import { readPage, type PagingLimits } from "../../shared/cloud/paging";
 import { TtlCache, mapConcurrently, toRegion, toZone, withZones } from "./regions";
 import { buildRunInstancesInput, type ResolvedPlacement } from "./run-instances";
 import { quote } from "../../shared/quote";
 import { AWS_TAG_LIMITS } from "./tag-limits";
 import { assumedRoleCredentials } from "./assume-role";
+
+
+/**
+ * EC2 accepts MaxResults 5..1000; a filtered query may answer empty pages
+ * that still carry a NextToken, so one of our pages stops after 10 calls.
+ * A reservation-grouped page can hold more instances than MaxResults.
+ */
+const EC2_PAGING: PagingLimits = { cloud: "EC2", minResults: 5, maxResults: 1000, maxCallsPerPage: 10, maxTokenLength: 8192, maxSkip: 100_000 };
 
 export interface AwsBackendOptions {
   defaultRegion: string;
@@ -323,7 +331,7 @@ export class AwsEc2Backend implements CloudBackend {
         { defaultField: "filters", fields: { InvalidPaginationToken: "page_token", InvalidNextToken: "page_token" } },
       );
       return { items: (out.Reservations ?? []).flatMap((r) => r.Instances ?? []), nextToken: out.NextToken || undefined };
-    }, query.pageSize, query.cursor);
+    }, query.pageSize, query.cursor, EC2_PAGING);
     return { instances: page.items.map((i) => toInstance(i, region)), nextCursor: page.nextCursor };
   }
 
