@@ -83,7 +83,7 @@ function byHttpStatus(status: number, reason: string | undefined, message: strin
  * a 400 is blamed on when the message names none, and `blame` says whether
  * the caller supplied the request's inputs at all (shared/cloud/http-status.ts).
  */
-export function mapGoogleError(err: unknown, signal: AbortSignal, field = "request", blame: Blame = "caller"): ProviderError {
+export function mapGoogleError(err: unknown, signal: AbortSignal, field = "request", blame: Blame = "caller", deadline?: Date): ProviderError {
   if (err instanceof ProviderError) return err;
   if (signal.aborted) return abortError(signal);
   const e = err as GoogleLikeError;
@@ -94,7 +94,7 @@ export function mapGoogleError(err: unknown, signal: AbortSignal, field = "reque
   // gax's own timeout is the caller's remaining deadline or our per-call ceiling:
   // DEADLINE_EXCEEDED only when it was the caller's.
   if (e?.code === 1) return abortError(signal);
-  return transportError(signal, "Compute Engine", e?.code === 4 ? "the API did not answer in time" : `API unreachable: ${message}`, err);
+  return transportError(signal, "Compute Engine", e?.code === 4 ? "the API did not answer in time" : `API unreachable: ${message}`, err, [], deadline);
 }
 
 /** GCE's classifier for the shared retry policy: outages and rate limiting (not quota). */

@@ -123,7 +123,7 @@ export function gceCall<T>(ctx: CallContext, what: string, spec: CallSpec, run: 
     try {
       return await attempt(ctx, spec, run);
     } catch (err) {
-      throw mapGoogleError(err, ctx.signal, spec.field, spec.blame);
+      throw mapGoogleError(err, ctx.signal, spec.field, spec.blame, ctx.deadline);
     }
   });
 }

@@ -89,3 +89,9 @@ test("transportError: UNAVAILABLE unless the caller's own signal fired", () => {
   gone.abort(new ProviderError("DEADLINE_EXCEEDED", "deadline"));
   expect(transportError(gone.signal, "nova", "timeout").code).toBe("DEADLINE_EXCEEDED");
 });
+
+test("transportError: DEADLINE_EXCEEDED once the caller's deadline has passed, even before its signal fires", () => {
+  const live = new AbortController();
+  expect(transportError(live.signal, "Compute Engine", "the API did not answer in time", undefined, [], new Date(Date.now() - 1)).code).toBe("DEADLINE_EXCEEDED");
+  expect(transportError(live.signal, "Compute Engine", "the API did not answer in time", undefined, [], new Date(Date.now() + 60_000)).code).toBe("UNAVAILABLE");
+});

@@ -145,7 +145,16 @@ export function httpError(f: HttpErrorFacts): ProviderError {
  * connection, TLS failure, the cloud not answering within our own request
  * timeout) is UNAVAILABLE, never DEADLINE_EXCEEDED.
  */
-export function transportError(signal: AbortSignal, service: string, what: string, cause?: unknown, also?: readonly (string | undefined)[]): ProviderError {
+export function transportError(
+  signal: AbortSignal,
+  service: string,
+  what: string,
+  cause?: unknown,
+  also?: readonly (string | undefined)[],
+  deadline?: Date,
+): ProviderError {
   if (signal.aborted) return abortError(signal);
+  // A client whose own timer is the caller's remaining time can fire a hair before the signal does.
+  if (deadline && Date.now() >= deadline.getTime()) return new ProviderError("DEADLINE_EXCEEDED", `${service}: the call's deadline passed before the cloud answered`, { cause });
   return new ProviderError("UNAVAILABLE", `${service}: ${clean(what, 400, also)}`, { cloudCode: "UNREACHABLE", cause });
 }
