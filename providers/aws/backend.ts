@@ -3,6 +3,8 @@
 // so the caller's deadline and cancellation reach EC2.
 import { abortableSleep } from "../../shared/abort";
 import { probeHealth } from "../../shared/cloud/health-probe";
+import { RetryPolicy } from "../../shared/cloud/retry";
+import { SharedPolicyRetryStrategy } from "./retry-strategy";
 import {
   CreateKeyPairCommand,
   DeleteKeyPairCommand,
@@ -183,6 +185,8 @@ export class AwsEc2Backend implements CloudBackend {
       endpoint: this.opts.regionEndpoints[region] ?? this.opts.endpoint,
       credentials: this.credentialProvider,
       maxAttempts,
+      // The SDK's attempt loop, paced by the shared retry policy.
+      retryStrategy: new SharedPolicyRetryStrategy(new RetryPolicy({ maxAttempts, baseDelayMs: 100, maxDelayMs: 20_000 })),
       // Connection problems must surface as UNAVAILABLE well before the
       // usual caller deadline; the per-call signal bounds the rest.
       requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },

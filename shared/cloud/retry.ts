@@ -101,6 +101,22 @@ export class RetryPolicy {
   }
 
   /**
+   * The one decision: after attempt `n` (1 = the first) failed with
+   * `verdict`, the wait before the next attempt, or undefined to stop (the
+   * attempts are spent, the call is not safe to repeat, the cloud asked for
+   * too long a wait, or the wait would end after the caller's deadline).
+   * run() uses it, and so do SDKs that run their own loop (EC2).
+   */
+  nextDelay(n: number, verdict: RetryVerdict, call: Pick<RetryCall, "idempotent" | "deadline">): number | undefined {
+    if (n >= this.opts.maxAttempts) return undefined;
+    if (!call.idempotent && !verdict.notExecuted) return undefined;
+    const delay = this.delayMs(n - 1, verdict.retryAfterMs);
+    if (delay === undefined) return undefined;
+    if (call.deadline && this.opts.now() + delay >= call.deadline.getTime()) return undefined;
+    return delay;
+  }
+
+  /**
    * Runs `attempt` until it succeeds, the error is not worth repeating, the
    * attempts are spent, the next wait would pass the deadline, or the signal
    * fires. Throws the last attempt's error (or the signal's).
@@ -115,11 +131,8 @@ export class RetryPolicy {
         if (call.signal.aborted) throw abortError(call.signal);
         const verdict = call.classify(err);
         if (verdict?.reason === "throttled") stats.throttled++;
-        if (!verdict || n >= this.opts.maxAttempts) throw err;
-        if (!call.idempotent && !verdict.notExecuted) throw err;
-        const delay = this.delayMs(n - 1, verdict.retryAfterMs);
-        if (delay === undefined) throw err;
-        if (call.deadline && this.opts.now() + delay >= call.deadline.getTime()) throw err;
+        const delay = verdict && this.nextDelay(n, verdict, call);
+        if (delay === undefined || !verdict) throw err;
         call.onRetry?.({ attempt: n + 1, reason: verdict.reason, delayMs: delay, error: err });
         await this.opts.sleep(delay, call.signal);
       }
