@@ -82,11 +82,6 @@ export class RetryPolicy {
     this.opts = { random: Math.random, now: Date.now, sleep: abortableSleep, ...o, maxAttempts: Math.max(1, Math.floor(o.maxAttempts)) };
   }
 
-  /** The same policy with some settings changed (a cloud's own budget for one kind of call). */
-  with(opts: Partial<RetryPolicyOptions>): RetryPolicy {
-    return new RetryPolicy({ ...this.opts, ...stripUndefined(opts) });
-  }
-
   /**
    * The wait before retry number `retry` (0 = the first retry): full jitter
    * over the exponential ceiling, and never less than a Retry-After.
@@ -131,7 +126,7 @@ export class RetryPolicy {
         if (call.signal.aborted) throw abortError(call.signal);
         const verdict = call.classify(err);
         if (verdict?.reason === "throttled") stats.throttled++;
-        const delay = verdict && this.nextDelay(n, verdict, call);
+        const delay = verdict ? this.nextDelay(n, verdict, call) : undefined;
         if (delay === undefined || !verdict) throw err;
         call.onRetry?.({ attempt: n + 1, reason: verdict.reason, delayMs: delay, error: err });
         await this.opts.sleep(delay, call.signal);
