@@ -24,6 +24,10 @@ export interface ErrorDetails {
   cloudCode?: string;
   /** The cloud's request id, kept for support tickets. */
   cloudRequestId?: string;
+  /** The cloud asked us to slow down (429, a rate-limit reason): counted as "throttled". */
+  throttled?: boolean;
+  /** How long the cloud asked us to wait before trying again (Retry-After), in ms. */
+  retryAfterMs?: number;
   cause?: unknown;
 }
 

@@ -8,6 +8,7 @@ import { ConfigError, bool, describeSettings, num, parseArgs, renderHelp, str, t
 import type { ProviderDefinition } from "./definition";
 import { binaryName } from "./entry";
 import { HEALTHCHECK_FLAGS } from "./healthcheck";
+import { HEALTH_TIMEOUT_FLAG } from "./cloud/health-probe";
 import { createLogger, isLogLevel, type Logger } from "./log";
 import type { CloudBackend } from "./provider";
 import { SandboxBackend } from "./sandbox/backend";
@@ -40,6 +41,7 @@ export function serverFlags(defaultPort: number): FlagSpec[] {
     { name: "fanout-concurrency", kind: "number", env: "SKYCLUST_FANOUT_CONCURRENCY", default: 32, help: 'regions listed at once for region "*"' },
     { name: "fanout-region-timeout-seconds", kind: "number", env: "SKYCLUST_FANOUT_REGION_TIMEOUT_SECONDS", default: 10, help: 'region "*": a region slower than this goes in unreachable, when the caller set no deadline' },
     { name: "wait-until-running-max-seconds", kind: "number", env: "SKYCLUST_WAIT_UNTIL_RUNNING_MAX_SECONDS", default: 600, help: "CreateInstance wait_until_running: longest wait, deadline or not (then OK with the instance still pending)" },
+    HEALTH_TIMEOUT_FLAG,
     { name: "metrics-addr", kind: "string", env: "SKYCLUST_METRICS_ADDR", help: "serve Prometheus metrics at http://HOST:PORT/metrics (off when unset)" },
     { name: "log-level", kind: "string", env: "SKYCLUST_LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
     { name: "help", kind: "boolean", help: "show this help" },

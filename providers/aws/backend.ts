@@ -1,6 +1,9 @@
 // The real EC2 backend: translates CloudBackend calls into EC2 API calls
 // with @aws-sdk/client-ec2 and nothing else. Every command gets ctx.signal,
 // so the caller's deadline and cancellation reach EC2.
+import { probeHealth } from "../../shared/cloud/health-probe";
+import { RetryPolicy } from "../../shared/cloud/retry";
+import { SharedPolicyRetryStrategy } from "./retry-strategy";
 import {
   CreateKeyPairCommand,
   DeleteKeyPairCommand,
@@ -50,12 +53,20 @@ import type {
 } from "../../shared/provider";
 import { mapAwsError, type FieldHints } from "./errors";
 import { IDEMPOTENCY_TAG, recordToTags, tagsToRecord, toInstance, translateFilters } from "./instances";
-import { readPage } from "./paging";
+import { readPage, type PagingLimits } from "../../shared/cloud/paging";
 import { TtlCache, mapConcurrently, toRegion, toZone, withZones } from "./regions";
 import { buildRunInstancesInput, type ResolvedPlacement } from "./run-instances";
 import { quote } from "../../shared/quote";
 import { AWS_TAG_LIMITS } from "./tag-limits";
 import { assumedRoleCredentials } from "./assume-role";
+
+
+/**
+ * EC2 accepts MaxResults 5..1000; a filtered query may answer empty pages
+ * that still carry a NextToken, so one of our pages stops after 10 calls.
+ * A reservation-grouped page can hold more instances than MaxResults.
+ */
+const EC2_PAGING: PagingLimits = { cloud: "EC2", minResults: 5, maxResults: 1000, maxCallsPerPage: 10, maxTokenLength: 8192, maxSkip: 100_000 };
 
 export interface AwsBackendOptions {
   defaultRegion: string;
@@ -168,6 +179,8 @@ export class AwsEc2Backend implements CloudBackend {
       endpoint: this.opts.regionEndpoints[region] ?? this.opts.endpoint,
       credentials: this.credentialProvider,
       maxAttempts,
+      // The SDK's attempt loop, paced by the shared retry policy.
+      retryStrategy: new SharedPolicyRetryStrategy(new RetryPolicy({ maxAttempts, baseDelayMs: 100, maxDelayMs: 20_000 })),
       // Connection problems must surface as UNAVAILABLE well before the
       // usual caller deadline; the per-call signal bounds the rest.
       requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
@@ -316,7 +329,7 @@ export class AwsEc2Backend implements CloudBackend {
         { defaultField: "filters", fields: { InvalidPaginationToken: "page_token", InvalidNextToken: "page_token" } },
       );
       return { items: (out.Reservations ?? []).flatMap((r) => r.Instances ?? []), nextToken: out.NextToken || undefined };
-    }, query.pageSize, query.cursor);
+    }, query.pageSize, query.cursor, EC2_PAGING);
     return { instances: page.items.map((i) => toInstance(i, region)), nextCursor: page.nextCursor };
   }
 
@@ -520,12 +533,10 @@ export class AwsEc2Backend implements CloudBackend {
   }
 
   async healthCheck(ctx: CallContext): Promise<HealthReport> {
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.opts.healthTimeoutMs)]);
-    const started = performance.now();
     const where = this.opts.regionEndpoints[this.defaultRegion] ?? this.opts.endpoint ?? `EC2 ${this.defaultRegion}`;
-    try {
+    const describeRegion = async (probe: CallContext) => {
       await this.send(
-        { ...ctx, signal },
+        probe,
         this.defaultRegion,
         "DescribeRegions",
         new DescribeRegionsCommand({ RegionNames: [this.defaultRegion] }),
@@ -533,12 +544,14 @@ export class AwsEc2Backend implements CloudBackend {
         // No retries: a health probe reports the endpoint's state now, it does not wait out a backoff.
         this.client(this.defaultRegion, false),
       );
-      const ms = Math.round(performance.now() - started);
-      return { healthy: true, message: `EC2 API reachable (${this.defaultRegion})`, checks: { cloud_api: `ok (${ms} ms)`, endpoint: where } };
-    } catch (err) {
-      const why = signal.aborted && !ctx.signal.aborted ? `no answer within ${this.opts.healthTimeoutMs} ms` : (err as Error).message;
-      return { healthy: false, message: `EC2 API check failed: ${why}`, checks: { cloud_api: `failed: ${why}`, endpoint: where } };
-    }
+      return "";
+    };
+    return probeHealth(ctx, [{ name: "cloud_api", run: describeRegion }], {
+      timeoutMs: this.opts.healthTimeoutMs,
+      healthyMessage: `EC2 API reachable (${this.defaultRegion})`,
+      unhealthyMessage: "EC2 API check failed",
+      facts: { endpoint: where },
+    });
   }
 
   // ---- key pairs ------------------------------------------------------

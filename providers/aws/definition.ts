@@ -2,6 +2,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { healthTimeoutMs } from "../../shared/cloud/health-probe";
 import { ConfigError, num, str, type Settings } from "../../shared/config";
 import type { ProviderDefinition } from "../../shared/definition";
 import { awsSandboxProfile } from "./sandbox-profile";
@@ -59,7 +60,7 @@ export const awsProvider: ProviderDefinition = {
     { name: "sts-endpoint", kind: "string", env: "AWS_ENDPOINT_URL_STS", help: "STS endpoint for --role-arn (moto, LocalStack, a VPC endpoint); default the regional STS" },
     { name: "max-attempts", kind: "number", env: "AWS_MAX_ATTEMPTS", default: 3, help: "attempts per EC2 call incl. retries with backoff (throttling, 5xx)" },
     { name: "regions-cache-seconds", kind: "number", env: "SKYCLUST_AWS_REGIONS_CACHE_SECONDS", default: 300, help: "how long the DescribeRegions answer is reused" },
-    { name: "health-timeout-seconds", kind: "number", env: "SKYCLUST_AWS_HEALTH_TIMEOUT_SECONDS", default: 3, help: "timeout of the HealthCheck RPC's EC2 call" },
+    { name: "health-timeout-seconds", kind: "number", env: "SKYCLUST_AWS_HEALTH_TIMEOUT_SECONDS", help: "HealthCheck's time budget for EC2 only, in seconds (default: --health-timeout-ms)" },
   ],
   helpFooter: [
     "Credentials: --access-key-id/--secret-access-key (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, each also as a",
@@ -104,7 +105,8 @@ export const awsProvider: ProviderDefinition = {
       maxAttempts,
       regionsCacheMs: Math.max(0, num(settings, "regions-cache-seconds") ?? 300) * 1000,
       zonesConcurrency: Math.max(1, num(settings, "fanout-concurrency") ?? 32),
-      healthTimeoutMs: Math.max(0.1, num(settings, "health-timeout-seconds") ?? 3) * 1000,
+      // The older AWS-only setting still wins when set.
+      healthTimeoutMs: num(settings, "health-timeout-seconds") !== undefined ? Math.max(0.1, num(settings, "health-timeout-seconds")!) * 1000 : healthTimeoutMs(settings),
       log,
     });
   },

@@ -45,6 +45,14 @@ describe("EC2 error codes become gRPC codes, with the request id", () => {
     expect(actions()).toEqual(["DescribeInstances", "DescribeInstances"]);
   });
 
+  test("the SDK's retries follow the shared policy: a Retry-After past the caller's deadline is not waited, the cloud's error comes back", async () => {
+    fake.answers.set("DescribeInstances", () => ({ error: "RequestLimitExceeded", message: "Request limit exceeded.", status: 503, retryAfter: "8" }));
+    const err = await grpcError(call("ListInstances", {}, 4_000));
+    // The SDK's own strategy would sleep the 8 s and the call would end DEADLINE_EXCEEDED.
+    expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(actions()).toEqual(["DescribeInstances"]);
+  });
+
   test("AuthFailure is UNAUTHENTICATED, UnauthorizedOperation PERMISSION_DENIED", async () => {
     fake.answers.set("DescribeKeyPairs", () => ({ error: "AuthFailure", message: "AWS was not able to validate the provided access credentials" }));
     expect((await grpcError(call("ListKeyPairs"))).code).toBe(grpc.status.UNAUTHENTICATED);

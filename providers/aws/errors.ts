@@ -3,6 +3,7 @@
 // AWS's own messages name resources, not credentials, but --endpoint may
 // point at anything (a proxy, an emulator) that echoes the request with its
 // X-Amz-Security-Token, so every upstream string passes the shared scrubber.
+import { httpError } from "../../shared/cloud/http-status";
 import { scrubUpstream } from "../../shared/cloud/scrub";
 import {
   ProviderError,
@@ -148,9 +149,12 @@ export function mapAwsError(err: unknown, ctx: MapContext): ProviderError {
     if ((e.code && NETWORK_CODES.has(e.code)) || name === "TimeoutError" || /socket hang up|ECONNREFUSED|connect|network/i.test(awsMessage)) {
       return unavailable(`${ctx.operation}: the EC2 endpoint could not be reached (${e.code ?? name ?? "network error"})`, details);
     }
+    // No EC2 error code, only an HTTP status (a proxy's page, a body the
+    // SDK could not read): the shared table decides, and nothing the caller
+    // sent can be blamed for a body nobody could read.
     const status = e.$metadata?.httpStatusCode;
-    if (status !== undefined && status >= 500) {
-      return unavailable(`${ctx.operation}: EC2 answered HTTP ${status} with a body the SDK could not read${suffix}`, details);
+    if (status !== undefined && status >= 300) {
+      return httpError({ status, service: ctx.operation, message: `EC2 answered HTTP ${status} with a body the SDK could not read${suffix}`, blame: "provider", cause: err });
     }
     return internal(`${ctx.operation}: unexpected error from the EC2 client`, details);
   }

@@ -12,7 +12,7 @@ export interface RecordedRequest {
 }
 
 export type FakeAnswer =
-  | { error: string; message?: string; status?: number; requestId?: string }
+  | { error: string; message?: string; status?: number; requestId?: string; retryAfter?: string }
   | { xml: string }
   | { html: string; status: number }
   | { hang: true };
@@ -109,7 +109,7 @@ export function startFakeEc2(): FakeEc2 {
       // EC2 sends the request id both in the body and in this header (the SDK reads the header).
       return new Response(ec2ErrorXml(answer.error, answer.message ?? `${answer.error} from the fake`, requestId), {
         status: answer.status ?? 400,
-        headers: { "content-type": "text/xml;charset=UTF-8", "x-amzn-requestid": requestId },
+        headers: { "content-type": "text/xml;charset=UTF-8", "x-amzn-requestid": requestId, ...(answer.retryAfter ? { "retry-after": answer.retryAfter } : {}) },
       });
     },
   });

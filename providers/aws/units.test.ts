@@ -1,5 +1,5 @@
-// Focused tests of the pure translation code: paging over odd EC2 page
-// shapes, filter translation, user data, RunInstances input, region status,
+// Focused tests of the pure translation code (paging over odd cloud page
+// shapes is shared/cloud/paging.test.ts): filter translation, user data, RunInstances input, region status,
 // the region cache, flag parsing and the error table's corners.
 import { describe, expect, test } from "bun:test";
 import { EC2ServiceException } from "@aws-sdk/client-ec2";
@@ -9,73 +9,8 @@ import type { CreateInstanceSpec } from "../../shared/provider";
 import { parseRegionEndpoints } from "./definition";
 import { mapAwsError } from "./errors";
 import { translateFilters, toInstance } from "./instances";
-import { decodeCursor, readPage, type CloudPage } from "./paging";
 import { TtlCache, regionStatus } from "./regions";
 import { buildRunInstancesInput, clientTokenFor, encodeUserData } from "./run-instances";
-
-/** EC2 pages as a cloud might return them, keyed by NextToken ("" = first). */
-function fakeCloud(pages: Record<string, CloudPage<number>>) {
-  const calls: [string | undefined, number][] = [];
-  const fetch = async (token: string | undefined, max: number) => {
-    calls.push([token, max]);
-    const page = pages[token ?? ""];
-    if (!page) throw new Error(`unknown token ${token}`);
-    return page;
-  };
-  return { fetch, calls };
-}
-
-async function drain(fetch: (t: string | undefined, m: number) => Promise<CloudPage<number>>, pageSize: number) {
-  const pages: number[][] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await readPage(fetch, pageSize, cursor);
-    expect(page.items.length).toBeLessThanOrEqual(pageSize);
-    pages.push(page.items);
-    cursor = page.nextCursor;
-  } while (cursor && pages.length < 100);
-  return pages;
-}
-
-describe("paging", () => {
-  test("an oversized EC2 page (moto ignoring MaxResults) is served in caller-sized pages", async () => {
-    const { fetch, calls } = fakeCloud({ "": { items: [1, 2, 3, 4, 5, 6, 7], nextToken: "b" }, b: { items: [8, 9] } });
-    const pages = await drain(fetch, 2);
-    expect(pages).toEqual([[1, 2], [3, 4], [5, 6], [7, 8], [9]]);
-    // Every re-read of an EC2 page asks with the same MaxResults.
-    expect(new Set(calls.map(([, m]) => m))).toEqual(new Set([5]));
-  });
-
-  test("empty EC2 pages that still carry a NextToken are skipped", async () => {
-    const { fetch } = fakeCloud({ "": { items: [], nextToken: "a" }, a: { items: [], nextToken: "b" }, b: { items: [1, 2, 3] } });
-    expect((await drain(fetch, 10)).flat()).toEqual([1, 2, 3]);
-  });
-
-  test("a page never walks more than a bounded number of EC2 pages", async () => {
-    const pages: Record<string, CloudPage<number>> = {};
-    for (let i = 0; i < 30; i++) pages[i === 0 ? "" : `t${i}`] = { items: i === 29 ? [42] : [], nextToken: i < 29 ? `t${i + 1}` : undefined };
-    const { fetch, calls } = fakeCloud(pages);
-    const first = await readPage(fetch, 5, undefined);
-    expect(first.items).toEqual([]);
-    expect(first.nextCursor).toBeDefined();
-    expect(calls.length).toBe(10);
-    expect((await drain(fetch, 5)).flat()).toEqual([42]);
-  });
-
-  test("a tampered cursor is INVALID_ARGUMENT on page_token", () => {
-    for (const bad of ["{", "[]", '{"s":-1,"m":5}', '{"s":0,"m":2}', '{"t":5,"s":0,"m":5}']) {
-      const err = (() => {
-        try {
-          decodeCursor(bad);
-        } catch (e) {
-          return e;
-        }
-      })() as ProviderError;
-      expect(err).toBeInstanceOf(ProviderError);
-      expect(err.details.field).toBe("page_token");
-    }
-  });
-});
 
 describe("filters", () => {
   test("portable keys become EC2 filters; others pass through", () => {

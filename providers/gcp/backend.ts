@@ -31,13 +31,21 @@ import { IDEMPOTENCY_METADATA_KEY, lastSegment, metadataItems, toInstance, type 
 import { fetchGcePage, listInstancePage } from "./listing";
 import { unwrapOperation, waitForOperation, type GceOperation } from "./operations";
 import { gcpPriceQuote } from "../../shared/pricing";
+import { RetryPolicy } from "../../shared/cloud/retry";
+import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../../shared/cloud/health-probe";
 import { checkInstanceName, checkNetworkTags, checkSshUser, parseLocation, regionOfZone, tagsToLabels, type Location } from "./rules";
 import { SSH_KEYS_ITEM, formatSshKeys, managedLines, parseSshKeys, sshKeyLine, toKeyPair, type SshKeyLine } from "./ssh-keys";
 import { quote } from "../../shared/quote";
 import { GCP_TAG_LIMITS } from "./tag-limits";
 
 export const DEFAULT_IMAGE = "projects/debian-cloud/global/images/family/debian-12";
-const METADATA_UPDATE_ATTEMPTS = 6;
+/** Rounds of the ssh-keys compare-and-swap, spaced by the shared back-off. */
+const METADATA_CAS = new RetryPolicy({ maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 2_000 });
+
+/** GCE refused a metadata write because the fingerprint changed (another writer came first). */
+function isMetadataConflict(err: unknown): boolean {
+  return err instanceof ProviderError && err.code === "FAILED_PRECONDITION" && (err.details.cloudCode === "412" || err.details.cloudCode === "conditionNotMet" || httpStatusOf(err.details.cause) === 412);
+}
 const REGION_CACHE_MS = 5 * 60_000;
 
 export interface GcpBackendOptions {
@@ -49,6 +57,8 @@ export interface GcpBackendOptions {
   /** Set when an endpoint override is in use (shown in capabilities). */
   endpoint?: string;
   log: Logger;
+  /** HealthCheck's time budget (--health-timeout-ms). */
+  healthTimeoutMs?: number;
 }
 
 type Metadata = google.cloud.compute.v1.IMetadata;
@@ -103,7 +113,7 @@ export class GcpBackend implements CloudBackend {
   // ---- regions --------------------------------------------------------
 
   async listRegions(ctx: CallContext): Promise<Region[]> {
-    const [regions] = await gceCall(ctx, "regions.list", { safe: true }, (o) => this.clients.regions.list({ project: this.project }, o));
+    const [regions] = await gceCall(ctx, "regions.list", { safe: true, blame: "provider" }, (o) => this.clients.regions.list({ project: this.project }, o));
     const mapped = regions.map((r) => ({
       id: r.name ?? "",
       name: r.name ?? "",
@@ -195,7 +205,7 @@ export class GcpBackend implements CloudBackend {
   }
 
   private async getByName(ctx: CallContext, zone: string, name: string): Promise<GceInstance> {
-    const [raw] = await gceCall(ctx, "instances.get", { safe: true }, (o) => this.clients.instances.get({ project: this.project, zone, instance: name }, o));
+    const [raw] = await gceCall(ctx, "instances.get", { safe: true, blame: "caller" }, (o) => this.clients.instances.get({ project: this.project, zone, instance: name }, o));
     return raw;
   }
 
@@ -276,7 +286,7 @@ export class GcpBackend implements CloudBackend {
     const requestId = spec.idempotencyKey ? requestIdFor("insert", this.project, zone, name, spec.idempotencyKey) : randomUUID();
     let op: GceOperation;
     try {
-      const [started] = await gceCall(ctx, "instances.insert", { safe: true, field: "request" }, (o) =>
+      const [started] = await gceCall(ctx, "instances.insert", { safe: true, blame: "caller", field: "request" }, (o) =>
         this.clients.instances.insert({ project: this.project, zone, requestId, instanceResource }, o),
       );
       op = await waitForOperation(ctx, this.clients, { project: this.project, zone }, unwrapOperation(started));
@@ -295,7 +305,7 @@ export class GcpBackend implements CloudBackend {
     const { zone, name } = await this.locate(ctx, ref);
     // One requestId for this call: a repeated attempt is deduplicated by GCE.
     const request = { project: this.project, zone, instance: name, requestId: randomUUID() };
-    const [started] = await gceCall(ctx, `instances.${verb}`, { safe: true }, (o) => this.clients.instances[verb](request, o));
+    const [started] = await gceCall(ctx, `instances.${verb}`, { safe: true, blame: "caller" }, (o) => this.clients.instances[verb](request, o));
     await waitForOperation(ctx, this.clients, { project: this.project, zone }, unwrapOperation(started));
     return { zone, name };
   }
@@ -328,29 +338,22 @@ export class GcpBackend implements CloudBackend {
   }
 
   async healthCheck(ctx: CallContext): Promise<HealthReport> {
-    const started = Date.now();
-    const probe = new AbortController();
-    const timer = setTimeout(() => probe.abort(unavailable("health probe timed out")), 5000);
-    const onAbort = () => probe.abort(ctx.signal.reason);
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      await gceCall({ ...ctx, signal: probe.signal, deadline: new Date(Date.now() + 5000) }, "regions.get", { safe: false }, (o) =>
-        this.clients.regions.get({ project: this.project, region: this.defaultRegion }, o),
-      );
-      return { healthy: true, message: "Compute Engine API reachable", checks: { cloud_api: `ok (${Date.now() - started} ms)` } };
-    } catch (err) {
-      const e = err as ProviderError;
-      return { healthy: false, message: "Compute Engine API check failed", checks: { cloud_api: `${e.code ?? "error"}: ${e.message}` } };
-    } finally {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener("abort", onAbort);
-    }
+    const regionGet = async (probe: CallContext) => {
+      // Not repeated: a probe reports the API's state now, it does not wait out a back-off.
+      await gceCall(probe, "regions.get", { safe: false, blame: "provider" }, (o) => this.clients.regions.get({ project: this.project, region: this.defaultRegion }, o));
+      return `regions.get ${this.defaultRegion}`;
+    };
+    return probeHealth(ctx, [{ name: "cloud_api", run: regionGet }], {
+      timeoutMs: this.opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
+      healthyMessage: "Compute Engine API reachable",
+      unhealthyMessage: "Compute Engine API check failed",
+    });
   }
 
   // ---- key pairs (project metadata "ssh-keys") ------------------------
 
   private async readProjectMetadata(ctx: CallContext): Promise<Metadata> {
-    const [project] = await gceCall(ctx, "projects.get", { safe: true }, (o) => this.clients.projects.get({ project: this.project }, o));
+    const [project] = await gceCall(ctx, "projects.get", { safe: true, blame: "provider" }, (o) => this.clients.projects.get({ project: this.project }, o));
     return project.commonInstanceMetadata ?? {};
   }
 
@@ -359,38 +362,42 @@ export class GcpBackend implements CloudBackend {
   }
 
   /**
-   * Read-modify-write of the project's ssh-keys. The write carries the
-   * fingerprint read, so a concurrent writer makes GCE answer 412; then the
-   * metadata is read again and the change re-applied.
+   * Read-modify-write of the project's ssh-keys: a compare-and-swap loop,
+   * not a retry of one request. The write carries the fingerprint read, so
+   * a concurrent writer makes GCE answer 412; then the metadata is read
+   * again and the change re-applied (repeating is safe: each round starts
+   * from a fresh read). The rounds are spaced by the shared retry policy's
+   * back-off and never outlive the caller's deadline.
    */
   private async updateSshKeys<T>(ctx: CallContext, change: (lines: SshKeyLine[]) => { lines: SshKeyLine[]; result: T }): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
+    const round = async (): Promise<T> => {
       const metadata = await this.readProjectMetadata(ctx);
       const items = metadata.items ?? [];
       const { lines, result } = change(parseSshKeys(items.find((i) => i.key === SSH_KEYS_ITEM)?.value ?? undefined));
       const others = items.filter((i) => i.key !== SSH_KEYS_ITEM).map((i) => ({ key: i.key, value: i.value }));
       const newItems = lines.length ? [...others, { key: SSH_KEYS_ITEM, value: formatSshKeys(lines) }] : others;
-      try {
-        // safe: the requestId makes a repeated write of this attempt a no-op.
-        const [started] = await gceCall(ctx, "projects.setCommonInstanceMetadata", { safe: true }, (o) =>
-          this.clients.projects.setCommonInstanceMetadata(
-            { project: this.project, requestId: randomUUID(), metadataResource: { fingerprint: metadata.fingerprint, items: newItems } },
-            o,
-          ),
-        );
-        await waitForOperation(ctx, this.clients, { project: this.project }, unwrapOperation(started));
-        return result;
-      } catch (err) {
-        const conflict = err instanceof ProviderError && err.code === "FAILED_PRECONDITION" && (err.details.cloudCode === "412" || err.details.cloudCode === "conditionNotMet" || httpStatusOf(err.details.cause) === 412);
-        if (!conflict) throw err;
-        if (attempt >= METADATA_UPDATE_ATTEMPTS) throw unavailable(`project metadata kept changing under ${attempt} attempts to update ssh-keys; try again`);
-        ctx.log.info("project metadata changed concurrently; re-reading", { attempt });
-        try {
-          await abortableSleep(50 * attempt * (0.5 + Math.random()), ctx.signal);
-        } catch {
-          throw abortError(ctx.signal);
-        }
-      }
+      // safe: the requestId makes a repeated write of this round a no-op.
+      const [started] = await gceCall(ctx, "projects.setCommonInstanceMetadata", { safe: true, blame: "caller" }, (o) =>
+        this.clients.projects.setCommonInstanceMetadata(
+          { project: this.project, requestId: randomUUID(), metadataResource: { fingerprint: metadata.fingerprint, items: newItems } },
+          o,
+        ),
+      );
+      await waitForOperation(ctx, this.clients, { project: this.project }, unwrapOperation(started));
+      return result;
+    };
+    const cas = {
+      signal: ctx.signal,
+      deadline: ctx.deadline,
+      idempotent: true,
+      classify: (err: unknown) => (isMetadataConflict(err) ? { reason: "conflict" as const } : undefined),
+      onRetry: (r: { attempt: number }) => ctx.log.info("project metadata changed concurrently; re-reading", { attempt: r.attempt }),
+    };
+    try {
+      return await METADATA_CAS.run(cas, round);
+    } catch (err) {
+      if (isMetadataConflict(err)) throw unavailable(`project metadata kept changing under ${METADATA_CAS.opts.maxAttempts} attempts to update ssh-keys; try again`);
+      throw err;
     }
   }
 

@@ -129,7 +129,7 @@ export class BootImages {
     let pageToken: string | undefined;
     for (let i = 0; i < MAX_PAGES_PER_CHUNK; i++) {
       const request = { project: this.project, filter, maxResults: 500, returnPartialSuccess: true, ...(pageToken ? { pageToken } : {}) };
-      const [, , raw] = (await gceCall(ctx, "disks.aggregatedList", { safe: true }, (o) => aggregated(request, { ...o, autoPaginate: false }))) as [
+      const [, , raw] = (await gceCall(ctx, "disks.aggregatedList", { safe: true, blame: "provider" }, (o) => aggregated(request, { ...o, autoPaginate: false }))) as [
         unknown,
         unknown,
         AggregatedDisks,

@@ -48,3 +48,26 @@ test("a permission error is a client error", async () => {
   await grpcError(provider.client.call("ListRegions"));
   expect(await sample("skyclust_cloud_requests_total", { provider: "gcp", operation: "regions.list", region: "", outcome: "client_error" })).toBe(1);
 });
+
+test("rate limited twice, then answered: the call succeeds after two retries, two throttled answers counted", async () => {
+  const labels = { provider: "gcp", operation: "regions.list", region: "" };
+  const retries = await sample("skyclust_cloud_retries_total", labels);
+  const throttles = await sample("skyclust_cloud_throttled_responses_total", labels);
+  fake.failures = [{ method: "GET", path: /regions$/, status: 429, reason: "rateLimitExceeded", message: "Rate Limit Exceeded", times: 2 }];
+  const { regions } = await provider.client.call("ListRegions");
+  expect(regions.length).toBeGreaterThan(0);
+  expect((await sample("skyclust_cloud_retries_total", labels)) - retries).toBe(2);
+  expect((await sample("skyclust_cloud_throttled_responses_total", labels)) - throttles).toBe(2);
+});
+
+test("a 400 on GetProviderInfo's region list or on the health probe is not INVALID_ARGUMENT: the caller sent nothing to blame", async () => {
+  // The first GetProviderInfo of this server: its region cache is cold.
+  fake.failures = [{ method: "GET", path: /regions$/, status: 400, reason: "invalid", message: "Invalid value for field 'project'" }];
+  const err = await grpcError(provider.client.call("GetProviderInfo"));
+  expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+  expect(err.details).toContain("provider's own settings");
+  fake.failures = [{ method: "GET", path: /regions\/us-central1$/, status: 400, reason: "invalid", message: "Invalid value for field 'region'" }];
+  const health = await provider.client.call("HealthCheck");
+  expect(health.healthy).toBe(false);
+  expect(health.checks.cloud_api).toContain("FAILED_PRECONDITION");
+});

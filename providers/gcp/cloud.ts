@@ -3,6 +3,7 @@
 import { ConfigError, str, type Settings } from "../../shared/config";
 import type { Logger } from "../../shared/log";
 import type { Secrets } from "../../shared/secrets";
+import { healthTimeoutMs } from "../../shared/cloud/health-probe";
 import { GcpBackend } from "./backend";
 import { buildAuth, describeAuth, parseCredentialsJson, parseEndpoint, readCredentialsFile, type AuthSource } from "./connection";
 import { createClients } from "./gce-api";
@@ -35,5 +36,6 @@ export async function createGcpBackend(settings: Settings, log: Logger, secrets?
     authKind,
     endpoint: endpointText,
     log,
+    healthTimeoutMs: healthTimeoutMs(settings),
   });
 }

@@ -1,4 +1,6 @@
-// Compute Engine failures -> the boundary's error vocabulary. Two sources:
+// Compute Engine failures -> the boundary's error vocabulary, through the
+// shared HTTP status table (shared/cloud/http-status.ts) with GCE's reason
+// words as hints. Two sources:
 // HTTP errors of an API call (GoogleError from the REST transport, with the
 // HTTP status and the legacy `errors[].reason`), and errors inside a DONE
 // operation (`error.errors[].code`, e.g. ZONE_RESOURCE_POOL_EXHAUSTED).
@@ -6,20 +8,9 @@
 // scrubbed: an upstream (a proxy, an emulator) may echo the request, and its
 // Authorization header holds the OAuth token.
 import { scrubUpstream } from "../../shared/cloud/scrub";
-import {
-  ProviderError,
-  abortError,
-  alreadyExists,
-  deadlineExceeded,
-  failedPrecondition,
-  internal,
-  notFound,
-  permissionDenied,
-  resourceExhausted,
-  unauthenticated,
-  unavailable,
-  type ErrorCode,
-} from "../../shared/errors";
+import { httpError, transportError, type Blame, type CloudHint } from "../../shared/cloud/http-status";
+import type { RetryVerdict } from "../../shared/cloud/retry";
+import { ProviderError, abortError, internal, resourceExhausted, type ErrorCode } from "../../shared/errors";
 
 interface GoogleLikeError extends Error {
   code?: number | string;
@@ -27,7 +18,8 @@ interface GoogleLikeError extends Error {
   reason?: string;
 }
 
-const THROTTLE_REASONS = new Set(["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded", "RATE_LIMIT_EXCEEDED"]);
+const RATE_LIMIT_REASONS = new Set(["rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"]);
+const QUOTA_REASONS = new Set(["quotaExceeded", "dailyLimitExceeded"]);
 
 /** The legacy `error.errors[0].reason` (GCE still sends it) or the ErrorInfo reason. */
 export function googleReason(err: unknown): string | undefined {
@@ -72,46 +64,45 @@ function fieldFor(message: string, fallback: string): string {
   return fallback;
 }
 
-function byHttpStatus(status: number, reason: string | undefined, message: string, field: string): ProviderError {
-  const details = { cloudCode: reason ?? String(status) };
-  const text = `Compute Engine: ${message}${reason ? ` (${reason})` : ""}`;
-  if (status === 400) {
-    if (reason === "resourceNotReady") return failedPrecondition(text, details);
-    return new ProviderError("INVALID_ARGUMENT", text, { ...details, field: fieldFor(message, field) });
-  }
-  if (status === 401) return unauthenticated(`Compute Engine rejected the credentials (${reason ?? "401"})`, details);
-  if (status === 403) return reason && THROTTLE_REASONS.has(reason) ? resourceExhausted(text, details) : permissionDenied(text, details);
-  if (status === 404) return notFound(text, details);
-  if (status === 409) return reason === "alreadyExists" || !reason ? alreadyExists(text, details) : failedPrecondition(text, details);
-  if (status === 412) return failedPrecondition(text, details);
-  if (status === 429) return resourceExhausted(text, details);
-  if (status >= 500) return unavailable(text, details);
-  return internal(text, details);
+/** What GCE's reason word says that its HTTP status does not. */
+function hintFor(status: number, reason: string | undefined): CloudHint | undefined {
+  if (reason && RATE_LIMIT_REASONS.has(reason)) return "throttled";
+  if (reason && QUOTA_REASONS.has(reason)) return "quota";
+  if (status === 400 && reason === "resourceNotReady") return "wrong_state";
+  if (status === 409) return reason === "alreadyExists" || !reason ? "already_exists" : "wrong_state";
+  return undefined;
+}
+
+function byHttpStatus(status: number, reason: string | undefined, message: string, field: string, blame: Blame, cause?: unknown): ProviderError {
+  return httpError({ status, service: "Compute Engine", message, reason, blame, field: fieldFor(message, field), hint: hintFor(status, reason), cause });
 }
 
 /**
  * Maps anything a client call threw. `signal` tells a caller's deadline or
  * cancellation apart from the cloud being slow; `field` is the request field
- * a 400 is blamed on when the message names none.
+ * a 400 is blamed on when the message names none, and `blame` says whether
+ * the caller supplied the request's inputs at all (shared/cloud/http-status.ts).
  */
-export function mapGoogleError(err: unknown, signal: AbortSignal, field = "request"): ProviderError {
+export function mapGoogleError(err: unknown, signal: AbortSignal, field = "request", blame: Blame = "caller", deadline?: Date): ProviderError {
   if (err instanceof ProviderError) return err;
   if (signal.aborted) return abortError(signal);
   const e = err as GoogleLikeError;
   const status = httpStatusOf(err);
   const message = scrubUpstream(String(e?.message ?? "request failed"), { maxBytes: 400 });
-  if (status !== undefined) return byHttpStatus(status, googleReason(err), message, field);
+  if (status !== undefined) return byHttpStatus(status, googleReason(err), message, field, blame, err);
   // No HTTP response: gax uses gRPC codes (4 deadline, 1 cancelled, 14 unavailable).
-  if (e?.code === 4) return deadlineExceeded("Compute Engine did not answer within the call's deadline");
+  // gax's own timeout is the caller's remaining deadline or our per-call ceiling:
+  // DEADLINE_EXCEEDED only when it was the caller's.
   if (e?.code === 1) return abortError(signal);
-  return unavailable(`Compute Engine API unreachable: ${message}`, { cloudCode: "UNREACHABLE", cause: err });
+  return transportError(signal, "Compute Engine", e?.code === 4 ? "the API did not answer in time" : `API unreachable: ${message}`, err, [], deadline);
 }
 
-/** True for failures worth repeating a safe call for: outages and rate limiting (not quota). */
-export function isTransient(err: ProviderError): boolean {
-  if (err.code === "UNAVAILABLE") return true;
-  const reason = err.details.cloudCode ?? "";
-  return err.code === "RESOURCE_EXHAUSTED" && (reason === "429" || reason === "rateLimitExceeded" || reason === "userRateLimitExceeded" || reason === "RATE_LIMIT_EXCEEDED");
+/** GCE's classifier for the shared retry policy: outages and rate limiting (not quota). */
+export function gceRetryVerdict(err: unknown): RetryVerdict | undefined {
+  if (!(err instanceof ProviderError)) return undefined;
+  if (err.code === "UNAVAILABLE") return { reason: "transient" };
+  if (err.code === "RESOURCE_EXHAUSTED" && err.details.throttled) return { reason: "throttled" };
+  return undefined;
 }
 
 // Operation error codes (upper case) -> boundary codes.
@@ -158,6 +149,7 @@ export function operationError(op: OperationLike, field = "request"): ProviderEr
     return resourceExhausted(`${message}; the zone has no capacity for this machine type now: retry later or pick another zone`, details);
   }
   if (code) return new ProviderError(code, message, details);
-  if (op.httpErrorStatusCode) return byHttpStatus(op.httpErrorStatusCode, reason, message, field);
+  // A failed operation ran what the caller asked for: its 4xx are the caller's.
+  if (op.httpErrorStatusCode) return byHttpStatus(op.httpErrorStatusCode, reason, message, field, "caller");
   return internal(message, details);
 }

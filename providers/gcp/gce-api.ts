@@ -1,7 +1,8 @@
 // The Compute Engine clients (REST transport) and the one way this backend
 // calls them: with the caller's deadline as the gax timeout, cancelled when
 // ctx.signal fires, errors mapped, and safe calls (reads, and writes that
-// carry a requestId) repeated on outages and rate limiting with backoff.
+// carry a requestId) repeated on outages and rate limiting by the shared
+// retry policy.
 import {
   DisksClient,
   GlobalOperationsClient,
@@ -11,16 +12,17 @@ import {
   ZoneOperationsClient,
 } from "@google-cloud/compute";
 import type { GoogleAuth } from "google-auth-library";
-import { throwIfAborted, type ProviderError } from "../../shared/errors";
+import { throwIfAborted } from "../../shared/errors";
 import type { CallContext } from "../../shared/provider";
 import type { Endpoint } from "./connection";
-import { isTransient, mapGoogleError } from "./errors";
-import { observeCloudCall } from "../../shared/telemetry/cloud";
+import { gceRetryVerdict, mapGoogleError } from "./errors";
+import type { Blame } from "../../shared/cloud/http-status";
+import { retriedCloudCall } from "../../shared/cloud/call";
+import { RetryPolicy } from "../../shared/cloud/retry";
 
 /** Per-call ceiling when the caller set no deadline (an operation wait can take ~2 min server-side). */
 const DEFAULT_TIMEOUT_MS = 60_000;
 export const WAIT_TIMEOUT_MS = 150_000;
-const ATTEMPTS = 3;
 
 export interface GceClients {
   instances: InstancesClient;
@@ -60,6 +62,12 @@ export interface CallSpec {
   safe: boolean;
   /** Request field a 400 is blamed on. */
   field?: string;
+  /**
+   * Whether the caller supplied the request's inputs ("caller": a 400 is
+   * INVALID_ARGUMENT, a 404 NOT_FOUND) or the provider built it from its own
+   * settings ("provider": FAILED_PRECONDITION); shared/cloud/http-status.ts.
+   */
+  blame: Blame;
   /** Per-attempt ceiling without a caller deadline. */
   timeoutMs?: number;
 }
@@ -94,35 +102,28 @@ async function attempt<T>(ctx: CallContext, spec: CallSpec, run: (o: GaxCallOpti
   }
 }
 
+/** GCE's budget under the shared policy: three attempts, 250 ms doubling, full jitter. */
+export const GCE_RETRY = new RetryPolicy({ maxAttempts: 3, baseDelayMs: 250 });
+
 /**
- * Calls the API once, or up to three times with backoff when `spec.safe`;
+ * Calls the API once, or up to three times with backoff when `spec.safe`
+ * (shared/cloud/retry.ts decides; gceRetryVerdict says which errors count);
  * observed as one cloud request (metrics, trace span) with its attempts.
  * The region label stays empty: this boundary does not see the location.
  */
-export async function gceCall<T>(ctx: CallContext, what: string, spec: CallSpec, run: (o: GaxCallOptions) => Cancellable<T>): Promise<T> {
-  const tries = { count: 0 };
-  return observeCloudCall(ctx, { provider: "gcp", operation: what, region: "" }, () => callWithRetries(ctx, what, spec, run, tries), { attempts: () => tries.count });
-}
-
-async function callWithRetries<T>(ctx: CallContext, what: string, spec: CallSpec, run: (o: GaxCallOptions) => Cancellable<T>, tries: { count: number }): Promise<T> {
-  let last: ProviderError | undefined;
-  for (let i = 0; i < (spec.safe ? ATTEMPTS : 1); i++) {
-    if (i > 0) {
-      const delay = 250 * 2 ** (i - 1) * (0.5 + Math.random());
-      ctx.log.debug("retrying Compute Engine call", { call: what, attempt: i + 1, reason: last?.details.cloudCode });
-      try {
-        await abortableSleep(delay, ctx.signal);
-      } catch {
-        throw mapGoogleError(last, ctx.signal);
-      }
-    }
+export function gceCall<T>(ctx: CallContext, what: string, spec: CallSpec, run: (o: GaxCallOptions) => Cancellable<T>): Promise<T> {
+  const retry = {
+    signal: ctx.signal,
+    deadline: ctx.deadline,
+    idempotent: spec.safe,
+    classify: gceRetryVerdict,
+    onRetry: (r: { attempt: number; reason: string }) => ctx.log.debug("retrying Compute Engine call", { call: what, attempt: r.attempt, reason: r.reason }),
+  };
+  return retriedCloudCall(ctx, { provider: "gcp", operation: what, region: "" }, GCE_RETRY, retry, async () => {
     try {
-      tries.count = i + 1;
       return await attempt(ctx, spec, run);
     } catch (err) {
-      last = mapGoogleError(err, ctx.signal, spec.field);
-      if (ctx.signal.aborted || !isTransient(last)) throw last;
+      throw mapGoogleError(err, ctx.signal, spec.field, spec.blame, ctx.deadline);
     }
-  }
-  throw last!;
+  });
 }

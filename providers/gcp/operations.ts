@@ -39,10 +39,10 @@ export async function waitForOperation(ctx: CallContext, clients: GceClients, sc
     const began = Date.now();
     try {
       const [next] = scope.zone
-        ? await gceCall(ctx, "zoneOperations.wait", { safe: true, timeoutMs: WAIT_TIMEOUT_MS }, (o) =>
+        ? await gceCall(ctx, "zoneOperations.wait", { safe: true, blame: "provider", timeoutMs: WAIT_TIMEOUT_MS }, (o) =>
             clients.zoneOperations.wait({ project: scope.project, zone: scope.zone ?? lastSegment(op.zone), operation: name }, o),
           )
-        : await gceCall(ctx, "globalOperations.wait", { safe: true, timeoutMs: WAIT_TIMEOUT_MS }, (o) =>
+        : await gceCall(ctx, "globalOperations.wait", { safe: true, blame: "provider", timeoutMs: WAIT_TIMEOUT_MS }, (o) =>
             clients.globalOperations.wait({ project: scope.project, operation: name }, o),
           );
       op = next as GceOperation;

@@ -34,6 +34,7 @@ import type { OpenStackConfig } from "./cloud-config";
 import { Compute, MAX_KNOWN_MICROVERSION, type NovaFlavor, type NovaKeypair, type NovaServer } from "./compute";
 import { catalogRegions, Identity, identityBaseUrl, type IdentityOptions } from "./identity";
 import { httpInfo, Transport, type TransportOptions } from "./http";
+import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../../shared/cloud/health-probe";
 import { Images } from "./image";
 import { Network } from "./network";
 import { ServerNetworking, type PreparedNetwork } from "./server-network";
@@ -52,6 +53,8 @@ export interface OpenStackBackendOptions {
   claims?: ClaimOptions;
   /** External network (name or id) floating IPs come from; default: the only one. */
   floatingNetwork?: string;
+  /** HealthCheck's time budget (--health-timeout-ms). */
+  healthTimeoutMs?: number;
 }
 
 export class OpenStackBackend implements CloudBackend {
@@ -139,11 +142,12 @@ export class OpenStackBackend implements CloudBackend {
     const withCompute = new Set(catalogRegions(token.catalog, "compute", this.config.interface));
     const described = new Map<string, string>();
     try {
-      const res = await this.session.call("identity", "", identityBaseUrl(this.config.authUrl) + "/regions", { signal: ctx.signal }, "keystone");
+      const res = await this.session.call("identity", "", identityBaseUrl(this.config.authUrl) + "/regions", { signal: ctx.signal, blame: "provider" }, "keystone");
       for (const r of res.body?.regions ?? []) described.set(r.id, r.description ?? "");
     } catch (err) {
       // Some clouds hide /v3/regions from members; the catalog still tells.
-      if (!(err instanceof ProviderError) || !["PERMISSION_DENIED", "NOT_FOUND"].includes(err.code)) throw err;
+      const status = httpInfo(err)?.status;
+      if (status !== 403 && status !== 404) throw err;
     }
     const ids = [...new Set([...described.keys(), ...withCompute])].sort();
     return Promise.all(
@@ -421,32 +425,22 @@ export class OpenStackBackend implements CloudBackend {
   }
 
   async healthCheck(ctx: CallContext): Promise<HealthReport> {
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(5000)]);
-    const checks: Record<string, string> = {};
-    let healthy = true;
-    const timed = async (name: string, fn: () => Promise<string>) => {
-      const started = Date.now();
-      try {
-        checks[name] = `ok: ${await fn()} (${Date.now() - started} ms)`;
-      } catch (err) {
-        healthy = false;
-        checks[name] = `failed: ${err instanceof Error ? err.message : String(err)}`;
-      }
-    };
-    await timed("keystone", async () => {
-      const token = await this.identity.current(signal);
+    const keystone = async (probe: CallContext) => {
+      const token = await this.identity.current(probe.signal);
       // Keystone itself confirms the cached token is still valid.
-      await this.session.call("identity", "", identityBaseUrl(this.config.authUrl) + "/auth/tokens", { method: "HEAD", signal, headers: { "X-Subject-Token": token.value } }, "keystone");
+      await this.session.call("identity", "", identityBaseUrl(this.config.authUrl) + "/auth/tokens", { method: "HEAD", signal: probe.signal, blame: "provider", headers: { "X-Subject-Token": token.value } }, "keystone");
       return `token valid until ${token.expiresAt.toISOString()}`;
+    };
+    const nova = async (probe: CallContext) => {
+      const res = await this.compute.call(this.defaultRegion, "/", { signal: probe.signal, blame: "provider" });
+      const v = res.body?.version?.version;
+      return `compute API answering in ${this.defaultRegion}${v ? ` (max microversion ${v}, using ${await this.compute.microversion(this.defaultRegion, probe.signal)})` : ""}`;
+    };
+    return probeHealth(ctx, [{ name: "keystone", run: keystone }, { name: "nova", run: nova }], {
+      timeoutMs: this.opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
+      healthyMessage: "keystone and nova answer",
+      unhealthyMessage: "openstack is not reachable or rejects the credentials",
     });
-    if (healthy) {
-      await timed("nova", async () => {
-        const res = await this.compute.call(this.defaultRegion, "/", { signal });
-        const v = res.body?.version?.version;
-        return `compute API answering in ${this.defaultRegion}${v ? ` (max microversion ${v}, using ${await this.compute.microversion(this.defaultRegion, signal)})` : ""}`;
-      });
-    }
-    return { healthy, message: healthy ? "keystone and nova answer" : "openstack is not reachable or rejects the credentials", checks };
   }
 
   // ---- key pairs --------------------------------------------------------

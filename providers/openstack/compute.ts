@@ -157,13 +157,13 @@ export class Compute {
   private async discover(region: string, endpoint: string, signal: AbortSignal): Promise<string | undefined> {
     let doc: VersionDoc | undefined;
     try {
-      doc = versionFromDiscovery((await this.session.call("compute", region, "/", { signal }, "nova")).body, endpoint);
+      doc = versionFromDiscovery((await this.session.call("compute", region, "/", { signal, blame: "provider" }, "nova")).body, endpoint);
     } catch {
       // Endpoints with a project id in the path do not answer; the root does.
     }
     if (!doc?.version) {
       const root = new URL(endpoint).origin + "/";
-      doc = versionFromDiscovery((await this.session.call("compute", region, root, { signal }, "nova")).body, endpoint);
+      doc = versionFromDiscovery((await this.session.call("compute", region, root, { signal, blame: "provider" }, "nova")).body, endpoint);
     }
     return negotiateMicroversion(doc?.min_version ?? "", doc?.version ?? "");
   }

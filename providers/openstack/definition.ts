@@ -1,4 +1,5 @@
 // The OpenStack Nova provider: flags, credentials and the backend factory.
+import { healthTimeoutMs } from "../../shared/cloud/health-probe";
 import { str, type Settings } from "../../shared/config";
 import type { ProviderDefinition } from "../../shared/definition";
 import { RATE_CARD_FLAGS } from "../../shared/pricing/rate-card";
@@ -46,7 +47,7 @@ export const openstackProvider: ProviderDefinition = {
       interface: config.interface,
       cloud: config.cloudName,
     });
-    const backend = new OpenStackBackend(config, log, { rateCard: loadRateCard(settings), floatingNetwork: str(settings, "floating-network") });
+    const backend = new OpenStackBackend(config, log, { rateCard: loadRateCard(settings), floatingNetwork: str(settings, "floating-network"), healthTimeoutMs: healthTimeoutMs(settings) });
     await backend.warmUp();
     return backend;
   },

@@ -29,7 +29,7 @@ describe("error bodies", () => {
     expect(e(413).code).toBe("RESOURCE_EXHAUSTED");
     expect(e(429).code).toBe("RESOURCE_EXHAUSTED");
     expect(e(500).code).toBe("UNAVAILABLE");
-    expect(e(503).message).toBe("nova: m (request id req-1)");
+    expect(e(503).message).toBe("nova: m (HTTP 503) (request id req-1)");
     expect(e(503).details.cloudRequestId).toBe("req-1");
   });
 

@@ -162,6 +162,8 @@ export class Identity {
         signal,
         log: this.opts.log,
         service: "keystone",
+        // Built from the configured credentials, not from any caller's input.
+        blame: "provider",
         // Asking for a token has no side effect worth protecting.
         idempotent: true,
         // An echoing upstream must not hand the password back (clouds.yaml values are not settings the process remembers).

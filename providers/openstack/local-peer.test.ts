@@ -47,7 +47,7 @@ async function setup(
   const log = createLogger({ level: "debug", write: (l) => logs.push(l) });
   const backend = new OpenStackBackend(config, log, {
     ...backendOpts,
-    transport: { readRetryDelayMs: 5, maxThrottleWaitMs: 5000, ...backendOpts.transport },
+    transport: { retryDelayMs: 5, maxRetryAfterMs: 5000, ...backendOpts.transport },
   });
   const provider = await startTestServerWithBackend(backend);
   cleanups.push(() => provider.close());
@@ -315,7 +315,7 @@ describe("throttling and outages", () => {
   });
 
   test("throttling that does not end is RESOURCE_EXHAUSTED after a bounded number of tries", async () => {
-    const s = await setup({}, { transport: { maxThrottleRetries: 2 } });
+    const s = await setup({}, { transport: { maxRetries: 2 } });
     s.fake.fail({ path: /servers\/detail$/, times: Infinity, status: 429, headers: { "Retry-After": "1" }, body: overLimit() });
     const err = await grpcError(list(s));
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);

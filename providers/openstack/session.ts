@@ -31,7 +31,7 @@ export class Session {
     let token = await this.identity.current(call.signal);
     const send = (t: Token) => {
       const url = buildUrl(/^https?:\/\//.test(path) ? path : findEndpoint(t.catalog, type, region, this.iface) + path, call.query);
-      return this.http.request<T>(url, { ...call, service, log: this.log, headers: { ...call.headers, "X-Auth-Token": t.value } });
+      return this.http.request<T>(url, { ...call, service, log: this.log, region: call.region ?? region, headers: { ...call.headers, "X-Auth-Token": t.value } });
     };
     try {
       return await send(token);

@@ -46,6 +46,8 @@ import type { KeyPairStore } from "./keystore";
 import type { SizeCatalog } from "./sizes";
 import { TaskFailedError, waitForTask, type TaskPolling } from "./tasks";
 import { PROXMOX_TAG_LIMITS } from "./tag-limits";
+import { RetryPolicy } from "../../shared/cloud/retry";
+import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../../shared/cloud/health-probe";
 import { quote } from "../../shared/quote";
 
 /** The region that means "every node of the cluster" (the default). */
@@ -78,6 +80,8 @@ export interface ProxmoxBackendOptions {
   cloneRetries: number;
   tlsMode: string;
   endpoint: string;
+  /** HealthCheck's time budget (--health-timeout-ms). */
+  healthTimeoutMs?: number;
 }
 
 type Ctx = CallContext;
@@ -139,6 +143,11 @@ export function withNicFirewall(net0: string | number | undefined): string | und
   return /(^|,)firewall=/.test(net0) ? net0.replace(/(^|,)firewall=[^,]*/, "$1firewall=1") : `${net0},firewall=1`;
 }
 
+/** A clone that failed because its vmid was taken meanwhile or a lock blocked it: worth a fresh vmid. */
+function isCloneConflict(err: unknown): boolean {
+  return (err instanceof TaskFailedError && err.lockConflict) || (err instanceof ProviderError && /already exists|can't lock file/i.test(err.message) && err.code !== "NOT_FOUND");
+}
+
 const guestPath = (node: string, kind: GuestKind, vmid: number) => `/nodes/${encodeURIComponent(node)}/${kind}/${vmid}`;
 
 export class ProxmoxBackend implements CloudBackend {
@@ -149,7 +158,11 @@ export class ProxmoxBackend implements CloudBackend {
   private readonly client: PveClient;
   private readonly log: Logger;
 
+  /** Whole-clone retries (cloneRetries after the first), spaced by the shared back-off. */
+  private readonly clonePolicy: RetryPolicy;
+
   constructor(private readonly opts: ProxmoxBackendOptions) {
+    this.clonePolicy = new RetryPolicy({ maxAttempts: opts.cloneRetries + 1, baseDelayMs: 250 });
     this.client = opts.client;
     this.log = opts.log;
     this.defaultRegion = opts.defaultRegion;
@@ -563,10 +576,14 @@ export class ProxmoxBackend implements CloudBackend {
     await this.task(ctx, "PUT", `${guestPath(node, kind, vmid)}/resize`, { disk, size: `${wantGiB}G` }, node);
   }
 
-  /** Clones with a fresh vmid; retries when the vmid was taken or a lock blocked the clone. */
+  /**
+   * Clones with a fresh vmid; the shared retry policy repeats the whole
+   * clone (a new vmid each time) when the vmid was taken meanwhile or a
+   * lock blocked it. Safe to repeat: a clone that failed so created nothing.
+   */
   private async cloneWithRetries(ctx: Ctx, template: PveResource, node: string, name: string, description: string): Promise<{ vmid: number }> {
     const kind = template.type as GuestKind;
-    for (let attempt = 0; ; attempt++) {
+    const clone = async (): Promise<{ vmid: number }> => {
       const vmid = Number(await this.client.get<string | number>("/cluster/nextid", {}, ctx.signal));
       const params: Record<string, string | number | undefined> = {
         newid: vmid,
@@ -577,16 +594,18 @@ export class ProxmoxBackend implements CloudBackend {
         storage: this.opts.cloneMode === "full" ? this.opts.storage : undefined,
         pool: this.opts.pool,
       };
-      try {
-        await this.task(ctx, "POST", `${guestPath(template.node, kind, template.vmid)}/clone`, params, template.node);
-        this.log.info("proxmox clone done", { template: template.vmid, vmid, node });
-        return { vmid };
-      } catch (err) {
-        const retriable = (err instanceof TaskFailedError && err.lockConflict) || (err instanceof ProviderError && /already exists|can't lock file/i.test(err.message) && err.code !== "NOT_FOUND");
-        if (!retriable || attempt >= this.opts.cloneRetries || ctx.signal.aborted) throw err;
-        this.log.warn("proxmox clone retried", { attempt: attempt + 1, vmid, reason: (err as Error).message });
-      }
-    }
+      await this.task(ctx, "POST", `${guestPath(template.node, kind, template.vmid)}/clone`, params, template.node);
+      this.log.info("proxmox clone done", { template: template.vmid, vmid, node });
+      return { vmid };
+    };
+    const retry = {
+      signal: ctx.signal,
+      deadline: ctx.deadline,
+      idempotent: true,
+      classify: (err: unknown) => (isCloneConflict(err) ? { reason: "conflict" as const } : undefined),
+      onRetry: (r: { attempt: number; error: unknown }) => this.log.warn("proxmox clone retried", { attempt: r.attempt, reason: (r.error as Error).message }),
+    };
+    return this.clonePolicy.run(retry, clone);
   }
 
   private async cleanupFailedCreate(created: { vmid: number }, cause: unknown): Promise<void> {
@@ -610,16 +629,16 @@ export class ProxmoxBackend implements CloudBackend {
   }
 
   async healthCheck(ctx: Ctx): Promise<HealthReport> {
-    const started = performance.now();
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(5000)]);
-    try {
-      const v = await this.client.get<{ version?: string; release?: string }>("/version", {}, signal);
-      const ms = Math.round(performance.now() - started);
-      return { healthy: true, message: `Proxmox VE ${v?.version ?? "?"} reachable`, checks: { cloud_api: `ok (${ms} ms)`, auth: this.client.authKind, tls: this.opts.tlsMode } };
-    } catch (err) {
-      const why = err instanceof ProviderError ? `${err.code}: ${err.message}` : "unexpected error";
-      return { healthy: false, message: `Proxmox API check failed: ${why}`, checks: { cloud_api: why, auth: this.client.authKind, tls: this.opts.tlsMode } };
-    }
+    const version = async (probe: Ctx) => {
+      const v = await this.client.get<{ version?: string; release?: string }>("/version", {}, probe.signal);
+      return `Proxmox VE ${v?.version ?? "?"} reachable`;
+    };
+    return probeHealth(ctx, [{ name: "cloud_api", run: version }], {
+      timeoutMs: this.opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
+      healthyMessage: (answers) => answers[0] ?? "Proxmox VE reachable",
+      unhealthyMessage: "Proxmox API check failed",
+      facts: { auth: this.client.authKind, tls: this.opts.tlsMode },
+    });
   }
 
   // ---- key pairs (local store) --------------------------------------------

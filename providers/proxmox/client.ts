@@ -1,7 +1,9 @@
 // A small typed client for the Proxmox VE JSON API (/api2/json). It owns
 // authentication (ticket login or API token), unwraps {"data": ...}, turns
-// PVE's status codes and reason phrases into ProviderErrors, and retries
-// what is safe to retry: "can't lock file" answers (PVE took no action).
+// PVE's status codes and reason phrases into ProviderErrors (through the
+// shared status table, shared/cloud/http-status.ts), has the shared retry
+// policy repeat what PVE did not act on ("can't lock file" answers, 429),
+// and observes every request (skyclust_cloud_* metrics, spans).
 // PVE's reason phrases and error bodies are upstream text: they pass the
 // shared scrubber with the call's ticket, CSRF token, token secret or
 // password before they reach an error (a proxy may echo the request).
@@ -12,8 +14,13 @@
 // certificate pin. The API surface we need is ~15 endpoints; this is less
 // code than adapting it.
 import { abortableSleep } from "../../shared/abort";
+import { retriedCloudCall } from "../../shared/cloud/call";
+import { currentCall } from "../../shared/cloud/call-scope";
+import { httpError, type Blame, type CloudHint } from "../../shared/cloud/http-status";
+import { operationName } from "../../shared/cloud/operation-name";
+import { parseRetryAfterMs, RetryPolicy, type RetryVerdict } from "../../shared/cloud/retry";
 import { rememberSessionSecret, scrubUpstream } from "../../shared/cloud/scrub";
-import { ProviderError, abortError, failedPrecondition, internal, notFound, permissionDenied, unauthenticated, unavailable, unimplemented } from "../../shared/errors";
+import { ProviderError, abortError, unauthenticated, unavailable } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { reveal, secretVersion, type SecretValue } from "../../shared/secrets";
 import { TlsVerificationError, type HttpTransport } from "./transport";
@@ -43,6 +50,8 @@ export class PveApiError extends Error {
     readonly status: number,
     readonly reason: string,
     readonly errors: Record<string, string> = {},
+    /** Retry-After of a throttled answer, in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(`Proxmox API ${status}: ${reason}`);
     this.name = "PveApiError";
@@ -58,6 +67,24 @@ const TICKET_RENEW_MS = 100 * 60 * 1000;
 const LOCK_MESSAGE = /can't lock file|trying to acquire lock/i;
 export const isLockConflict = (message: string) => LOCK_MESSAGE.test(message);
 
+/** Path words of the PVE API we call; any other segment (node, vmid, UPID) is an id in operation names. */
+const ROUTE_WORDS = new Set([
+  "nodes", "qemu", "lxc", "status", "current", "config", "cluster", "resources", "nextid", "tasks", "log", "clone",
+  "start", "stop", "shutdown", "reboot", "reset", "resize", "firewall", "rules", "options", "groups", "agent",
+  "network-get-interfaces", "interfaces", "version", "access", "ticket", "storage", "content", "pending",
+]);
+
+/** A guest's own path: its node and vmid came from the caller's instance id. */
+const GUEST_PATH = /^\/nodes\/[^/]+\/(?:qemu|lxc)\/\d+(?:\/|$)/;
+
+/** PVE's classifier for the shared retry policy: only answers PVE did not act on. */
+export function pveRetryVerdict(err: unknown): RetryVerdict | undefined {
+  if (!(err instanceof ProviderError)) return undefined;
+  if (err.details.cloudCode === "lock") return { reason: "conflict", notExecuted: true };
+  if (err.details.throttled) return { reason: "throttled", notExecuted: true, retryAfterMs: err.details.retryAfterMs };
+  return undefined;
+}
+
 interface Ticket {
   ticket: string;
   csrf: string;
@@ -72,9 +99,11 @@ export class PveClient {
   /** Ticket logins performed (health/diagnostics, tests). */
   loginCount = 0;
   private readonly now: () => number;
+  private readonly policy: RetryPolicy;
 
   constructor(private readonly opts: PveClientOptions) {
     this.now = opts.now ?? Date.now;
+    this.policy = new RetryPolicy({ maxAttempts: (opts.lockRetries ?? 4) + 1, baseDelayMs: opts.lockRetryDelayMs ?? 500 });
   }
 
   get authKind(): "ticket" | "token" {
@@ -94,20 +123,31 @@ export class PveClient {
     return this.call<T>("DELETE", path, params, signal);
   }
 
-  /** One API call with lock retries; returns the unwrapped `data`. */
+  /**
+   * One API call, retried by the shared policy while PVE refuses without
+   * acting (a lock held by another task, throttling) and observed as one
+   * cloud request; returns the unwrapped `data`.
+   */
   async call<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal): Promise<T> {
-    const retries = this.opts.lockRetries ?? 4;
-    let delay = this.opts.lockRetryDelayMs ?? 500;
-    for (let attempt = 0; ; attempt++) {
+    const scope = currentCall();
+    const retry = {
+      signal,
+      deadline: scope?.deadline,
+      idempotent: method === "GET",
+      classify: pveRetryVerdict,
+      onRetry: (r: { attempt: number; reason: string; delayMs: number }) => this.opts.log.debug("proxmox refused without acting, retrying", { method, path, attempt: r.attempt, reason: r.reason, wait_ms: r.delayMs }),
+    };
+    const info = { provider: "proxmox", operation: operationName(method, path, ROUTE_WORDS), region: /^\/nodes\/([^/]+)/.exec(path)?.[1] ?? "" };
+    // Guest paths carry the caller's instance id; the rest (nodes, cluster
+    // resources, version) is built from the provider's own settings.
+    const blame: Blame = GUEST_PATH.test(path) ? "caller" : "provider";
+    return retriedCloudCall(scope ?? {}, info, this.policy, retry, async () => {
       try {
         return await this.callOnce<T>(method, path, params, signal);
       } catch (err) {
-        if (!(err instanceof PveApiError) || !isLockConflict(err.reason) || attempt >= retries) throw mapPveError(err, signal);
-        this.opts.log.debug("proxmox lock conflict, retrying", { method, path, attempt: attempt + 1, reason: err.reason });
-        await sleep(delay, signal);
-        delay *= 2;
+        throw mapPveError(err, signal, blame);
       }
-    }
+    });
   }
 
   private async callOnce<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params, signal: AbortSignal): Promise<T> {
@@ -123,7 +163,12 @@ export class PveClient {
       }
       ({ res } = await this.send(method, path, params, signal));
     }
-    return unwrap<T>(res.status, res.statusText, res.body, this.callSecrets(ticket));
+    try {
+      return unwrap<T>(res.status, res.statusText, res.body, this.callSecrets(ticket));
+    } catch (err) {
+      if (err instanceof PveApiError && res.retryAfter !== undefined) throw new PveApiError(err.status, err.reason, err.errors, parseRetryAfterMs(res.retryAfter));
+      throw err;
+    }
   }
 
   /** The credential values a call may carry (and an echo may quote back). */
@@ -239,23 +284,29 @@ function unwrap<T>(status: number, statusText: string, body: string, secrets: st
   throw new PveApiError(status, reason, errors);
 }
 
-/** PVE status codes and messages -> the boundary's error vocabulary. */
-export function mapPveError(err: unknown, signal?: AbortSignal): unknown {
+/** What PVE's reason phrase says that its status does not (PVE answers 500 for most refusals). */
+function hintFor(status: number, reason: string): CloudHint | undefined {
+  if (status === 404 || /does not exist|no such (vm|container|node|task)|not found/i.test(reason)) return "not_found";
+  if (LOCK_MESSAGE.test(reason)) return "busy";
+  if (status === 595 || status === 596) return "busy";
+  if (/not running|already running|is running|is a template/i.test(reason)) return "wrong_state";
+  // PVE's 400 is "parameter verification failed" about its own parameters, which the
+  // backend built: never a field of the caller's request, whoever is blamed.
+  if (status === 400) return "wrong_state";
+  if (status === 500) return "failed";
+  return undefined;
+}
+
+/** PVE status codes and messages -> the boundary's error vocabulary (shared/cloud/http-status.ts). */
+export function mapPveError(err: unknown, signal?: AbortSignal, blame: Blame = "caller"): unknown {
   if (err instanceof ProviderError) return err;
   if (signal?.aborted) return abortError(signal);
   if (!(err instanceof PveApiError)) return err;
   const { status, reason } = err;
-  const details = { cloudCode: String(status) };
-  if (status === 401) return unauthenticated(`Proxmox rejected the credentials: ${reason}`, details);
-  if (status === 403) return permissionDenied(`Proxmox denied the call: ${reason}`, details);
-  if (status === 404 || /does not exist|no such (vm|container|node|task)|not found/i.test(reason)) return notFound(`Proxmox: ${reason}`, details);
-  if (LOCK_MESSAGE.test(reason)) return unavailable(`Proxmox is busy (lock held by another task): ${reason}; retry later`, { cloudCode: "lock" });
-  if (status === 595 || status === 596) return unavailable(`Proxmox cannot reach the node: ${reason}`, details);
-  if (status === 501) return unimplemented(`Proxmox does not implement this: ${reason}`, details);
-  if (status === 400) return failedPrecondition(`Proxmox refused the parameters: ${reason}`, details);
-  if (/not running|already running|is running|is a template/i.test(reason)) return failedPrecondition(`Proxmox: ${reason}`, details);
-  if (status === 502 || status === 503 || status === 504) return unavailable(`Proxmox API unavailable: ${reason}`, details);
-  return internal(`Proxmox API error ${status}: ${reason}`, details);
+  const error = httpError({ status, service: "Proxmox", message: reason, blame, hint: hintFor(status, reason), retryAfterMs: err.retryAfterMs });
+  // The lock is what the retry policy looks for (pveRetryVerdict).
+  if (LOCK_MESSAGE.test(reason)) return new ProviderError(error.code, `${error.message}; the guest is locked by another task: retry later`, { ...error.details, cloudCode: "lock" });
+  return error;
 }
 
 /** Kept under this name for tasks.ts. */

@@ -1,6 +1,7 @@
 // Builds the Proxmox backend from settings (flags/environment). Loaded
 // lazily by definition.ts, so --help and --sandbox never read certificates,
 // state files or catalogs.
+import { healthTimeoutMs } from "../../shared/cloud/health-probe";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, bool, num, str, type Settings } from "../../shared/config";
@@ -83,6 +84,7 @@ export async function createProxmoxBackend(settings: Settings, log: Logger, secr
     taskPolling: { intervalMs: pollMs, maxIntervalMs: Math.max(pollMs, 3000) },
     agentTimeoutMs: num(settings, "pve-agent-timeout-ms") ?? 3000,
     cloneRetries: 3,
+    healthTimeoutMs: healthTimeoutMs(settings),
     tlsMode: transport.tlsMode,
     endpoint: `${endpoint.host}:${endpoint.port}`,
   });

@@ -2,6 +2,7 @@
 // when its task stopped with exitstatus "OK" (or "WARNINGS: n"); anything
 // else is a failure that callers see with the exit status and the end of
 // the task log.
+import { scrubUpstream } from "../../shared/cloud/scrub";
 import { ProviderError, failedPrecondition, notFound, unavailable } from "../../shared/errors";
 import { isLockConflict, sleep, type PveClient } from "./client";
 
@@ -26,7 +27,8 @@ export class TaskFailedError extends ProviderError {
     readonly logTail: string[],
   ) {
     const what = `Proxmox task ${task.type ?? "task"}${task.id ? ` for ${task.id}` : ""} on ${task.node} failed: ${task.exitstatus ?? "unknown exit status"}`;
-    const message = logTail.length ? `${what}; log tail: ${logTail.join(" | ")}` : what;
+    // Exit status and log lines are upstream text: scrubbed and bounded like any other.
+    const message = scrubUpstream(logTail.length ? `${what}; log tail: ${logTail.join(" | ")}` : what, { maxBytes: 480 });
     const exit = task.exitstatus ?? "";
     const base = isLockConflict(exit) ? unavailable(message, { cloudCode: "lock" }) : /does not exist/i.test(exit) ? notFound(message) : failedPrecondition(message, { cloudCode: "task-failed" });
     super(base.code, message, base.details);

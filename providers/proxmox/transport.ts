@@ -31,6 +31,8 @@ export interface HttpResponse {
   /** PVE puts its error message into the HTTP reason phrase. */
   statusText: string;
   body: string;
+  /** The Retry-After header, when a throttling front proxy sent one. */
+  retryAfter?: string;
 }
 
 export interface HttpTransport {
@@ -101,7 +103,7 @@ class FetchTransport implements HttpTransport {
       if (TLS_CODES.test(code)) throw new TlsVerificationError((err as Error).message, code);
       throw err;
     }
-    return { status: res.status, statusText: res.statusText, body: await res.text() };
+    return { status: res.status, statusText: res.statusText, body: await res.text(), retryAfter: res.headers.get("retry-after") ?? undefined };
   }
 }
 
@@ -190,7 +192,7 @@ export function parseHttpResponse(raw: Buffer): HttpResponse {
   let body = raw.subarray(split + 4);
   if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) body = dechunk(body);
   else if (headers.has("content-length")) body = body.subarray(0, Number(headers.get("content-length")));
-  return { status: Number(m[1]), statusText: Buffer.from(m[2] ?? "", "latin1").toString("utf8"), body: body.toString("utf8") };
+  return { status: Number(m[1]), statusText: Buffer.from(m[2] ?? "", "latin1").toString("utf8"), body: body.toString("utf8"), retryAfter: headers.get("retry-after") };
 }
 
 function dechunk(data: Buffer): Buffer {

@@ -55,7 +55,8 @@ describe("upstream errors that echo the request", () => {
   test("the ticket login echoed (form body with the password)", async () => {
     pve.echoFailures.push({ path: /^\/access\/ticket$/, status: 400 });
     const err = await listFails({ ...baseEnv(), PROXMOX_USER: "PROXMOX_USERNAME", PROXMOX_REALM: "pam", PROXMOX_PASSWORD: PASSWORD });
-    expect(err.details).toContain("Proxmox refused the parameters");
+    expect(err.details).toContain("Proxmox: ");
+    expect(err.details).toContain("HTTP 400");
     expect(err.details).toContain("POST /api2/json/access/ticket");
     expect(leakedSecrets([...errorTexts(err), ...provider!.logs], secrets())).toEqual([]);
   });
@@ -63,7 +64,7 @@ describe("upstream errors that echo the request", () => {
   test("an API call echoed (cookie with the ticket)", async () => {
     pve.echoFailures.push({ path: /^\/cluster\/resources$/, status: 500 });
     const err = await listFails({ ...baseEnv(), PROXMOX_USER: "PROXMOX_USERNAME", PROXMOX_REALM: "pam", PROXMOX_PASSWORD: PASSWORD });
-    expect(err.details).toContain("Proxmox API error 500");
+    expect(err.details).toContain("(HTTP 500)");
     expect(err.details).toContain("/cluster/resources");
     expect(pve.issuedSecrets().length).toBeGreaterThan(0);
     expect(leakedSecrets([...errorTexts(err), ...provider!.logs], secrets())).toEqual([]);
@@ -72,7 +73,7 @@ describe("upstream errors that echo the request", () => {
   test("an API call echoed (Authorization with the API token secret)", async () => {
     pve.echoFailures.push({ path: /^\/cluster\/resources$/, status: 500 });
     const err = await listFails({ ...baseEnv(), PROXMOX_TOKEN_ID: TOKEN_ID, PROXMOX_TOKEN_SECRET: TOKEN_SECRET });
-    expect(err.details).toContain("Proxmox API error 500");
+    expect(err.details).toContain("(HTTP 500)");
     expect(leakedSecrets([...errorTexts(err), ...provider!.logs], secrets())).toEqual([]);
   });
 });

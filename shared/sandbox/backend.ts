@@ -6,6 +6,7 @@
 // disappears `transitionMs * 10` later. Ids come from counters, so the same
 // sequence of calls gives the same ids.
 import { abortableSleep } from "../abort";
+import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../cloud/health-probe";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, throwIfAborted, unavailable } from "../errors";
 import { generateKeyPair, parsePublicKey } from "../keys";
 import type {
@@ -347,8 +348,15 @@ export class SandboxBackend implements CloudBackend {
   }
 
   async healthCheck(ctx: CallContext): Promise<HealthReport> {
-    await this.cloudCall(ctx);
-    return { healthy: true, message: `${this.provider} sandbox cloud is serving`, checks: { cloud_api: "ok (sandbox)" } };
+    const serving = async (probe: CallContext) => {
+      await this.cloudCall(probe);
+      return "sandbox";
+    };
+    return probeHealth(ctx, [{ name: "cloud_api", run: serving }], {
+      timeoutMs: DEFAULT_HEALTH_TIMEOUT_MS,
+      healthyMessage: `${this.provider} sandbox cloud is serving`,
+      unhealthyMessage: `${this.provider} sandbox cloud check failed`,
+    });
   }
 
   private keyPairKey(region: string, name: string) {

@@ -2,6 +2,7 @@
 // the caller's deadline turned into an AbortSignal, cancellation, in-flight
 // accounting for graceful shutdown, one structured log line, and mapping
 // the outcome to a gRPC status.
+import { runInCallScope } from "../cloud/call-scope";
 import * as grpc from "@grpc/grpc-js";
 import { randomUUID } from "node:crypto";
 import { ProviderError, deadlineExceeded, unavailable } from "../errors";
@@ -134,15 +135,18 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
         metrics?.authFailure(authFailureReason(err));
         throw err;
       }
-      if (!deps.tenancy) return handler(call.request, ctx, call);
-      // The tenant's backend is leased until the handler settles (not just
-      // until the reply), so eviction never closes it under a running call.
-      const entered = await deps.tenancy.enter(call, peer, ctx);
-      try {
-        return await tenantScope.run(entered.scope, () => handler(call.request, ctx, call));
-      } finally {
-        entered.release();
-      }
+      // In scope, the backends' HTTP clients find the call's telemetry and deadline (shared/cloud/call-scope.ts).
+      return runInCallScope(ctx, async () => {
+        if (!deps.tenancy) return handler(call.request, ctx, call);
+        // The tenant's backend is leased until the handler settles (not just
+        // until the reply), so eviction never closes it under a running call.
+        const entered = await deps.tenancy.enter(call, peer, ctx);
+        try {
+          return await tenantScope.run(entered.scope, () => handler(call.request, ctx, call));
+        } finally {
+          entered.release();
+        }
+      });
     };
     Promise.race([run(), aborted])
       .then(

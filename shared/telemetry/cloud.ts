@@ -1,12 +1,13 @@
 // One request to the cloud API, observed: counted and timed by provider,
 // operation, region and outcome (skyclust_cloud_requests_total and
-// skyclust_cloud_request_seconds), retries counted from the SDK's attempts,
-// and a child span of the RPC's span when tracing is on. Backends call
+// skyclust_cloud_request_seconds), retries and throttled answers counted
+// (from shared/cloud/retry.ts's stats, or the SDK's attempts), and a child span of the RPC's span when tracing is on. Backends call
 // observeCloudCall around each cloud request; with telemetry off it is a
 // plain call.
 import { ProviderError, type ErrorCode } from "../errors";
 import type { CallContext } from "../provider";
 import type { CloudOutcome } from "./metrics";
+import type { RetryStats } from "../cloud/retry";
 
 const OUTCOMES: Partial<Record<ErrorCode, CloudOutcome>> = {
   NOT_FOUND: "not_found",
@@ -28,7 +29,7 @@ const THROTTLED = /throttl|RequestLimitExceeded|TooManyRequests|rateLimitExceede
 /** A bounded outcome for an error a backend threw (already mapped to a ProviderError, usually). */
 export function cloudOutcome(err: unknown): CloudOutcome {
   if (!(err instanceof ProviderError)) return "error";
-  if (err.details.cloudCode && THROTTLED.test(err.details.cloudCode)) return "throttled";
+  if (err.details.throttled || (err.details.cloudCode && THROTTLED.test(err.details.cloudCode))) return "throttled";
   return OUTCOMES[err.code] ?? "error";
 }
 
@@ -44,25 +45,26 @@ export interface CloudCallInfo {
  * `send` should throw the mapped ProviderError: the outcome is read from it.
  */
 export async function observeCloudCall<T>(
-  ctx: CallContext,
+  ctx: Pick<CallContext, "telemetry">,
   info: CloudCallInfo,
   send: () => Promise<T>,
-  opts: { attempts?: (resultOrError: unknown) => number | undefined } = {},
+  opts: { attempts?: (resultOrError: unknown) => number | undefined; stats?: RetryStats } = {},
 ): Promise<T> {
   const telemetry = ctx.telemetry;
+  const attemptsOf = (v: unknown) => opts.attempts?.(v) ?? opts.stats?.attempts;
   if (!telemetry?.metrics && !telemetry?.startCloudSpan) return send();
   const span = telemetry.startCloudSpan?.(`${info.provider}/${info.operation}`, { "cloud.provider": info.provider, "cloud.region": info.region, "rpc.method": info.operation });
   const started = performance.now();
   try {
     const result = await send();
-    const attempts = opts.attempts?.(result);
-    telemetry.metrics?.cloudRequest({ ...info, outcome: "ok" }, (performance.now() - started) / 1000, attempts);
+    const attempts = attemptsOf(result);
+    telemetry.metrics?.cloudRequest({ ...info, outcome: "ok" }, (performance.now() - started) / 1000, attempts, opts.stats?.throttled);
     span?.end({ ok: true, outcome: "ok", attempts });
     return result;
   } catch (err) {
-    const attempts = opts.attempts?.(err);
+    const attempts = attemptsOf(err);
     const outcome = cloudOutcome(err);
-    telemetry.metrics?.cloudRequest({ ...info, outcome }, (performance.now() - started) / 1000, attempts);
+    telemetry.metrics?.cloudRequest({ ...info, outcome }, (performance.now() - started) / 1000, attempts, opts.stats?.throttled);
     span?.end({ ok: false, outcome, attempts, errorCode: err instanceof ProviderError ? err.code : undefined });
     throw err;
   }

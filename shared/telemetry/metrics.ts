@@ -61,6 +61,7 @@ export class ProviderMetrics {
   private readonly cloudRetries: Counter<"provider" | "operation" | "region">;
   private readonly waitUntilRunning: Histogram<"provider" | "outcome">;
   private readonly singleFlightHits: Counter<"provider">;
+  private readonly cloudThrottles: Counter<"provider" | "operation" | "region">;
   private readonly regionLabels = new Set<string>();
   readonly provider: string;
 
@@ -119,7 +120,13 @@ export class ProviderMetrics {
     });
     this.cloudRetries = new Counter({
       name: "skyclust_cloud_retries_total",
-      help: "Extra attempts the cloud SDK made (a retried request counts attempts - 1).",
+      help: "Extra attempts made for cloud requests (a retried request counts attempts - 1).",
+      labelNames: ["provider", "operation", "region"],
+      registers,
+    });
+    this.cloudThrottles = new Counter({
+      name: "skyclust_cloud_throttled_responses_total",
+      help: "Cloud answers that asked us to slow down (429, rate-limit errors), retried or not.",
       labelNames: ["provider", "operation", "region"],
       registers,
     });
@@ -181,11 +188,12 @@ export class ProviderMetrics {
     this.authFailures.inc({ reason });
   }
 
-  cloudRequest(call: { provider: string; operation: string; region: string; outcome: CloudOutcome }, seconds: number, attempts?: number): void {
+  cloudRequest(call: { provider: string; operation: string; region: string; outcome: CloudOutcome }, seconds: number, attempts?: number, throttled?: number): void {
     const labels = { provider: call.provider, operation: call.operation, region: this.regionLabel(call.region) };
     this.cloudRequests.inc({ ...labels, outcome: call.outcome });
     this.cloudSeconds.observe(labels, seconds);
     if (attempts !== undefined && attempts > 1) this.cloudRetries.inc(labels, attempts - 1);
+    if (throttled !== undefined && throttled > 0) this.cloudThrottles.inc(labels, throttled);
   }
 
   /** The Prometheus text exposition of every instrument. */

@@ -19,8 +19,17 @@ export interface Hold {
   release(): void;
 }
 
+export interface CannedAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
 export class GateProxy {
   readonly requests: SeenRequest[] = [];
+  /** Requests answered by answerNext instead of the peer. */
+  readonly answered: SeenRequest[] = [];
+  private canned: { match: (r: SeenRequest) => boolean; left: number; answer: CannedAnswer }[] = [];
   private holds: { match: (r: SeenRequest) => boolean; arrived: (r: SeenRequest) => void; released: Promise<void> }[] = [];
   private constructor(
     private readonly server: http.Server,
@@ -103,6 +112,11 @@ export class GateProxy {
     return { arrived: arrivedP, release };
   }
 
+  /** Answers the next `times` requests matching `match` with `answer`; the peer never sees them. */
+  answerNext(match: (r: SeenRequest) => boolean, times: number, answer: CannedAnswer): void {
+    this.canned.push({ match, left: times, answer });
+  }
+
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -114,6 +128,15 @@ export class GateProxy {
     const body = Buffer.concat(chunks);
     const seen: SeenRequest = { method: req.method ?? "GET", path: req.url ?? "/", headers: req.headers, body: body.toString() };
     this.requests.push(seen);
+    const canned = this.canned.find((c) => c.left > 0 && c.match(seen));
+    if (canned) {
+      canned.left--;
+      this.answered.push(seen);
+      const body = canned.answer.body ?? "";
+      res.writeHead(canned.answer.status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...canned.answer.headers });
+      res.end(body);
+      return;
+    }
     const headers = { ...req.headers };
     if (this.rewrite) delete headers["accept-encoding"];
     const upstream = await new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {

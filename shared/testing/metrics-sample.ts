@@ -5,9 +5,10 @@ export async function metricSample(metricsAddress: string, name: string, labels:
   const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of text.split("\n")) {
-    const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    // Labels are optional; their values are quoted and may hold braces and commas ("GET /nodes/{id}").
+    const m = /^([a-z_]+)(?:\{((?:[A-Za-z_]+="(?:[^"\\]|\\.)*",?)*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = m[2] ? m[2].split(",") : [];
+    const have = m[2] ? [...m[2].matchAll(/[A-Za-z_]+="(?:[^"\\]|\\.)*"/g)].map((p) => p[0]) : [];
     if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
   }
   return 0;

@@ -131,6 +131,14 @@ export class FakePve {
    * form body with the password), as an echoing proxy would.
    */
   readonly echoFailures: { path: RegExp; status: number }[] = [];
+  /**
+   * Answers of a rate-limiting front proxy (nginx limit_req, HAProxy before
+   * pveproxy): matching requests get `status` (429) with Retry-After,
+   * `times` times, and never reach the API.
+   */
+  readonly frontAnswers: { path: RegExp; status: number; times: number; retryAfter?: string }[] = [];
+  /** Requests the front proxy answered. */
+  frontAnswered = 0;
   loginCount = 0;
   private server!: https.Server;
   private tickets = new Map<string, string>(); // ticket -> csrf
@@ -339,6 +347,17 @@ export class FakePve {
       res.setHeader("server", "pve-api-daemon/3.0");
       res.end(JSON.stringify({ data, ...extra }));
     };
+
+    const front = this.frontAnswers.find((f) => f.times > 0 && f.path.test(path));
+    if (front) {
+      front.times--;
+      this.frontAnswered++;
+      res.statusCode = front.status;
+      res.statusMessage = "Too Many Requests";
+      if (front.retryAfter !== undefined) res.setHeader("retry-after", front.retryAfter);
+      res.setHeader("content-type", "text/html");
+      return void res.end("<html><body><h1>429 Too Many Requests</h1></body></html>");
+    }
 
     const echo = this.echoFailures.find((f) => f.path.test(path));
     if (echo) {
