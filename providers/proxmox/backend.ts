@@ -482,7 +482,7 @@ export class ProxmoxBackend implements CloudBackend {
     let publicKey: string | undefined;
     let keyPairName: string | undefined;
     if (spec.keyPairName || spec.keyPairId) {
-      const kp = await this.opts.keyStore.find({ name: spec.keyPairName, id: spec.keyPairName ? undefined : spec.keyPairId });
+      const kp = await this.opts.keyStore.find({ name: spec.keyPairName, id: spec.keyPairName ? undefined : spec.keyPairId }, ctx.signal);
       if (!kp) throw notFound(`key pair ${spec.keyPairName ?? spec.keyPairId} not found`);
       if (kind === "lxc") throw invalidArgument(spec.keyPairName ? "key_pair_name" : "key_pair_id", "SSH keys cannot be added to a container cloned from an LXC template through the API");
       publicKey = kp.publicKey;
@@ -641,19 +641,19 @@ export class ProxmoxBackend implements CloudBackend {
     });
   }
 
-  // ---- key pairs (local store) --------------------------------------------
+  // ---- key pairs (resource pools in the cluster, see keystore.ts) --------
 
-  createKeyPair(_ctx: Ctx, req: { name: string; region: string; tags: Record<string, string>; keyType: "ed25519" | "rsa" }): Promise<CreatedKeyPair> {
-    return this.opts.keyStore.create(req.name, req.keyType, req.tags);
+  createKeyPair(ctx: Ctx, req: { name: string; region: string; tags: Record<string, string>; keyType: "ed25519" | "rsa" }): Promise<CreatedKeyPair> {
+    return this.opts.keyStore.create(req.name, req.keyType, req.tags, ctx.signal);
   }
-  importKeyPair(_ctx: Ctx, req: { name: string; region: string; publicKey: string; tags: Record<string, string> }): Promise<KeyPair> {
-    return this.opts.keyStore.import(req.name, req.publicKey, req.tags);
+  importKeyPair(ctx: Ctx, req: { name: string; region: string; publicKey: string; tags: Record<string, string> }): Promise<KeyPair> {
+    return this.opts.keyStore.import(req.name, req.publicKey, req.tags, ctx.signal);
   }
-  listKeyPairs(_ctx: Ctx, req: { region: string; filters: Record<string, string> }): Promise<KeyPair[]> {
-    return this.opts.keyStore.list(req.filters);
+  listKeyPairs(ctx: Ctx, req: { region: string; filters: Record<string, string> }): Promise<KeyPair[]> {
+    return this.opts.keyStore.list(req.filters, ctx.signal);
   }
-  async deleteKeyPair(_ctx: Ctx, req: { name: string; region: string }): Promise<ActionResult> {
-    await this.opts.keyStore.delete(req.name);
+  async deleteKeyPair(ctx: Ctx, req: { name: string; region: string }): Promise<ActionResult> {
+    await this.opts.keyStore.delete(req.name, ctx.signal);
     return { message: `key pair ${req.name} deleted` };
   }
 

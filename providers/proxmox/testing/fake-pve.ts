@@ -156,6 +156,15 @@ export class FakePve {
    * the PVE API documentation and pve-firewall's rule checks.
    */
   readonly securityGroups = new Map<string, { comment?: string; rules: Record<string, any>[] }>();
+  /**
+   * Resource pools (/pools), the cluster store of the provider's key pairs.
+   * MODELLED, not recorded: paths, parameters, answers and error texts follow
+   * PVE's API2/Pool.pm. Create and delete run under PVE's lock on user.cfg,
+   * so a second create of one id fails "create pool failed: pool 'x' already
+   * exists" (500); here each request is handled in one synchronous step,
+   * which is the same create-if-absent atomicity.
+   */
+  readonly pools = new Map<string, { comment?: string }>();
   private nodes: any[];
   private tasks = new Map<string, Task>();
   private nextPid = 0x88cb8;
@@ -437,6 +446,8 @@ export class FakePve {
         return ok(null);
       }
     }
+    const pool = path === "/pools" || path.startsWith("/pools/") ? this.poolRoute(method, path, params, user) : undefined;
+    if (pool) return pool;
     if (method === "GET" && path === "/cluster/nextid") {
       let id = 100;
       while (this.guests.has(id)) id++;
@@ -575,6 +586,39 @@ export class FakePve {
       return ok(this.task(node!, kind === "qemu" ? "qmdestroy" : "vzdestroy", vmid, user, () => this.guests.delete(vmid)));
     }
     return fail(501, `Method '${method} ${path}' not implemented`);
+  }
+
+  private poolRoute(method: string, path: string, params: Record<string, string>, user: string): { data?: unknown; error?: { status: number; reason: string; errors?: Record<string, string> } } | undefined {
+    const ok = (data: unknown) => ({ data });
+    const fail = (status: number, reason: string, errors?: Record<string, string>) => ({ error: { status, reason, errors } });
+    // pve-poolid (PVE::AccessControl::verify_poolname), one level.
+    const POOL_ID = /^[A-Za-z0-9.\-_]+$/;
+    if (path === "/pools" && method === "GET") {
+      // PVE lists only the pools the caller may audit; it never answers 403 here.
+      return ok([...this.pools].filter(() => this.allowed(user, "Pool.Audit") || this.allowed(user, "Pool.Allocate")).map(([poolid, p]) => ({ poolid, ...(p.comment !== undefined ? { comment: p.comment } : {}) })));
+    }
+    if (path === "/pools" && method === "POST") {
+      const poolid = params.poolid;
+      if (!poolid) return fail(400, "Parameter verification failed.", { poolid: "property is missing and it is not optional" });
+      if (!POOL_ID.test(poolid)) return fail(400, "Parameter verification failed.", { poolid: `invalid format - pool name '${poolid}' contains invalid characters` });
+      if (!this.allowed(user, "Pool.Allocate")) return fail(403, `Permission check failed (/pool/${poolid}, Pool.Allocate)`);
+      if (this.pools.has(poolid)) return fail(500, `create pool failed: pool '${poolid}' already exists`);
+      this.pools.set(poolid, params.comment ? { comment: params.comment } : {});
+      return ok(null);
+    }
+    const m = /^\/pools\/([^/]+)$/.exec(path);
+    if (!m) return undefined;
+    const poolid = decodeURIComponent(m[1]!);
+    if (!POOL_ID.test(poolid)) return fail(400, "Parameter verification failed.", { poolid: `invalid format - pool name '${poolid}' contains invalid characters` });
+    if (!this.allowed(user, method === "GET" ? "Pool.Audit" : "Pool.Allocate")) return fail(403, `Permission check failed (/pool/${poolid}, ${method === "GET" ? "Pool.Audit" : "Pool.Allocate"})`);
+    const p = this.pools.get(poolid);
+    if (method === "GET") return p ? ok({ members: [], ...(p.comment !== undefined ? { comment: p.comment } : {}) }) : fail(500, `pool '${poolid}' does not exist`);
+    if (method === "DELETE") {
+      if (!p) return fail(500, `delete pool failed: pool '${poolid}' does not exist`);
+      this.pools.delete(poolid);
+      return ok(null);
+    }
+    return undefined;
   }
 
   private current(guest: Guest): Record<string, any> {
