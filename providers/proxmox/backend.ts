@@ -42,6 +42,7 @@ import {
   type PveStatusCurrent,
 } from "./guests";
 import { formatInstanceId, parseInstanceId, type GuestKind } from "./ids";
+import { PveCreateClaims } from "./create-claims";
 import type { KeyPairStore } from "./keystore";
 import type { SizeCatalog } from "./sizes";
 import { TaskFailedError, waitForTask, type TaskPolling } from "./tasks";
@@ -157,6 +158,8 @@ export class ProxmoxBackend implements CloudBackend {
   readonly defaultRegion: string;
   private readonly client: PveClient;
   private readonly log: Logger;
+  /** Keeps creates with one idempotency key apart across replicas (create-claims.ts). */
+  private readonly claims: PveCreateClaims;
 
   /** Whole-clone retries (cloneRetries after the first), spaced by the shared back-off. */
   private readonly clonePolicy: RetryPolicy;
@@ -165,6 +168,7 @@ export class ProxmoxBackend implements CloudBackend {
     this.clonePolicy = new RetryPolicy({ maxAttempts: opts.cloneRetries + 1, baseDelayMs: 250 });
     this.client = opts.client;
     this.log = opts.log;
+    this.claims = new PveCreateClaims(opts.client, opts.log, { pollMs: Math.min(250, opts.taskPolling.intervalMs) });
     this.defaultRegion = opts.defaultRegion;
   }
 
@@ -490,14 +494,30 @@ export class ProxmoxBackend implements CloudBackend {
     }
     if (kind === "lxc" && (spec.vpcId || spec.subnetId || cicustom)) throw invalidArgument(spec.vpcId ? "vpc_id" : spec.subnetId ? "subnet_id" : "user_data", "cloud-init settings apply to QEMU templates only");
 
-    if (spec.idempotencyKey) {
-      const existing = await this.findByIdempotencyKey(ctx, all, spec.name, spec.idempotencyKey);
-      if (existing) {
-        this.log.info("proxmox create: idempotency key matched an existing guest", { vmid: existing.vmid });
-        return toInstance(existing, this.opts.sizes, await this.details(ctx, existing, true));
-      }
-    }
+    const key = spec.idempotencyKey;
+    if (!key) return this.cloneAndConfigure(ctx, spec, { template, node, size, cicustom, groups, publicKey, keyPairName });
+    // Another replica may be creating with this key right now: the claim
+    // (a cluster-wide pool) lets one clone while the others wait to find it.
+    let listing: PveResource[] | undefined = all;
+    const lookup = async () => {
+      const existing = await this.findByIdempotencyKey(ctx, listing ?? (await this.resources(ctx)), spec.name, key);
+      listing = undefined; // later looks need a fresh listing
+      if (!existing) return undefined;
+      this.log.info("proxmox create: idempotency key matched an existing guest", { vmid: existing.vmid });
+      return toInstance(existing, this.opts.sizes, await this.details(ctx, existing, true));
+    };
+    return this.claims.run(spec.name, key, ctx.signal, lookup, () => this.cloneAndConfigure(ctx, spec, { template, node, size, cicustom, groups, publicKey, keyPairName }));
+  }
 
+  /** Clones the template and configures and starts the guest: the create itself, after every check. */
+  private async cloneAndConfigure(
+    ctx: Ctx,
+    spec: CreateInstanceSpec,
+    p: { template: PveResource; node: string; size: ReturnType<SizeCatalog["resolve"]>; cicustom?: string; groups: string[]; publicKey?: string; keyPairName?: string },
+  ): Promise<Instance> {
+    const { template, node, size, cicustom, groups, publicKey, keyPairName } = p;
+    const kind = template.type as GuestKind;
+    const tagWrites = Object.entries(spec.tags);
     const pveTags = tagWrites.filter(([k, v]) => isPveTag(k, v)).map(([k]) => k);
     const descriptionTags = Object.fromEntries(tagWrites.filter(([k, v]) => !isPveTag(k, v)));
     const description = renderDescription({ idempotencyKey: spec.idempotencyKey, image: String(template.vmid), keyPair: keyPairName, tags: descriptionTags });

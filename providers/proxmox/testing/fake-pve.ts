@@ -79,6 +79,8 @@ interface Task {
   exitstatus: string;
   log: string[];
   effect?: () => void;
+  /** Runs when the task stops, whatever its outcome (e.g. frees a reserved vmid). */
+  release?: () => void;
 }
 
 interface Guest {
@@ -165,6 +167,8 @@ export class FakePve {
    * which is the same create-if-absent atomicity.
    */
   readonly pools = new Map<string, { comment?: string }>();
+  /** vmids of clones still running (see the clone route). */
+  private reservedVmids = new Set<number>();
   private nodes: any[];
   private tasks = new Map<string, Task>();
   private nextPid = 0x88cb8;
@@ -450,7 +454,7 @@ export class FakePve {
     if (pool) return pool;
     if (method === "GET" && path === "/cluster/nextid") {
       let id = 100;
-      while (this.guests.has(id)) id++;
+      while (this.guests.has(id) || this.reservedVmids.has(id)) id++;
       return ok(String(id));
     }
     let m = /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/(status|log)$/.exec(path);
@@ -463,6 +467,8 @@ export class FakePve {
         task.pollsLeft--;
         return ok({ ...base, status: "running" });
       }
+      task.release?.();
+      task.release = undefined;
       if (task.effect) {
         const effect = task.effect;
         task.effect = undefined;
@@ -557,11 +563,14 @@ export class FakePve {
     if (method === "POST" && rest === "/clone") {
       const newid = Number(params.newid);
       if (!r.template && params.full !== "1") return fail(500, "Linked clone feature is not supported for running/non-template VMs");
-      if (this.guests.has(newid)) return fail(500, `unable to create VM ${newid}: config file already exists`);
+      // PVE writes the new config (locked "clone") before the task runs, so
+      // the vmid is taken from the request on: a second clone to it fails
+      // and /cluster/nextid skips it.
+      if (this.guests.has(newid) || this.reservedVmids.has(newid)) return fail(500, `unable to create VM ${newid}: config file already exists`);
       const target = params.target ?? node!;
       if (!this.nodes.some((n) => n.node === target)) return fail(500, `no such cluster node '${target}'`);
-      return ok(
-        this.task(node!, kind === "qemu" ? "qmclone" : "vzclone", vmid, user, () => {
+      this.reservedVmids.add(newid);
+      const upid = this.task(node!, kind === "qemu" ? "qmclone" : "vzclone", vmid, user, () => {
           const name = params.name ?? params.hostname ?? `Copy-of-VM-${r.name}`;
           const config = structuredClone(guest.config);
           delete config.template;
@@ -578,8 +587,9 @@ export class FakePve {
             // PVE copies the source's firewall config to the clone.
             firewall: structuredClone(guest.firewall),
           });
-        }),
-      );
+        });
+      this.tasks.get(upid)!.release = () => this.reservedVmids.delete(newid);
+      return ok(upid);
     }
     if (method === "DELETE" && rest === "") {
       if (r.status === "running") return fail(500, `VM ${vmid} is running - destroy failed`);
