@@ -168,7 +168,7 @@ export class ProxmoxBackend implements CloudBackend {
     this.clonePolicy = new RetryPolicy({ maxAttempts: opts.cloneRetries + 1, baseDelayMs: 250 });
     this.client = opts.client;
     this.log = opts.log;
-    this.claims = new PveCreateClaims(opts.client, opts.log, { pollMs: Math.min(250, opts.taskPolling.intervalMs) });
+    this.claims = new PveCreateClaims(opts.client, opts.log, { pollMs: Math.min(250, opts.taskPolling.intervalMs), parent: opts.pool });
     this.defaultRegion = opts.defaultRegion;
   }
 

@@ -12,9 +12,11 @@ import { abortableSleep } from "../../shared/abort";
 import { ProviderError } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import type { PveClient } from "./client";
+import { deletePool, nestedPoolId } from "./keystore";
 
 export const CREATE_CLAIM_PREFIX = "skyclust-cc-";
-export const createClaimPool = (name: string, key: string) => CREATE_CLAIM_PREFIX + createHash("sha256").update(`${name}\0${key}`).digest("hex").slice(0, 32);
+/** Under `parent` (PROXMOX_POOL) when given, like the key pairs (keystore.ts). */
+export const createClaimPool = (name: string, key: string, parent?: string) => nestedPoolId(parent, CREATE_CLAIM_PREFIX + createHash("sha256").update(`${name}\0${key}`).digest("hex").slice(0, 32));
 
 export interface ClaimOptions {
   /** A claim older than this is from a crashed creator and is broken. */
@@ -22,6 +24,8 @@ export interface ClaimOptions {
   /** First wait between looks while another replica holds the claim; grows to 2 s. */
   pollMs?: number;
   now?: () => number;
+  /** PROXMOX_POOL: claims are nested pools under it. */
+  parent?: string;
 }
 
 export class PveCreateClaims {
@@ -37,7 +41,7 @@ export class PveCreateClaims {
    * unclaimed (look-up-then-create, as before) and a warning says why.
    */
   async run<T>(name: string, key: string, signal: AbortSignal, lookup: () => Promise<T | undefined>, create: () => Promise<T>): Promise<T> {
-    const pool = createClaimPool(name, key);
+    const pool = createClaimPool(name, key, this.opts.parent);
     let wait = this.opts.pollMs ?? 250;
     for (;;) {
       const existing = await lookup();
@@ -49,7 +53,7 @@ export class PveCreateClaims {
           // The holder before us may have finished between our look and our claim.
           return (await lookup()) ?? (await create());
         } finally {
-          await this.client.delete<null>(`/pools/${pool}`, {}, AbortSignal.timeout(10_000)).catch((err) => {
+          await deletePool(this.client, pool, AbortSignal.timeout(10_000)).catch((err) => {
             this.log.warn("could not remove a create claim (a later create with this key breaks it when stale)", { claim: pool, error: (err as Error).message });
           });
         }
@@ -86,7 +90,7 @@ export class PveCreateClaims {
     }
     if (Number.isFinite(createdAt) && this.now() - createdAt > (this.opts.staleMs ?? 10 * 60_000)) {
       this.log.warn("breaking a stale create claim", { claim: pool, created_at: new Date(createdAt).toISOString() });
-      await this.client.delete<null>(`/pools/${pool}`, {}, signal).catch(() => undefined);
+      await deletePool(this.client, pool, signal).catch(() => undefined);
     }
   }
 

@@ -71,7 +71,7 @@ export async function createProxmoxBackend(settings: Settings, log: Logger, secr
   // Key pairs live in the cluster (keystore.ts); the state directory only
   // matters when it still holds an earlier release's keypairs.json to import.
   const stateDir = stateDirFromSettings(settings);
-  const keyStore = new KeyPairStore(client, CLUSTER_REGION, log, stateDir ? readLegacyKeyPairs(stateDir) : []);
+  const keyStore = new KeyPairStore(client, CLUSTER_REGION, log, stateDir ? readLegacyKeyPairs(stateDir) : [], str(settings, "pve-pool"));
   const pollMs = Math.max(10, num(settings, "pve-task-poll-ms") ?? 500);
   const backend = new ProxmoxBackend({
     client,

@@ -13,6 +13,11 @@
 // storage or node, survive node loss like all cluster config, and cost the
 // provider's token only Pool.Allocate/Pool.Audit (policy/README.md).
 //
+// With PROXMOX_POOL (a tenant's pool: PVE scopes tokens by pool ACLs), key
+// pairs are nested pools under it, "<pool>/skyclust-kp-...", which the
+// pool's ACL reaches (nested pools: PVE 8.1 or newer); so each tenant has
+// its own names and sees only its own key pairs.
+//
 // Private keys made by CreateKeyPair are returned once and never stored.
 import { createHash } from "node:crypto";
 import { alreadyExists, invalidArgument, notFound, ProviderError } from "../../shared/errors";
@@ -25,9 +30,22 @@ import type { StoredKeyPair } from "./legacy-keystore";
 export const KEY_POOL_PREFIX = "skyclust-kp-";
 const COMMENT_KIND = "key-pair/v1";
 
-/** The pool that holds key pair `name` (a pure function of the name: the name is the lock). */
-export function keyPoolId(name: string): string {
-  return KEY_POOL_PREFIX + createHash("sha256").update(name).digest("hex").slice(0, 32);
+/** The pool that holds key pair `name` (a pure function of the name: the name is the lock), under `parent` if given. */
+export function keyPoolId(name: string, parent?: string): string {
+  return nestedPoolId(parent, KEY_POOL_PREFIX + createHash("sha256").update(name).digest("hex").slice(0, 32));
+}
+
+export function nestedPoolId(parent: string | undefined, leaf: string): string {
+  return parent ? `${parent}/${leaf}` : leaf;
+}
+
+/**
+ * Deletes a pool. A nested id ("a/b") cannot be a path segment: PVE 8.1+
+ * takes it as DELETE /pools?poolid=; a flat id uses the path form, which
+ * every PVE version has.
+ */
+export function deletePool(client: PveClient, poolid: string, signal: AbortSignal): Promise<null> {
+  return poolid.includes("/") ? client.delete<null>("/pools", { poolid }, signal) : client.delete<null>(`/pools/${poolid}`, {}, signal);
 }
 
 /** Stable across stores: the same formula the file store used, so imported key pairs keep their ids. */
@@ -45,6 +63,8 @@ export class KeyPairStore {
     private readonly log: Logger,
     /** Entries of the file store of earlier releases, imported before the first key pair call. */
     private readonly legacy: StoredKeyPair[] = [],
+    /** PROXMOX_POOL: key pairs are nested pools under it. */
+    private readonly parent?: string,
   ) {}
 
   private toKeyPair(k: StoredKeyPair): KeyPair {
@@ -56,7 +76,7 @@ export class KeyPairStore {
     const stored: StoredKeyPair = { ...entry, id: entry.id ?? keyPairId(entry.name, entry.publicKey), createdAt: entry.createdAt ?? new Date().toISOString() };
     const comment = JSON.stringify({ skyclust: COMMENT_KIND, ...stored });
     try {
-      await this.client.post<null>("/pools", { poolid: keyPoolId(entry.name), comment }, signal);
+      await this.client.post<null>("/pools", { poolid: keyPoolId(entry.name, this.parent), comment }, signal);
     } catch (err) {
       // PVE: 500 "create pool failed: pool 'skyclust-kp-...' already exists".
       if (err instanceof ProviderError && /already exists/i.test(err.message)) throw alreadyExists(`key pair ${entry.name} already exists`);
@@ -94,11 +114,12 @@ export class KeyPairStore {
     await this.ready(signal);
     const pools = (await this.client.get<{ poolid: string; comment?: string }[]>("/pools", {}, signal)) ?? [];
     const out: StoredKeyPair[] = [];
+    const prefix = nestedPoolId(this.parent, KEY_POOL_PREFIX);
     for (const p of pools) {
-      if (!p.poolid?.startsWith(KEY_POOL_PREFIX) || typeof p.comment !== "string") continue;
+      if (!p.poolid?.startsWith(prefix) || typeof p.comment !== "string") continue;
       const k = parseComment(p.comment);
       // A pool whose comment names another key pair was not written by us: ignore it.
-      if (k && keyPoolId(k.name) === p.poolid) out.push(k);
+      if (k && keyPoolId(k.name, this.parent) === p.poolid) out.push(k);
       else this.log.debug("proxmox pool with the key pair prefix holds no key pair; ignored", { pool: p.poolid.slice(0, 64) });
     }
     return out;
@@ -142,7 +163,7 @@ export class KeyPairStore {
   async delete(name: string, signal: AbortSignal): Promise<void> {
     await this.ready(signal);
     try {
-      await this.client.delete<null>(`/pools/${keyPoolId(name)}`, {}, signal);
+      await deletePool(this.client, keyPoolId(name, this.parent), signal);
     } catch (err) {
       // PVE: 500 "delete pool failed: pool '...' does not exist".
       if (err instanceof ProviderError && err.code === "NOT_FOUND") throw notFound(`key pair ${name} not found`);

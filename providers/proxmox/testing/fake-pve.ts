@@ -194,6 +194,8 @@ export class FakePve {
     this.tokens = { ...opts.tokens };
     this.tokenPrivileges = { ...opts.tokenPrivileges };
     this.tokenPools = { ...opts.tokenPools };
+    // A token scoped to a pool implies the admin made that pool.
+    for (const pool of Object.values(this.tokenPools)) if (!this.pools.has(pool)) this.pools.set(pool, {});
     const rec = recordedPayloads();
     this.ticketTemplate = rec.get("POST /access/ticket");
     this.version = rec.get("GET /nodes/vmpvetest/version");
@@ -295,7 +297,8 @@ export class FakePve {
     if (held !== undefined && !held.includes(privilege)) return false;
     const pool = this.tokenPools[user];
     if (pool === undefined || !path) return true;
-    if (path.startsWith("/pool/")) return path === `/pool/${pool}`;
+    // An ACL on /pool/NAME propagates to its nested pools (/pool/NAME/child).
+    if (path.startsWith("/pool/")) return path === `/pool/${pool}` || path.startsWith(`/pool/${pool}/`);
     if (!path.startsWith("/vms/")) return true;
     const guest = this.guests.get(Number(path.slice("/vms/".length)));
     if (!guest) return false; // no ACL reaches a vmid outside the pool
@@ -601,30 +604,41 @@ export class FakePve {
   private poolRoute(method: string, path: string, params: Record<string, string>, user: string): { data?: unknown; error?: { status: number; reason: string; errors?: Record<string, string> } } | undefined {
     const ok = (data: unknown) => ({ data });
     const fail = (status: number, reason: string, errors?: Record<string, string>) => ({ error: { status, reason, errors } });
-    // pve-poolid (PVE::AccessControl::verify_poolname), one level.
-    const POOL_ID = /^[A-Za-z0-9.\-_]+$/;
+    // pve-poolid (PVE::AccessControl::verify_poolname): up to three levels
+    // "a/b/c" since PVE 8.1 (nested pools), each [A-Za-z0-9._-].
+    const POOL_ID = /^[A-Za-z0-9.\-_]+(?:\/[A-Za-z0-9.\-_]+){0,2}$/;
+    const badId = (poolid: string) => fail(400, "Parameter verification failed.", { poolid: `invalid format - pool name '${poolid}' contains invalid characters` });
+    const denied = (poolid: string, privilege: string) => fail(403, `Permission check failed (/pool/${poolid}, ${privilege})`);
     if (path === "/pools" && method === "GET") {
       // PVE lists only the pools the caller may audit; it never answers 403 here.
-      return ok([...this.pools].filter(() => this.allowed(user, "Pool.Audit") || this.allowed(user, "Pool.Allocate")).map(([poolid, p]) => ({ poolid, ...(p.comment !== undefined ? { comment: p.comment } : {}) })));
+      const visible = [...this.pools].filter(([poolid]) => this.allowed(user, "Pool.Audit", `/pool/${poolid}`) || this.allowed(user, "Pool.Allocate", `/pool/${poolid}`));
+      return ok(visible.map(([poolid, p]) => ({ poolid, ...(p.comment !== undefined ? { comment: p.comment } : {}) })));
     }
     if (path === "/pools" && method === "POST") {
       const poolid = params.poolid;
       if (!poolid) return fail(400, "Parameter verification failed.", { poolid: "property is missing and it is not optional" });
-      if (!POOL_ID.test(poolid)) return fail(400, "Parameter verification failed.", { poolid: `invalid format - pool name '${poolid}' contains invalid characters` });
-      if (!this.allowed(user, "Pool.Allocate")) return fail(403, `Permission check failed (/pool/${poolid}, Pool.Allocate)`);
+      if (!POOL_ID.test(poolid)) return badId(poolid);
+      if (!this.allowed(user, "Pool.Allocate", `/pool/${poolid}`)) return denied(poolid, "Pool.Allocate");
       if (this.pools.has(poolid)) return fail(500, `create pool failed: pool '${poolid}' already exists`);
+      const parent = poolid.includes("/") ? poolid.slice(0, poolid.lastIndexOf("/")) : undefined;
+      // MODELLED text (nested pools, PVE 8.1): the parent must exist.
+      if (parent && !this.pools.has(parent)) return fail(500, `create pool failed: parent '${parent}' does not exist`);
       this.pools.set(poolid, params.comment ? { comment: params.comment } : {});
       return ok(null);
     }
+    // PVE 8.1: GET/DELETE /pools?poolid= (the only form for nested ids);
+    // /pools/{poolid} is the older form, for single-level ids.
     const m = /^\/pools\/([^/]+)$/.exec(path);
-    if (!m) return undefined;
-    const poolid = decodeURIComponent(m[1]!);
-    if (!POOL_ID.test(poolid)) return fail(400, "Parameter verification failed.", { poolid: `invalid format - pool name '${poolid}' contains invalid characters` });
-    if (!this.allowed(user, method === "GET" ? "Pool.Audit" : "Pool.Allocate")) return fail(403, `Permission check failed (/pool/${poolid}, ${method === "GET" ? "Pool.Audit" : "Pool.Allocate"})`);
+    const poolid = m ? decodeURIComponent(m[1]!) : path === "/pools" && method === "DELETE" ? params.poolid : undefined;
+    if (poolid === undefined) return undefined;
+    if (!POOL_ID.test(poolid) || (m && poolid.includes("/"))) return badId(poolid);
+    const privilege = method === "GET" ? "Pool.Audit" : "Pool.Allocate";
+    if (!this.allowed(user, privilege, `/pool/${poolid}`)) return denied(poolid, privilege);
     const p = this.pools.get(poolid);
     if (method === "GET") return p ? ok({ members: [], ...(p.comment !== undefined ? { comment: p.comment } : {}) }) : fail(500, `pool '${poolid}' does not exist`);
     if (method === "DELETE") {
       if (!p) return fail(500, `delete pool failed: pool '${poolid}' does not exist`);
+      if ([...this.pools.keys()].some((id) => id.startsWith(`${poolid}/`))) return fail(500, `delete pool failed: pool '${poolid}' is not empty (contains child pools)`);
       this.pools.delete(poolid);
       return ok(null);
     }
