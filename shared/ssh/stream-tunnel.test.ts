@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { spawn } from "bun";
 import { createHash, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
+import { createConnection, createServer } from "node:net";
 import { join } from "node:path";
 import { awsProvider } from "../../providers/aws/definition";
 import { grpcError } from "../testing/client";
@@ -117,6 +117,67 @@ describe("TunnelInstancePort", () => {
     expect(Buffer.concat(frames.filter((f) => f.frame === "data").map((f) => f.data!)).toString()).toBe("hello over grpc");
     expect(frames.at(-1)!.frame).toBe("eof");
   }, 30_000);
+
+  test("flow control: a caller that stops reading stops the instance side (the SSH channel is paused), then gets every byte when it reads again", async () => {
+    const payload = randomBytes(32 * 1024 * 1024);
+    let sent: import("node:net").Socket | undefined;
+    let sourceDone = false;
+    let accepted = 0; // bytes the source's socket took without asking it to wait
+    let blocked = false;
+    // Writes 64 KiB chunks as fast as its socket drains, i.e. as fast as the tunnel reads.
+    const source = createServer(async (sock) => {
+      sent = sock;
+      sock.on("error", () => {});
+      const chunk = 64 * 1024;
+      for (let off = 0; off < payload.length; off += chunk) {
+        accepted = off;
+        if (!sock.write(payload.subarray(off, off + chunk))) {
+          blocked = true;
+          await new Promise((r) => sock.once("drain", r));
+          blocked = false;
+        }
+      }
+      accepted = payload.length;
+      sock.end(() => (sourceDone = true));
+    });
+    await new Promise<void>((resolve) => source.listen(0, "127.0.0.1", resolve));
+    try {
+      const stream = (provider.client.raw.TunnelInstancePort as (m: grpc.Metadata) => grpc.ClientDuplexStream<Frame, Frame>).call(provider.client.raw, new grpc.Metadata());
+      const status = new Promise<number>((resolve) => {
+        stream.on("error", (e: grpc.ServiceError) => resolve(e.code));
+        stream.on("status", (st: grpc.StatusObject) => st.code === grpc.status.OK && resolve(0));
+      });
+      stream.write({ open: { instance_id: instanceId, remote_port: (source.address() as { port: number }).port, key_pair_name: sshd.keyName } } as never);
+      // Read only the first frame ("opened"), then stop reading.
+      const first = await new Promise<Frame>((resolve) => stream.once("data", (f: Frame) => (stream.pause(), resolve(f))));
+      expect(first.frame).toBe("opened");
+      // Wait until the source is stuck: bytes left in its socket and none
+      // leaving across three looks. With the channel paused it stays stuck;
+      // without flow control the provider would buffer all 32 MB and the
+      // source would finish.
+      let last = -1;
+      let still = 0;
+      while (!sourceDone && still < 3) {
+        await Bun.sleep(200);
+        still = accepted === last && blocked ? still + 1 : 0;
+        last = accepted;
+      }
+      expect(sourceDone).toBe(false);
+      expect(accepted).toBeLessThan(payload.length);
+      // Reading again: every byte arrives, in order.
+      const chunks: Buffer[] = [];
+      stream.on("data", (f: Frame) => {
+        if (f.frame === "data") chunks.push(f.data!);
+        if (f.frame === "eof") stream.end();
+      });
+      stream.resume();
+      expect(await status).toBe(grpc.status.OK);
+      expect(sha(Buffer.concat(chunks))).toBe(sha(payload));
+    } finally {
+      sent?.destroy();
+      await new Promise<void>((resolve) => source.close(() => resolve()));
+    }
+  }, 120_000);
 
   test("bad first frames are INVALID_ARGUMENT naming the field; an unknown instance is NOT_FOUND", async () => {
     const cases: [object, number, string][] = [
