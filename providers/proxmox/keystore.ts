@@ -165,8 +165,9 @@ export class KeyPairStore {
     try {
       await deletePool(this.client, keyPoolId(name, this.parent), signal);
     } catch (err) {
-      // PVE: 500 "delete pool failed: pool '...' does not exist".
-      if (err instanceof ProviderError && err.code === "NOT_FOUND") throw notFound(`key pair ${name} not found`);
+      // PVE: 500 "delete pool failed: pool '...' does not exist" (the reason
+      // decides: the client maps a non-guest path's miss to FAILED_PRECONDITION).
+      if (err instanceof ProviderError && /does not exist/i.test(err.message)) throw notFound(`key pair ${name} not found`);
       throw err;
     }
   }
