@@ -287,7 +287,7 @@ describe("Kubernetes manifests", () => {
         checked++;
       }
     }
-    expect(checked).toBe(4 * 4 + 1 + 4 + 3);
+    expect(checked).toBe(4 * 4 + 4 + 3); // 4 providers x (Deployment, Service, PDB, NetworkPolicy), 4 Secrets, 3 ConfigMaps
   });
 
   test("JSON files shipped beside them parse too", () => {
@@ -442,17 +442,12 @@ describe("Kubernetes manifests", () => {
           const secret = (volumes.get(mount.name) as any).secret;
           expect(secretKeys(secret.secretName)).toContain(keyFile.slice(mount.mountPath.length + 1));
         }
-        if (p === "proxmox") {
-          const mount = mountFor(value("PROXMOX_STATE_DIR")!);
-          expect(mount.readOnly).toBeFalsy();
-          const claim = (volumes.get(mount.name) as any).persistentVolumeClaim.claimName;
-          expect(of("PersistentVolumeClaim").map((c) => c.metadata.name)).toContain(claim);
-          // One owner of the key store file: one replica, replaced, not rolled.
-          expect(deployment.spec.replicas).toBe(1);
-          expect(deployment.spec.strategy.type).toBe("Recreate");
-        } else {
-          expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
-        }
+        // Every provider keeps its state in its cloud (Proxmox key pairs are
+        // pools in the PVE cluster): two or more replicas, rolled, no claim.
+        expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
+        expect(deployment.spec.strategy.type).toBe("RollingUpdate");
+        expect(of("PersistentVolumeClaim")).toEqual([]);
+        if (p === "proxmox") expect(value("PROXMOX_STATE_DIR")).toBeUndefined();
       });
 
       test("the headless Service and the PodDisruptionBudget select the Deployment's pods", () => {

@@ -42,6 +42,7 @@ import {
   type PveStatusCurrent,
 } from "./guests";
 import { formatInstanceId, parseInstanceId, type GuestKind } from "./ids";
+import { PveCreateClaims } from "./create-claims";
 import type { KeyPairStore } from "./keystore";
 import type { SizeCatalog } from "./sizes";
 import { TaskFailedError, waitForTask, type TaskPolling } from "./tasks";
@@ -157,6 +158,8 @@ export class ProxmoxBackend implements CloudBackend {
   readonly defaultRegion: string;
   private readonly client: PveClient;
   private readonly log: Logger;
+  /** Keeps creates with one idempotency key apart across replicas (create-claims.ts). */
+  private readonly claims: PveCreateClaims;
 
   /** Whole-clone retries (cloneRetries after the first), spaced by the shared back-off. */
   private readonly clonePolicy: RetryPolicy;
@@ -165,6 +168,7 @@ export class ProxmoxBackend implements CloudBackend {
     this.clonePolicy = new RetryPolicy({ maxAttempts: opts.cloneRetries + 1, baseDelayMs: 250 });
     this.client = opts.client;
     this.log = opts.log;
+    this.claims = new PveCreateClaims(opts.client, opts.log, { pollMs: Math.min(250, opts.taskPolling.intervalMs), parent: opts.pool });
     this.defaultRegion = opts.defaultRegion;
   }
 
@@ -482,7 +486,7 @@ export class ProxmoxBackend implements CloudBackend {
     let publicKey: string | undefined;
     let keyPairName: string | undefined;
     if (spec.keyPairName || spec.keyPairId) {
-      const kp = await this.opts.keyStore.find({ name: spec.keyPairName, id: spec.keyPairName ? undefined : spec.keyPairId });
+      const kp = await this.opts.keyStore.find({ name: spec.keyPairName, id: spec.keyPairName ? undefined : spec.keyPairId }, ctx.signal);
       if (!kp) throw notFound(`key pair ${spec.keyPairName ?? spec.keyPairId} not found`);
       if (kind === "lxc") throw invalidArgument(spec.keyPairName ? "key_pair_name" : "key_pair_id", "SSH keys cannot be added to a container cloned from an LXC template through the API");
       publicKey = kp.publicKey;
@@ -490,14 +494,30 @@ export class ProxmoxBackend implements CloudBackend {
     }
     if (kind === "lxc" && (spec.vpcId || spec.subnetId || cicustom)) throw invalidArgument(spec.vpcId ? "vpc_id" : spec.subnetId ? "subnet_id" : "user_data", "cloud-init settings apply to QEMU templates only");
 
-    if (spec.idempotencyKey) {
-      const existing = await this.findByIdempotencyKey(ctx, all, spec.name, spec.idempotencyKey);
-      if (existing) {
-        this.log.info("proxmox create: idempotency key matched an existing guest", { vmid: existing.vmid });
-        return toInstance(existing, this.opts.sizes, await this.details(ctx, existing, true));
-      }
-    }
+    const key = spec.idempotencyKey;
+    if (!key) return this.cloneAndConfigure(ctx, spec, { template, node, size, cicustom, groups, publicKey, keyPairName });
+    // Another replica may be creating with this key right now: the claim
+    // (a cluster-wide pool) lets one clone while the others wait to find it.
+    let listing: PveResource[] | undefined = all;
+    const lookup = async () => {
+      const existing = await this.findByIdempotencyKey(ctx, listing ?? (await this.resources(ctx)), spec.name, key);
+      listing = undefined; // later looks need a fresh listing
+      if (!existing) return undefined;
+      this.log.info("proxmox create: idempotency key matched an existing guest", { vmid: existing.vmid });
+      return toInstance(existing, this.opts.sizes, await this.details(ctx, existing, true));
+    };
+    return this.claims.run(spec.name, key, ctx.signal, lookup, () => this.cloneAndConfigure(ctx, spec, { template, node, size, cicustom, groups, publicKey, keyPairName }));
+  }
 
+  /** Clones the template and configures and starts the guest: the create itself, after every check. */
+  private async cloneAndConfigure(
+    ctx: Ctx,
+    spec: CreateInstanceSpec,
+    p: { template: PveResource; node: string; size: ReturnType<SizeCatalog["resolve"]>; cicustom?: string; groups: string[]; publicKey?: string; keyPairName?: string },
+  ): Promise<Instance> {
+    const { template, node, size, cicustom, groups, publicKey, keyPairName } = p;
+    const kind = template.type as GuestKind;
+    const tagWrites = Object.entries(spec.tags);
     const pveTags = tagWrites.filter(([k, v]) => isPveTag(k, v)).map(([k]) => k);
     const descriptionTags = Object.fromEntries(tagWrites.filter(([k, v]) => !isPveTag(k, v)));
     const description = renderDescription({ idempotencyKey: spec.idempotencyKey, image: String(template.vmid), keyPair: keyPairName, tags: descriptionTags });
@@ -641,19 +661,19 @@ export class ProxmoxBackend implements CloudBackend {
     });
   }
 
-  // ---- key pairs (local store) --------------------------------------------
+  // ---- key pairs (resource pools in the cluster, see keystore.ts) --------
 
-  createKeyPair(_ctx: Ctx, req: { name: string; region: string; tags: Record<string, string>; keyType: "ed25519" | "rsa" }): Promise<CreatedKeyPair> {
-    return this.opts.keyStore.create(req.name, req.keyType, req.tags);
+  createKeyPair(ctx: Ctx, req: { name: string; region: string; tags: Record<string, string>; keyType: "ed25519" | "rsa" }): Promise<CreatedKeyPair> {
+    return this.opts.keyStore.create(req.name, req.keyType, req.tags, ctx.signal);
   }
-  importKeyPair(_ctx: Ctx, req: { name: string; region: string; publicKey: string; tags: Record<string, string> }): Promise<KeyPair> {
-    return this.opts.keyStore.import(req.name, req.publicKey, req.tags);
+  importKeyPair(ctx: Ctx, req: { name: string; region: string; publicKey: string; tags: Record<string, string> }): Promise<KeyPair> {
+    return this.opts.keyStore.import(req.name, req.publicKey, req.tags, ctx.signal);
   }
-  listKeyPairs(_ctx: Ctx, req: { region: string; filters: Record<string, string> }): Promise<KeyPair[]> {
-    return this.opts.keyStore.list(req.filters);
+  listKeyPairs(ctx: Ctx, req: { region: string; filters: Record<string, string> }): Promise<KeyPair[]> {
+    return this.opts.keyStore.list(req.filters, ctx.signal);
   }
-  async deleteKeyPair(_ctx: Ctx, req: { name: string; region: string }): Promise<ActionResult> {
-    await this.opts.keyStore.delete(req.name);
+  async deleteKeyPair(ctx: Ctx, req: { name: string; region: string }): Promise<ActionResult> {
+    await this.opts.keyStore.delete(req.name, ctx.signal);
     return { message: `key pair ${req.name} deleted` };
   }
 

@@ -12,6 +12,7 @@ import { CLUSTER_REGION, ProxmoxBackend } from "./backend";
 import { PveClient, type PveAuth } from "./client";
 import { parsePveHost } from "./endpoint";
 import { KeyPairStore } from "./keystore";
+import { readLegacyKeyPairs } from "./legacy-keystore";
 import { DEFAULT_SIZES, SizeCatalog } from "./sizes";
 import { createTransport } from "./transport";
 
@@ -38,12 +39,13 @@ export function authFromSettings(settings: Settings, secrets?: Secrets): PveAuth
   return { kind: "ticket", username: qualifiedUser(user, realm), password: secrets?.get("pve-password") ?? password };
 }
 
-export function stateDirFromSettings(settings: Settings, env: Record<string, string | undefined> = process.env): string {
+/** Undefined when no directory can be named: then there is no earlier key pair file to import. */
+export function stateDirFromSettings(settings: Settings, env: Record<string, string | undefined> = process.env): string | undefined {
   const explicit = str(settings, "pve-state-dir");
   if (explicit) return explicit;
   if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, "skyclust-proxmox");
   const home = env.HOME || homedir();
-  if (!home) throw new ConfigError("set PROXMOX_STATE_DIR: the key pair store needs a directory that survives restarts");
+  if (!home) return undefined;
   return join(home, ".local", "state", "skyclust-proxmox");
 }
 
@@ -66,8 +68,10 @@ export async function createProxmoxBackend(settings: Settings, log: Logger, secr
   const sizes = catalogFile ? SizeCatalog.fromFile(catalogFile) : new SizeCatalog(DEFAULT_SIZES);
   const cloneMode = str(settings, "pve-clone-mode") ?? "linked";
   if (cloneMode !== "linked" && cloneMode !== "full") throw new ConfigError(`PROXMOX_CLONE_MODE: expected linked or full, got "${cloneMode}"`);
+  // Key pairs live in the cluster (keystore.ts); the state directory only
+  // matters when it still holds an earlier release's keypairs.json to import.
   const stateDir = stateDirFromSettings(settings);
-  const keyStore = new KeyPairStore(stateDir, CLUSTER_REGION);
+  const keyStore = new KeyPairStore(client, CLUSTER_REGION, log, stateDir ? readLegacyKeyPairs(stateDir) : [], str(settings, "pve-pool"));
   const pollMs = Math.max(10, num(settings, "pve-task-poll-ms") ?? 500);
   const backend = new ProxmoxBackend({
     client,

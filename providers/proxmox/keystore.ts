@@ -1,127 +1,149 @@
-// Proxmox has no key pair store of its own, so key pairs live in a JSON file
-// under the provider's state directory (PROXMOX_STATE_DIR, see README):
-// <state-dir>/keypairs.json, mode 0600 in a 0700 directory. Every change
-// writes a temporary file, fsyncs it and renames it over the old one, so a
-// crash leaves either the old or the new file, never a torn one. Writes are
-// serialized inside the process; run one provider per state directory.
+// Key pairs kept in the Proxmox VE cluster itself, so every provider replica
+// sees the same ones (README "Key pairs"). Proxmox has no key pair object;
+// each key pair is one resource pool:
 //
-// Private keys made by CreateKeyPair are returned once and never stored
-// here; the shared --ssh-keep-created-keys option (SKYCLUST_SSH_KEEP_CREATED_KEYS)
-// is the one place that may keep them, for the SSH RPCs.
+//   poolid  "skyclust-kp-" + 32 hex of sha256(name)   (pool ids allow only
+//           [A-Za-z0-9._-]; key pair names also allow @ + =)
+//   comment {"skyclust":"key-pair/v1", name, fingerprint, publicKey, ...}
+//
+// Why a pool: POST /pools is create-if-absent under the cluster-wide lock on
+// user.cfg (pmxcfs), and answers "pool '...' already exists" to the second
+// creator. So two replicas creating one name at once get exactly one key
+// pair from the cluster's own atomicity, with no lock of ours. Pools need no
+// storage or node, survive node loss like all cluster config, and cost the
+// provider's token only Pool.Allocate/Pool.Audit (policy/README.md).
+//
+// With PROXMOX_POOL (a tenant's pool: PVE scopes tokens by pool ACLs), key
+// pairs are nested pools under it, "<pool>/skyclust-kp-...", which the
+// pool's ACL reaches (nested pools: PVE 8.1 or newer); so each tenant has
+// its own names and sees only its own key pairs.
+//
+// Private keys made by CreateKeyPair are returned once and never stored.
 import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
-import { join } from "node:path";
-import { alreadyExists, invalidArgument, notFound } from "../../shared/errors";
+import { alreadyExists, invalidArgument, notFound, ProviderError } from "../../shared/errors";
 import { generateKeyPair, parsePublicKey, type KeyType } from "../../shared/keys";
+import type { Logger } from "../../shared/log";
 import type { CreatedKeyPair, KeyPair } from "../../shared/provider";
+import type { PveClient } from "./client";
+import type { StoredKeyPair } from "./legacy-keystore";
 
-interface StoredKeyPair {
-  id: string;
-  name: string;
-  fingerprint: string;
-  publicKey: string;
-  keyType: string;
-  tags: Record<string, string>;
-  createdAt: string;
+export const KEY_POOL_PREFIX = "skyclust-kp-";
+const COMMENT_KIND = "key-pair/v1";
+
+/** The pool that holds key pair `name` (a pure function of the name: the name is the lock), under `parent` if given. */
+export function keyPoolId(name: string, parent?: string): string {
+  return nestedPoolId(parent, KEY_POOL_PREFIX + createHash("sha256").update(name).digest("hex").slice(0, 32));
 }
 
-interface StoreFile {
-  version: 1;
-  keyPairs: StoredKeyPair[];
+export function nestedPoolId(parent: string | undefined, leaf: string): string {
+  return parent ? `${parent}/${leaf}` : leaf;
+}
+
+/**
+ * Deletes a pool. A nested id ("a/b") cannot be a path segment: PVE 8.1+
+ * takes it as DELETE /pools?poolid=; a flat id uses the path form, which
+ * every PVE version has.
+ */
+export function deletePool(client: PveClient, poolid: string, signal: AbortSignal): Promise<null> {
+  return poolid.includes("/") ? client.delete<null>("/pools", { poolid }, signal) : client.delete<null>(`/pools/${poolid}`, {}, signal);
+}
+
+/** Stable across stores: the same formula the file store used, so imported key pairs keep their ids. */
+function keyPairId(name: string, publicKey: string): string {
+  return `pve-key-${createHash("sha256").update(name).update("\0").update(publicKey).digest("hex").slice(0, 12)}`;
 }
 
 export class KeyPairStore {
-  readonly file: string;
-  private queue: Promise<unknown> = Promise.resolve();
+  private imported?: Promise<void>;
 
   constructor(
-    readonly dir: string,
+    private readonly client: PveClient,
     /** Reported as KeyPair.region: key pairs are cluster-wide. */
     private readonly region: string,
-  ) {
-    this.file = join(dir, "keypairs.json");
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.read(); // fail at start-up, not at the first call, if the file is corrupt
-  }
-
-  private read(): StoreFile {
-    let text: string;
-    try {
-      text = readFileSync(this.file, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, keyPairs: [] };
-      throw err;
-    }
-    const parsed = JSON.parse(text) as StoreFile;
-    if (parsed?.version !== 1 || !Array.isArray(parsed.keyPairs)) throw new Error(`${this.file} is not a SkyClust key pair store`);
-    return parsed;
-  }
-
-  private write(data: StoreFile): void {
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, JSON.stringify(data, null, 2) + "\n");
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
-  }
-
-  /** Runs read-modify-write steps one at a time. */
-  private mutate<T>(fn: (data: StoreFile) => T): Promise<T> {
-    const run = this.queue.then(() => {
-      const data = this.read();
-      const result = fn(data);
-      this.write(data);
-      return result;
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
+    private readonly log: Logger,
+    /** Entries of the file store of earlier releases, imported before the first key pair call. */
+    private readonly legacy: StoredKeyPair[] = [],
+    /** PROXMOX_POOL: key pairs are nested pools under it. */
+    private readonly parent?: string,
+  ) {}
 
   private toKeyPair(k: StoredKeyPair): KeyPair {
     return { id: k.id, name: k.name, fingerprint: k.fingerprint, region: this.region, tags: k.tags, createdAt: new Date(k.createdAt), keyType: k.keyType, publicKey: k.publicKey };
   }
 
-  private add(data: StoreFile, entry: Omit<StoredKeyPair, "id" | "createdAt">): StoredKeyPair {
-    if (data.keyPairs.some((k) => k.name === entry.name)) throw alreadyExists(`key pair ${entry.name} already exists`);
-    const id = `pve-key-${createHash("sha256").update(entry.name).update("\0").update(entry.publicKey).digest("hex").slice(0, 12)}`;
-    const stored: StoredKeyPair = { id, createdAt: new Date().toISOString(), ...entry };
-    data.keyPairs.push(stored);
+  /** One POST /pools: the cluster refuses a second pool of the same id. */
+  private async add(entry: Omit<StoredKeyPair, "id" | "createdAt"> & Partial<StoredKeyPair>, signal: AbortSignal): Promise<StoredKeyPair> {
+    const stored: StoredKeyPair = { ...entry, id: entry.id ?? keyPairId(entry.name, entry.publicKey), createdAt: entry.createdAt ?? new Date().toISOString() };
+    const comment = JSON.stringify({ skyclust: COMMENT_KIND, ...stored });
+    try {
+      await this.client.post<null>("/pools", { poolid: keyPoolId(entry.name, this.parent), comment }, signal);
+    } catch (err) {
+      // PVE: 500 "create pool failed: pool 'skyclust-kp-...' already exists".
+      if (err instanceof ProviderError && /already exists/i.test(err.message)) throw alreadyExists(`key pair ${entry.name} already exists`);
+      throw err;
+    }
     return stored;
   }
 
-  create(name: string, keyType: KeyType, tags: Record<string, string>): Promise<CreatedKeyPair> {
-    return this.mutate((data) => {
-      if (data.keyPairs.some((k) => k.name === name)) throw alreadyExists(`key pair ${name} already exists`);
-      const generated = generateKeyPair(keyType, name);
-      const stored = this.add(data, {
-        name,
-        fingerprint: generated.sha256Fingerprint,
-        publicKey: generated.publicKey,
-        keyType,
-        tags,
-      });
-      return { keyPair: this.toKeyPair(stored), privateKey: generated.privateKey };
+  /**
+   * Imports the file store's entries once (every replica may try; the
+   * cluster keeps the first of each name). Retried on the next call if it
+   * fails, so a key pair call never answers from a half-imported store.
+   */
+  private ready(signal: AbortSignal): Promise<void> {
+    if (this.legacy.length === 0) return Promise.resolve();
+    this.imported ??= (async () => {
+      let added = 0;
+      for (const k of this.legacy) {
+        try {
+          await this.add(k, signal);
+          added++;
+        } catch (err) {
+          if (!(err instanceof ProviderError && err.code === "ALREADY_EXISTS")) throw err;
+        }
+      }
+      this.log.info("proxmox key pairs imported from the state directory's keypairs.json into the cluster", { imported: added, already_present: this.legacy.length - added });
+    })().catch((err) => {
+      this.imported = undefined;
+      throw err;
     });
+    return this.imported;
   }
 
-  import(name: string, publicKey: string, tags: Record<string, string>): Promise<KeyPair> {
+  private async all(signal: AbortSignal): Promise<StoredKeyPair[]> {
+    await this.ready(signal);
+    const pools = (await this.client.get<{ poolid: string; comment?: string }[]>("/pools", {}, signal)) ?? [];
+    const out: StoredKeyPair[] = [];
+    const prefix = nestedPoolId(this.parent, KEY_POOL_PREFIX);
+    for (const p of pools) {
+      if (!p.poolid?.startsWith(prefix) || typeof p.comment !== "string") continue;
+      const k = parseComment(p.comment);
+      // A pool whose comment names another key pair was not written by us: ignore it.
+      if (k && keyPoolId(k.name, this.parent) === p.poolid) out.push(k);
+      else this.log.debug("proxmox pool with the key pair prefix holds no key pair; ignored", { pool: p.poolid.slice(0, 64) });
+    }
+    return out;
+  }
+
+  async create(name: string, keyType: KeyType, tags: Record<string, string>, signal: AbortSignal): Promise<CreatedKeyPair> {
+    await this.ready(signal);
+    const generated = generateKeyPair(keyType, name);
+    const stored = await this.add({ name, fingerprint: generated.sha256Fingerprint, publicKey: generated.publicKey, keyType, tags }, signal);
+    return { keyPair: this.toKeyPair(stored), privateKey: generated.privateKey };
+  }
+
+  async import(name: string, publicKey: string, tags: Record<string, string>, signal: AbortSignal): Promise<KeyPair> {
     const parsed = parsePublicKey(publicKey, "public_key");
-    return this.mutate((data) =>
-      this.toKeyPair(this.add(data, { name, fingerprint: parsed.sha256Fingerprint, publicKey: `${parsed.canonical} ${name}`, keyType: parsed.keyType, tags })),
-    );
+    await this.ready(signal);
+    return this.toKeyPair(await this.add({ name, fingerprint: parsed.sha256Fingerprint, publicKey: `${parsed.canonical} ${name}`, keyType: parsed.keyType, tags }, signal));
   }
 
-  async list(filters: Record<string, string>): Promise<KeyPair[]> {
-    await this.queue;
+  async list(filters: Record<string, string>, signal: AbortSignal): Promise<KeyPair[]> {
     for (const key of Object.keys(filters)) {
       if (key !== "name" && key !== "fingerprint" && !key.startsWith("tag:")) throw invalidArgument(`filters[${key}]`, `unknown key pair filter (use name, fingerprint or tag:KEY)`);
     }
-    return this.read()
-      .keyPairs.filter((k) =>
+    return (await this.all(signal))
+      .filter((k) =>
         Object.entries(filters).every(([key, want]) => {
           if (key === "name") return k.name === want;
           if (key === "fingerprint") return k.fingerprint === want;
@@ -133,17 +155,34 @@ export class KeyPairStore {
   }
 
   /** The stored entry by name or id (for CreateInstance). */
-  async find(by: { name?: string; id?: string }): Promise<KeyPair | undefined> {
-    await this.queue;
-    const k = this.read().keyPairs.find((e) => (by.id ? e.id === by.id : e.name === by.name));
+  async find(by: { name?: string; id?: string }, signal: AbortSignal): Promise<KeyPair | undefined> {
+    const k = (await this.all(signal)).find((e) => (by.id ? e.id === by.id : e.name === by.name));
     return k && this.toKeyPair(k);
   }
 
-  delete(name: string): Promise<void> {
-    return this.mutate((data) => {
-      const i = data.keyPairs.findIndex((k) => k.name === name);
-      if (i < 0) throw notFound(`key pair ${name} not found`);
-      data.keyPairs.splice(i, 1);
-    });
+  async delete(name: string, signal: AbortSignal): Promise<void> {
+    await this.ready(signal);
+    try {
+      await deletePool(this.client, keyPoolId(name, this.parent), signal);
+    } catch (err) {
+      // PVE: 500 "delete pool failed: pool '...' does not exist" (the reason
+      // decides: the client maps a non-guest path's miss to FAILED_PRECONDITION).
+      if (err instanceof ProviderError && /does not exist/i.test(err.message)) throw notFound(`key pair ${name} not found`);
+      throw err;
+    }
   }
+}
+
+function parseComment(comment: string): StoredKeyPair | undefined {
+  let v: any;
+  try {
+    v = JSON.parse(comment);
+  } catch {
+    return undefined;
+  }
+  if (v?.skyclust !== COMMENT_KIND) return undefined;
+  for (const f of ["id", "name", "fingerprint", "publicKey", "keyType", "createdAt"]) if (typeof v[f] !== "string") return undefined;
+  const tags: Record<string, string> = {};
+  if (v.tags && typeof v.tags === "object") for (const [k, t] of Object.entries(v.tags)) if (typeof t === "string") tags[k] = t;
+  return { id: v.id, name: v.name, fingerprint: v.fingerprint, publicKey: v.publicKey, keyType: v.keyType, tags, createdAt: v.createdAt };
 }

@@ -12,6 +12,7 @@ import { startTestProvider, type TestProvider } from "../../shared/testing/harne
 import { CREDENTIALS_METADATA, encodeCredentialDocument } from "../../shared/tenancy/credential-document";
 import { proxmoxProvider } from "./definition";
 import { makeTestPki, type TestPki } from "./testing/certs";
+import { KEY_POOL_PREFIX, keyPoolId } from "./keystore";
 import { FakePve } from "./testing/fake-pve";
 
 const ALICE = { PROXMOX_TOKEN_ID: "alice@pve!skyclust", PROXMOX_TOKEN_SECRET: "0a1b2c3d-1111-4111-8111-aaaaaaaaaaaa", PROXMOX_POOL: "tenant-alice" };
@@ -86,6 +87,9 @@ describe("per-call credentials on Proxmox (two API tokens, one pool each)", () =
     expect(await names(BOB)).toEqual([]);
     await p.client.call("CreateKeyPair", { key_pair_name: "deploy" }, as(BOB)); // no clash across tenants
     expect(await names(BOB)).toEqual(["deploy"]);
+    // Each tenant's key pairs are nested pools under its own pool, which its token's ACL reaches.
+    for (const t of [ALICE, BOB]) expect(pve.pools.has(keyPoolId("deploy", t.PROXMOX_POOL))).toBe(true);
+    expect([...pve.pools.keys()].filter((id) => id.startsWith(KEY_POOL_PREFIX))).toEqual([]);
   }, 120_000);
 
   test("a caller-supplied PROXMOX_HOST must be allowed: loopback never, others only when listed", async () => {

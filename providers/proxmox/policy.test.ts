@@ -91,8 +91,8 @@ const CASES: RpcCase[] = [
   { rpc: "GetInstanceStatus", needs: [], read: true, request: () => ({ instance_id: guest(true) }) },
   { rpc: "GetCostEstimate", needs: [], read: true, request: () => ({ instance_type: "small", region: "vmpvetest", duration: "1h" }) },
   { rpc: "ListKeyPairs", needs: [], read: true, request: () => ({}) },
-  // Key pairs live in the provider's own store: Proxmox grants nothing for them.
-  { rpc: "CreateKeyPair", needs: [], read: true, request: () => ({ key_pair_name: `kp${++seq}` }) },
+  // Key pairs are resource pools in the cluster (keystore.ts): creating one needs Pool.Allocate on /pool/{id}.
+  { rpc: "CreateKeyPair", needs: ["Pool.Allocate"], read: false, request: () => ({ key_pair_name: `kp${++seq}` }) },
   {
     rpc: "CreateInstance",
     // vpc_id (a bridge), tags and root_volume_size make every configuration step run.
@@ -127,7 +127,7 @@ const summary = (c: RpcCase, o: Outcome) => (o.ok ? { rpc: c.rpc, ok: true } : {
 
 test("the roles: SkyClustAudit within SkyClustOperator; every privilege the RPC table needs is in the operator role, nothing else is", () => {
   for (const p of AUDIT) expect(OPERATOR).toContain(p);
-  const used = new Set(["VM.Audit", "VM.GuestAgent.Audit", ...CASES.flatMap((c) => c.needs)]);
+  const used = new Set(["VM.Audit", "VM.GuestAgent.Audit", "Pool.Audit", ...CASES.flatMap((c) => c.needs)]);
   expect([...used].sort()).toEqual([...OPERATOR].sort());
 });
 
@@ -147,13 +147,13 @@ test("SkyClustAudit: exactly the read RPCs succeed; every write is PERMISSION_DE
         continue;
       }
       expect({ rpc: c.rpc, code: (o as any).code }).toEqual({ rpc: c.rpc, code: status.PERMISSION_DENIED });
-      expect((o as any).details).toMatch(/Permission check failed \(\/(vms|storage|sdn)\/[^,]+, [A-Za-z.]+\)/);
+      expect((o as any).details).toMatch(/Permission check failed \(\/(vms|storage|sdn|pool)\/[^,]+, [A-Za-z.]+\)/);
     }
   });
 }, 30_000);
 
 describe("one privilege removed from SkyClustOperator", () => {
-  for (const privilege of OPERATOR.filter((p) => p !== "VM.Audit" && p !== "VM.GuestAgent.Audit")) {
+  for (const privilege of OPERATOR.filter((p) => p !== "VM.Audit" && p !== "VM.GuestAgent.Audit" && p !== "Pool.Audit")) {
     test(`without ${privilege}: the RPCs that need it are PERMISSION_DENIED naming it, all others succeed`, async () => {
       await withToken(OPERATOR.filter((p) => p !== privilege), async (p) => {
         for (const c of CASES) {
@@ -177,6 +177,16 @@ describe("one privilege removed from SkyClustOperator", () => {
         if (o.ok) continue;
         expect({ rpc: c.rpc, code: o.code }).toEqual({ rpc: c.rpc, code: status.NOT_FOUND });
       }
+    });
+  });
+
+  test("without Pool.Audit (and so without Pool.Allocate): PVE hides the pools, so ListKeyPairs is empty, never an error", async () => {
+    await withToken(OPERATOR, (p) => p.client.call("CreateKeyPair", { key_pair_name: `seen${++seq}` }));
+    await withToken(OPERATOR.filter((p) => p !== "Pool.Audit" && p !== "Pool.Allocate"), async (p) => {
+      expect((await p.client.call("ListKeyPairs", {})).key_pairs).toEqual([]);
+    });
+    await withToken(AUDIT, async (p) => {
+      expect((await p.client.call("ListKeyPairs", {})).key_pairs.length).toBeGreaterThan(0);
     });
   });
 

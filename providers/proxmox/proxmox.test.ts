@@ -2,7 +2,7 @@
 // server speaking the PVE API from recorded responses (testing/fake-pve.ts).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { badRequestFields, grpcError } from "../../shared/testing/client";
@@ -12,6 +12,7 @@ import { generateKeyPair } from "../../shared/keys";
 import { proxmoxProvider } from "./definition";
 import { makeTestPki, type TestPki } from "./testing/certs";
 import { FakePve } from "./testing/fake-pve";
+import { KEY_POOL_PREFIX, keyPoolId } from "./keystore";
 
 const TOKEN_ID = "PROXMOX_USERNAME@pam!skyclust";
 const TOKEN_SECRET = "5f8a1c2e-0000-4000-8000-a1b2c3d4e5f6";
@@ -471,26 +472,62 @@ describe("authentication", () => {
 });
 
 describe("key pairs and pricing", () => {
-  test("key pairs live in the state dir and survive a provider restart", async () => {
+  test("key pairs live in the cluster (one resource pool each), not on the replica: a restart with an empty state dir sees them", async () => {
     const created = await call("CreateKeyPair", { key_pair_name: "deploy", tags: { team: "infra" } });
     expect(created.private_key).toContain("BEGIN OPENSSH PRIVATE KEY");
     expect(created.key_pair.fingerprint).toMatch(/^SHA256:/);
-    const file = readFileSync(join(stateDir, "keypairs.json"), "utf8");
-    expect(file).toContain("deploy");
-    expect(file).not.toContain("PRIVATE KEY");
-    expect(statSync(join(stateDir, "keypairs.json")).mode & 0o777).toBe(0o600);
+    const pool = pve.pools.get(keyPoolId("deploy"))!;
+    expect(JSON.parse(pool.comment!)).toMatchObject({ name: "deploy", publicKey: created.key_pair.public_key, tags: { team: "infra" } });
+    expect(pool.comment).not.toContain("PRIVATE KEY");
+    expect(existsSync(join(stateDir, "keypairs.json"))).toBe(false);
     expect((await grpcError(call("CreateKeyPair", { key_pair_name: "deploy" }))).code).toBe(grpc.status.ALREADY_EXISTS);
 
     await provider.close(); // stays in `started` for the log check; a second close is harmless
-    provider = await start(ticketEnv());
+    provider = await start({ ...ticketEnv(), PROXMOX_STATE_DIR: mkdtempSync(join(stateDir, "empty-")) });
     const listed = await call("ListKeyPairs", {});
     expect(listed.key_pairs.map((k: any) => k.key_pair_name)).toEqual(["deploy", "ops"]);
     const deploy = listed.key_pairs.find((k: any) => k.key_pair_name === "deploy");
     expect(deploy).toMatchObject({ key_pair_id: created.key_pair.key_pair_id, fingerprint: created.key_pair.fingerprint, tags: { team: "infra" } });
     expect((await call("ListKeyPairs", { filters: { "tag:team": "infra" } })).key_pairs.length).toBe(1);
     await call("DeleteKeyPair", { key_pair_name: "deploy" });
+    expect(pve.pools.has(keyPoolId("deploy"))).toBe(false);
     expect((await grpcError(call("DeleteKeyPair", { key_pair_name: "deploy" }))).code).toBe(grpc.status.NOT_FOUND);
     expect((await grpcError(call("ImportKeyPair", { key_pair_name: "junk", public_key: "ssh-rsa nope" }))).code).toBe(grpc.status.INVALID_ARGUMENT);
+  });
+
+  test("pools that are not key pairs are ignored: an admin's pools, and a prefixed pool whose comment names another key pair", async () => {
+    pve.pools.set("production", { comment: "the admins' own pool" });
+    pve.pools.set(keyPoolId("forged"), { comment: JSON.stringify({ skyclust: "key-pair/v1", id: "pve-key-x", name: "someone-else", fingerprint: "SHA256:x", publicKey: "ssh-ed25519 AAAA", keyType: "ed25519", createdAt: new Date().toISOString() }) });
+    pve.pools.set(`${KEY_POOL_PREFIX}junk`, { comment: "{not json" });
+    try {
+      expect((await call("ListKeyPairs", {})).key_pairs.map((k: any) => k.key_pair_name)).toEqual(["ops"]);
+    } finally {
+      for (const id of ["production", keyPoolId("forged"), `${KEY_POOL_PREFIX}junk`]) pve.pools.delete(id);
+    }
+  });
+
+  test("an earlier release's keypairs.json is imported into the cluster once (ids kept, file left as it was); a second replica with a copy adds nothing", async () => {
+    const dir = mkdtempSync(join(stateDir, "legacy-"));
+    const key = generateKeyPair("ed25519", "legacy");
+    const entry = { id: "pve-key-0123456789ab", name: "legacy", fingerprint: key.sha256Fingerprint, publicKey: key.publicKey, keyType: "ed25519", tags: { from: "file" }, createdAt: "2025-01-02T03:04:05.000Z" };
+    const text = JSON.stringify({ version: 1, keyPairs: [entry] }, null, 2) + "\n";
+    writeFileSync(join(dir, "keypairs.json"), text, { mode: 0o600 });
+    const a = await start({ ...ticketEnv(), PROXMOX_STATE_DIR: dir });
+    const b = await start({ ...ticketEnv(), PROXMOX_STATE_DIR: dir });
+    const listed = (await a.client.call("ListKeyPairs", {}, { deadlineMs: 20_000 })).key_pairs;
+    expect(listed.find((k: any) => k.key_pair_name === "legacy")).toMatchObject({ key_pair_id: entry.id, fingerprint: entry.fingerprint, tags: { from: "file" } });
+    const again = (await b.client.call("ListKeyPairs", {}, { deadlineMs: 20_000 })).key_pairs;
+    expect(again.filter((k: any) => k.key_pair_name === "legacy")).toHaveLength(1);
+    expect(readFileSync(join(dir, "keypairs.json"), "utf8")).toBe(text);
+    expect(a.logs.some((l) => l.includes("imported") && l.includes('"imported":1'))).toBe(true);
+    expect(b.logs.some((l) => l.includes("imported") && l.includes('"already_present":1'))).toBe(true);
+    await a.client.call("DeleteKeyPair", { key_pair_name: "legacy" }, { deadlineMs: 20_000 });
+  });
+
+  test("a corrupt keypairs.json fails start-up naming the file, rather than dropping key pairs", async () => {
+    const dir = mkdtempSync(join(stateDir, "corrupt-"));
+    writeFileSync(join(dir, "keypairs.json"), JSON.stringify({ something: "else" }));
+    await expect(start({ ...ticketEnv(), PROXMOX_STATE_DIR: dir })).rejects.toThrow("keypairs.json is not a SkyClust key pair store");
   });
 
   test("cost estimates price the size catalog with the operator rate card", async () => {

@@ -30,9 +30,11 @@ export const proxmoxTenancy: TenantCredentialSpec = {
   // Proxmox has no public endpoint: a tenant's own host must be allowed by the operator.
   defaultAllowedEndpoints: [],
   async scope(settings, tenant) {
-    // Key pairs live in the provider's store, not in PVE: one store per tenant.
+    // Key pairs live in the tenant's cluster (keystore.ts); a state directory
+    // per tenant only matters for importing an earlier release's file.
     const { stateDirFromSettings } = await import("./factory");
-    settings["pve-state-dir"] = join(stateDirFromSettings(settings), "tenants", tenant);
+    const dir = stateDirFromSettings(settings);
+    if (dir) settings["pve-state-dir"] = join(dir, "tenants", tenant);
   },
   tagLimits: PROXMOX_TAG_LIMITS,
 };

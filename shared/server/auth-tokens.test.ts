@@ -1,4 +1,4 @@
-// Bearer tokens (--auth-token-file): scopes per RPC over all 19 methods,
+// Bearer tokens (--auth-token-file): scopes per RPC over all 20 methods,
 // UNAUTHENTICATED vs PERMISSION_DENIED, rotation without restart, the file
 // mode check, tokens never logged, health and reflection open.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -16,7 +16,10 @@ import { healthStatus } from "../testing/health-client";
 import { ReflectionClient } from "../testing/reflection-client";
 import { METHOD_SCOPES, type Scope } from "./auth/scopes";
 
-const METHODS = protobuf.Root.fromJSON(JSON.parse(PROTOBUF_JSON)).lookupService(SERVICE_NAME).methodsArray.map((m) => m.name);
+const SERVICE = protobuf.Root.fromJSON(JSON.parse(PROTOBUF_JSON)).lookupService(SERVICE_NAME);
+const METHODS = SERVICE.methodsArray.map((m) => m.name);
+/** Client-streaming methods (TunnelInstancePort): called by opening the stream and ending it at once. */
+const STREAMING = new Set(SERVICE.methodsArray.filter((m) => m.requestStream).map((m) => m.name));
 const TOKENS: Record<string, Scope[]> = {
   "reader-3b9c1f0e7d": ["read"],
   "writer-a81e44c2b6": ["read", "write"],
@@ -28,8 +31,20 @@ let dir: string;
 let tokenFile: string;
 let p: TestProvider;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+function streamOutcome(method: string, metadata: Record<string, string> = {}): Promise<number> {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+  const stream = (p.client.raw[method] as (m: grpc.Metadata) => grpc.ClientDuplexStream<unknown, unknown>).call(p.client.raw, md);
+  stream.on("data", () => {});
+  const code = new Promise<number>((resolve) => {
+    stream.on("error", (e: grpc.ServiceError) => resolve(e.code));
+    stream.on("status", (st: grpc.StatusObject) => st.code === grpc.status.OK && resolve(grpc.status.OK));
+  });
+  stream.end();
+  return code;
+}
 const outcome = (method: string, metadata?: Record<string, string>) =>
-  p.client.call(method, {}, { metadata, deadlineMs: 10_000 }).then(
+  STREAMING.has(method) ? streamOutcome(method, metadata) : p.client.call(method, {}, { metadata, deadlineMs: 10_000 }).then(
     () => grpc.status.OK,
     (err: grpc.ServiceError) => err.code,
   );
@@ -46,8 +61,8 @@ afterAll(async () => {
 });
 
 describe("bearer tokens", () => {
-  test("every one of the 19 methods has a scope", () => {
-    expect(METHODS.length).toBe(19);
+  test("every one of the 20 methods has a scope", () => {
+    expect(METHODS.length).toBe(20);
     expect(METHODS.filter((m) => !METHOD_SCOPES[m])).toEqual([]);
   });
 
@@ -61,7 +76,7 @@ describe("bearer tokens", () => {
     expect(err.details).toContain("authorization: Bearer");
   });
 
-  test("each token reaches exactly the methods of its scopes (table over 19 methods x 4 tokens)", async () => {
+  test("each token reaches exactly the methods of its scopes (table over 20 methods x 4 tokens)", async () => {
     for (const [token, scopes] of Object.entries(TOKENS)) {
       for (const method of METHODS) {
         const code = await outcome(method, bearer(token));

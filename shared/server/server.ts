@@ -10,6 +10,7 @@ import { MAX_CONCURRENT_STREAMS, ReplyBudget, measuringReplies } from "./reply-b
 import { createHealth } from "./health";
 import { addReflection } from "./reflection";
 import { buildProviderService, type ServiceOptions } from "./service";
+import { tunnelStreamService } from "./tunnel-stream";
 import type { ProviderMetrics } from "../telemetry/metrics";
 import type { Tracing } from "../telemetry/tracing";
 import type { TenantResolver } from "../tenancy/resolver";
@@ -85,7 +86,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     tls: opts.tls ? (opts.tls.clientCaFile ? "mtls" : "tls") : "plaintext",
   };
   const replies = new ReplyBudget();
-  server.addService(measuringReplies(serviceDefinition()), buildProviderService({ log, inflight, access: opts.access, replies, metrics: opts.metrics, tracing: opts.tracing, tenancy: opts.tenancy }, { ...opts, serverCapabilities }));
+  const deps = { log, inflight, access: opts.access, replies, metrics: opts.metrics, tracing: opts.tracing, tenancy: opts.tenancy };
+  server.addService(measuringReplies(serviceDefinition()), { ...buildProviderService(deps, { ...opts, serverCapabilities }), ...tunnelStreamService(deps, opts) });
   health.addToServer(server);
   if (opts.reflection) addReflection(server);
 

@@ -9,7 +9,7 @@ import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { buildProviders } from "../../scripts/build";
-import { NONROOT_UID, makeMinimalRoot, type MinimalRoot } from "../../scripts/chroot";
+import { NONROOT_UID, freePort, makeMinimalRoot, type MinimalRoot } from "../../scripts/chroot";
 import { ProviderClient } from "../testing/client";
 import { startEchoServer, startTestSshd, type TestSshd } from "./test-sshd";
 
@@ -39,7 +39,7 @@ afterAll(async () => {
   rmSync(outdir, { recursive: true, force: true });
 });
 
-test("the compiled binary alone in a minimal root runs a command and a tunnel over SSH", async () => {
+test("the compiled binary alone in a minimal root runs a command, a listener tunnel, and a stream tunnel through its own `tunnel` subcommand", async () => {
   const served = await root.serve(
     [
       "--sandbox",
@@ -70,6 +70,31 @@ test("the compiled binary alone in a minimal root runs a command and a tunnel ov
     });
     expect(reply).toBe("through-the-binary");
     await client.call("CloseInstanceSSHTunnel", { tunnel_id: tunnel.tunnel_id });
+
+    // The binary's `tunnel` subcommand (also alone in the root) against the
+    // binary's TunnelInstancePort: a plain TCP client reaches the echo service.
+    const localPort = await freePort();
+    const forwarder = root.spawn(["tunnel", "--addr", served.address, "--instance", id, "--remote-port", String(echo.port), "--local-port", String(localPort), "--key-pair", sshd.keyName], { uid: NONROOT_UID });
+    try {
+      let out = "";
+      const decoder = new TextDecoder();
+      for await (const chunk of forwarder.stdout) {
+        out += decoder.decode(chunk);
+        if (out.includes("forwarding")) break;
+      }
+      expect(out).toContain(`forwarding 127.0.0.1:${localPort}`);
+      const streamed = await new Promise<string>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const s = createConnection({ host: "127.0.0.1", port: localPort }, () => s.end("through-the-stream"));
+        s.on("data", (d: Buffer) => chunks.push(d));
+        s.on("end", () => resolve(Buffer.concat(chunks).toString()));
+        s.on("error", reject);
+      });
+      expect(streamed).toBe("through-the-stream");
+    } finally {
+      forwarder.kill("SIGTERM");
+      expect(await forwarder.exited).toBe(0);
+    }
   } finally {
     client.close();
     expect(await served.stop()).toBe(0);

@@ -10,7 +10,7 @@ import type { Settings } from "../config";
 import { ProviderError, failedPrecondition, invalidArgument, unavailable } from "../errors";
 import type { Logger } from "../log";
 import type { CallContext, Instance } from "../provider";
-import { openConnection, type Hop, type HostKeyPolicy, type SshConnection } from "./connection";
+import { forwardOut, openConnection, type Hop, type HostKeyPolicy, type SshConnection } from "./connection";
 import { runCommand } from "./exec";
 import { KeyStore, readPrivateKeyFile } from "./key-store";
 import { KnownHostsFile } from "./known-hosts";
@@ -74,7 +74,7 @@ export function createSshService(settings: Settings, log: Logger, metrics?: SshM
     trustOnFirstUse: opts.trustOnFirstUse,
     onRecorded: (host, port, keyType) => log.warn("ssh: trusted a host key on first use", { host, port, key_type: keyType, known_hosts: opts.knownHostsFile }),
   };
-  const tunnels = new TunnelManager({ max: opts.tunnelMax, idleMs: opts.tunnelIdleMs, bindAddress: opts.tunnelBindAddress }, log);
+  const tunnels = new TunnelManager({ max: opts.tunnelMax, idleMs: opts.tunnelIdleMs, bindAddress: opts.tunnelBindAddress, replicaId: opts.replicaId }, log);
   metrics?.countTunnelsWith(() => tunnels.size);
   const live = new Set<SshConnection>();
   let closing = false;
@@ -177,6 +177,20 @@ export function createSshService(settings: Settings, log: Logger, metrics?: SshM
     async closeTunnel(ctx, tunnelId) {
       await tunnels.close(tunnelId, ctx.tenant);
     },
+
+    async openStream(ctx, instance, req) {
+      const { conn } = await connect(ctx, "tunnel", instance, req);
+      try {
+        // The remote end is "localhost" as seen from the instance, as for listener tunnels.
+        const channel = await forwardOut(conn.client, "127.0.0.1", req.remotePort);
+        return { channel, close: () => (channel.destroy(), conn.end()), closed: conn.closed };
+      } catch (err) {
+        conn.end();
+        throw unavailable(`the instance refused a connection to its port ${req.remotePort}: ${(err as Error).message.slice(0, 200)}`);
+      }
+    },
+
+    streamLimits: { perCaller: opts.streamTunnelsPerCaller, maxBytes: opts.streamTunnelMaxBytes, idleMs: opts.tunnelIdleMs },
 
     async keyPairCreated(ctx, keyPair) {
       if (!opts.keepCreatedKeys) return;

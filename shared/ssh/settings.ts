@@ -1,5 +1,6 @@
 // The SSH flags and the checked options they turn into. Misconfiguration
 // is a ConfigError at start (exit 2), not a surprise at the first call.
+import { replicaIdFrom } from "./replica-id";
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { ConfigError, bool, num, str, type FlagSpec, type Settings } from "../config";
@@ -38,6 +39,9 @@ export const SSH_FLAGS: FlagSpec[] = [
   { name: "ssh-output-max-bytes", kind: "number", env: "SKYCLUST_SSH_OUTPUT_MAX_BYTES", default: 1024 * 1024, help: "stdout and stderr are each cut to this many bytes of UTF-8 in the reply (flagged as truncated; bytes that are not UTF-8 arrive as U+FFFD, 3 bytes each)" },
   { name: "ssh-tunnel-bind-address", kind: "string", env: "SKYCLUST_SSH_TUNNEL_BIND_ADDRESS", default: "127.0.0.1", help: "address tunnels listen on (anything but loopback exposes the instance port to the network)" },
   { name: "ssh-tunnel-max", kind: "number", env: "SKYCLUST_SSH_TUNNEL_MAX", default: 16, help: "open tunnels allowed at once" },
+  { name: "replica-id", kind: "string", env: "SKYCLUST_REPLICA_ID", help: "this replica's name in tunnel ids (default: POD_NAME, else the hostname)" },
+  { name: "ssh-stream-tunnels-per-caller", kind: "number", env: "SKYCLUST_SSH_STREAM_TUNNELS_PER_CALLER", default: 8, help: "TunnelInstancePort streams one caller may hold open at once" },
+  { name: "ssh-stream-tunnel-max-bytes", kind: "number", env: "SKYCLUST_SSH_STREAM_TUNNEL_MAX_BYTES", default: 1024 * 1024 * 1024, help: "bytes (both directions together) one TunnelInstancePort stream may carry" },
   { name: "ssh-tunnel-idle-seconds", kind: "number", env: "SKYCLUST_SSH_TUNNEL_IDLE_SECONDS", default: 900, help: "a tunnel that carried no bytes for this long is closed" },
 ];
 
@@ -64,6 +68,9 @@ export interface SshOptions {
   tunnelBindAddress: string;
   tunnelMax: number;
   tunnelIdleMs: number;
+  replicaId: string;
+  streamTunnelsPerCaller: number;
+  streamTunnelMaxBytes: number;
 }
 
 function positiveInt(settings: Settings, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -122,5 +129,8 @@ export function sshOptionsFromSettings(settings: Settings): SshOptions {
     tunnelBindAddress: str(settings, "ssh-tunnel-bind-address") ?? "127.0.0.1",
     tunnelMax: positiveInt(settings, "ssh-tunnel-max", 16, 10_000),
     tunnelIdleMs: positiveInt(settings, "ssh-tunnel-idle-seconds", 900, 7 * 24 * 3600) * 1000,
+    replicaId: replicaIdFrom(str(settings, "replica-id")),
+    streamTunnelsPerCaller: positiveInt(settings, "ssh-stream-tunnels-per-caller", 8, 10_000),
+    streamTunnelMaxBytes: positiveInt(settings, "ssh-stream-tunnel-max-bytes", 1024 * 1024 * 1024, 2 ** 50),
   };
 }

@@ -8,11 +8,14 @@ import { createServer, type Server, type Socket } from "node:net";
 import { failedPrecondition, notFound, permissionDenied, resourceExhausted, unavailable } from "../errors";
 import type { Logger } from "../log";
 import { forwardOut, type SshConnection } from "./connection";
+import { tunnelOwner } from "./replica-id";
 
 export interface TunnelLimits {
   max: number;
   idleMs: number;
   bindAddress: string;
+  /** Named in every tunnel id (replica-id.ts). */
+  replicaId: string;
 }
 
 interface Tunnel {
@@ -76,7 +79,7 @@ export class TunnelManager {
 
   /** Starts listening and forwarding; takes ownership of `connection`. */
   async open(connection: SshConnection, req: { instanceId: string; localPort: number; remotePort: number; tenant?: string }): Promise<{ tunnelId: string; localEndpoint: string }> {
-    const id = `tun-${randomBytes(8).toString("hex")}`;
+    const id = `tun-${this.limits.replicaId}-${randomBytes(8).toString("hex")}`;
     const server = createServer();
     let port: number;
     try {
@@ -145,9 +148,20 @@ export class TunnelManager {
     return this.tunnels.has(id);
   }
 
-  /** Closes one tunnel; NOT_FOUND for an id that is not open, or that another tenant opened (its existence is not theirs to learn). */
+  /**
+   * Closes one tunnel; NOT_FOUND for an id that is not open, or that another
+   * tenant opened (its existence is not theirs to learn). An id naming
+   * another replica is FAILED_PRECONDITION naming it: behind round_robin the
+   * Close may reach another replica than the Create (the answer is the same
+   * whether or not such a tunnel is open there, so it reveals nothing).
+   */
   async close(id: string, tenant?: string): Promise<void> {
-    if (!this.tunnels.has(id) || this.tunnels.get(id)!.tenant !== tenant) throw notFound(`no open SSH tunnel with id ${JSON.stringify(id)}`);
+    if (!this.tunnels.has(id)) {
+      const owner = tunnelOwner(id);
+      if (owner && owner !== this.limits.replicaId) throw failedPrecondition(`tunnel ${id} belongs to replica ${owner}, not to this one (${this.limits.replicaId}); send the Close to ${owner}, or use TunnelInstancePort, which works through any replica`);
+      throw notFound(`no open SSH tunnel with id ${JSON.stringify(id)}`);
+    }
+    if (this.tunnels.get(id)!.tenant !== tenant) throw notFound(`no open SSH tunnel with id ${JSON.stringify(id)}`);
     await this.closeTunnel(id, "closed by request");
   }
 

@@ -30,6 +30,12 @@ export interface TunnelInfo {
   localEndpoint: string;
 }
 
+export interface StreamTunnel {
+  channel: import("node:stream").Duplex;
+  close(): void;
+  closed: Promise<void>;
+}
+
 export interface SshService {
   getConfig(ctx: CallContext, instance: Instance, req: { keyPairName?: string; userHint?: string }): Promise<SshConfig>;
   execute(
@@ -43,6 +49,14 @@ export interface SshService {
     req: { localPort: number; remotePort: number; keyPairName?: string; userHint?: string },
   ): Promise<TunnelInfo>;
   closeTunnel(ctx: CallContext, tunnelId: string): Promise<void>;
+  /**
+   * One byte stream to 127.0.0.1:remotePort as the instance sees it, over
+   * its own SSH connection (TunnelInstancePort). `close` ends the channel
+   * and the connection; `closed` resolves when the connection is gone.
+   */
+  openStream?(ctx: CallContext, instance: Instance, req: { remotePort: number; keyPairName?: string; userHint?: string }): Promise<StreamTunnel>;
+  /** Limits of TunnelInstancePort streams. */
+  readonly streamLimits?: { perCaller: number; maxBytes: number; idleMs: number };
   /**
    * Told about every private key CreateKeyPair returned, so the operator
    * can choose to keep it (--ssh-keep-created-keys). Must not throw: the

@@ -79,6 +79,8 @@ interface Task {
   exitstatus: string;
   log: string[];
   effect?: () => void;
+  /** Runs when the task stops, whatever its outcome (e.g. frees a reserved vmid). */
+  release?: () => void;
 }
 
 interface Guest {
@@ -156,6 +158,17 @@ export class FakePve {
    * the PVE API documentation and pve-firewall's rule checks.
    */
   readonly securityGroups = new Map<string, { comment?: string; rules: Record<string, any>[] }>();
+  /**
+   * Resource pools (/pools), the cluster store of the provider's key pairs.
+   * MODELLED, not recorded: paths, parameters, answers and error texts follow
+   * PVE's API2/Pool.pm. Create and delete run under PVE's lock on user.cfg,
+   * so a second create of one id fails "create pool failed: pool 'x' already
+   * exists" (500); here each request is handled in one synchronous step,
+   * which is the same create-if-absent atomicity.
+   */
+  readonly pools = new Map<string, { comment?: string }>();
+  /** vmids of clones still running (see the clone route). */
+  private reservedVmids = new Set<number>();
   private nodes: any[];
   private tasks = new Map<string, Task>();
   private nextPid = 0x88cb8;
@@ -181,6 +194,8 @@ export class FakePve {
     this.tokens = { ...opts.tokens };
     this.tokenPrivileges = { ...opts.tokenPrivileges };
     this.tokenPools = { ...opts.tokenPools };
+    // A token scoped to a pool implies the admin made that pool.
+    for (const pool of Object.values(this.tokenPools)) if (!this.pools.has(pool)) this.pools.set(pool, {});
     const rec = recordedPayloads();
     this.ticketTemplate = rec.get("POST /access/ticket");
     this.version = rec.get("GET /nodes/vmpvetest/version");
@@ -282,7 +297,8 @@ export class FakePve {
     if (held !== undefined && !held.includes(privilege)) return false;
     const pool = this.tokenPools[user];
     if (pool === undefined || !path) return true;
-    if (path.startsWith("/pool/")) return path === `/pool/${pool}`;
+    // An ACL on /pool/NAME propagates to its nested pools (/pool/NAME/child).
+    if (path.startsWith("/pool/")) return path === `/pool/${pool}` || path.startsWith(`/pool/${pool}/`);
     if (!path.startsWith("/vms/")) return true;
     const guest = this.guests.get(Number(path.slice("/vms/".length)));
     if (!guest) return false; // no ACL reaches a vmid outside the pool
@@ -437,9 +453,11 @@ export class FakePve {
         return ok(null);
       }
     }
+    const pool = path === "/pools" || path.startsWith("/pools/") ? this.poolRoute(method, path, params, user) : undefined;
+    if (pool) return pool;
     if (method === "GET" && path === "/cluster/nextid") {
       let id = 100;
-      while (this.guests.has(id)) id++;
+      while (this.guests.has(id) || this.reservedVmids.has(id)) id++;
       return ok(String(id));
     }
     let m = /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/(status|log)$/.exec(path);
@@ -452,6 +470,8 @@ export class FakePve {
         task.pollsLeft--;
         return ok({ ...base, status: "running" });
       }
+      task.release?.();
+      task.release = undefined;
       if (task.effect) {
         const effect = task.effect;
         task.effect = undefined;
@@ -546,11 +566,14 @@ export class FakePve {
     if (method === "POST" && rest === "/clone") {
       const newid = Number(params.newid);
       if (!r.template && params.full !== "1") return fail(500, "Linked clone feature is not supported for running/non-template VMs");
-      if (this.guests.has(newid)) return fail(500, `unable to create VM ${newid}: config file already exists`);
+      // PVE writes the new config (locked "clone") before the task runs, so
+      // the vmid is taken from the request on: a second clone to it fails
+      // and /cluster/nextid skips it.
+      if (this.guests.has(newid) || this.reservedVmids.has(newid)) return fail(500, `unable to create VM ${newid}: config file already exists`);
       const target = params.target ?? node!;
       if (!this.nodes.some((n) => n.node === target)) return fail(500, `no such cluster node '${target}'`);
-      return ok(
-        this.task(node!, kind === "qemu" ? "qmclone" : "vzclone", vmid, user, () => {
+      this.reservedVmids.add(newid);
+      const upid = this.task(node!, kind === "qemu" ? "qmclone" : "vzclone", vmid, user, () => {
           const name = params.name ?? params.hostname ?? `Copy-of-VM-${r.name}`;
           const config = structuredClone(guest.config);
           delete config.template;
@@ -567,14 +590,59 @@ export class FakePve {
             // PVE copies the source's firewall config to the clone.
             firewall: structuredClone(guest.firewall),
           });
-        }),
-      );
+        });
+      this.tasks.get(upid)!.release = () => this.reservedVmids.delete(newid);
+      return ok(upid);
     }
     if (method === "DELETE" && rest === "") {
       if (r.status === "running") return fail(500, `VM ${vmid} is running - destroy failed`);
       return ok(this.task(node!, kind === "qemu" ? "qmdestroy" : "vzdestroy", vmid, user, () => this.guests.delete(vmid)));
     }
     return fail(501, `Method '${method} ${path}' not implemented`);
+  }
+
+  private poolRoute(method: string, path: string, params: Record<string, string>, user: string): { data?: unknown; error?: { status: number; reason: string; errors?: Record<string, string> } } | undefined {
+    const ok = (data: unknown) => ({ data });
+    const fail = (status: number, reason: string, errors?: Record<string, string>) => ({ error: { status, reason, errors } });
+    // pve-poolid (PVE::AccessControl::verify_poolname): up to three levels
+    // "a/b/c" since PVE 8.1 (nested pools), each [A-Za-z0-9._-].
+    const POOL_ID = /^[A-Za-z0-9.\-_]+(?:\/[A-Za-z0-9.\-_]+){0,2}$/;
+    const badId = (poolid: string) => fail(400, "Parameter verification failed.", { poolid: `invalid format - pool name '${poolid}' contains invalid characters` });
+    const denied = (poolid: string, privilege: string) => fail(403, `Permission check failed (/pool/${poolid}, ${privilege})`);
+    if (path === "/pools" && method === "GET") {
+      // PVE lists only the pools the caller may audit; it never answers 403 here.
+      const visible = [...this.pools].filter(([poolid]) => this.allowed(user, "Pool.Audit", `/pool/${poolid}`) || this.allowed(user, "Pool.Allocate", `/pool/${poolid}`));
+      return ok(visible.map(([poolid, p]) => ({ poolid, ...(p.comment !== undefined ? { comment: p.comment } : {}) })));
+    }
+    if (path === "/pools" && method === "POST") {
+      const poolid = params.poolid;
+      if (!poolid) return fail(400, "Parameter verification failed.", { poolid: "property is missing and it is not optional" });
+      if (!POOL_ID.test(poolid)) return badId(poolid);
+      if (!this.allowed(user, "Pool.Allocate", `/pool/${poolid}`)) return denied(poolid, "Pool.Allocate");
+      if (this.pools.has(poolid)) return fail(500, `create pool failed: pool '${poolid}' already exists`);
+      const parent = poolid.includes("/") ? poolid.slice(0, poolid.lastIndexOf("/")) : undefined;
+      // MODELLED text (nested pools, PVE 8.1): the parent must exist.
+      if (parent && !this.pools.has(parent)) return fail(500, `create pool failed: parent '${parent}' does not exist`);
+      this.pools.set(poolid, params.comment ? { comment: params.comment } : {});
+      return ok(null);
+    }
+    // PVE 8.1: GET/DELETE /pools?poolid= (the only form for nested ids);
+    // /pools/{poolid} is the older form, for single-level ids.
+    const m = /^\/pools\/([^/]+)$/.exec(path);
+    const poolid = m ? decodeURIComponent(m[1]!) : path === "/pools" && method === "DELETE" ? params.poolid : undefined;
+    if (poolid === undefined) return undefined;
+    if (!POOL_ID.test(poolid) || (m && poolid.includes("/"))) return badId(poolid);
+    const privilege = method === "GET" ? "Pool.Audit" : "Pool.Allocate";
+    if (!this.allowed(user, privilege, `/pool/${poolid}`)) return denied(poolid, privilege);
+    const p = this.pools.get(poolid);
+    if (method === "GET") return p ? ok({ members: [], ...(p.comment !== undefined ? { comment: p.comment } : {}) }) : fail(500, `pool '${poolid}' does not exist`);
+    if (method === "DELETE") {
+      if (!p) return fail(500, `delete pool failed: pool '${poolid}' does not exist`);
+      if ([...this.pools.keys()].some((id) => id.startsWith(`${poolid}/`))) return fail(500, `delete pool failed: pool '${poolid}' is not empty (contains child pools)`);
+      this.pools.delete(poolid);
+      return ok(null);
+    }
+    return undefined;
   }
 
   private current(guest: Guest): Record<string, any> {
