@@ -62,7 +62,7 @@ export function tunnelStreamService(deps: CallDeps, opts: TunnelStreamOptions): 
   async function serve(call: grpc.ServerDuplexStream<Frame, Frame>): Promise<void> {
     const started = performance.now();
     const peer = call.getPeer();
-    deps.metrics?.rpcStarted(TUNNEL_METHOD);
+    deps.metrics?.rpcStarted(TUNNEL_METHOD, "bidi_stream");
     const given = call.metadata.get("x-request-id")[0];
     const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     const log = deps.log.child({ request_id: requestId });
@@ -105,7 +105,7 @@ export function tunnelStreamService(deps: CallDeps, opts: TunnelStreamOptions): 
         call.end();
       }
       deps.inflight.leave();
-      deps.metrics?.rpcHandled(TUNNEL_METHOD, code, (performance.now() - started) / 1000);
+      deps.metrics?.rpcHandled(TUNNEL_METHOD, code, (performance.now() - started) / 1000, "bidi_stream");
       const fields = { method: TUNNEL_METHOD, code: codeName(code), duration_ms: Math.round((performance.now() - started) * 10) / 10, peer, bytes_in: bytesIn, bytes_out: bytesOut };
       if (code === grpc.status.OK || code === grpc.status.CANCELLED) log.info("rpc", fields);
       else log.warn("rpc", fields);

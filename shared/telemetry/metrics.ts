@@ -31,6 +31,9 @@ const GO_CODE_NAMES: Record<number, string> = {
   [grpc.status.UNAUTHENTICATED]: "Unauthenticated",
 };
 
+/** go-grpc-prometheus's grpc_type values. */
+export type GrpcType = "unary" | "server_stream" | "bidi_stream";
+
 export function goCodeName(code: number): string {
   return GO_CODE_NAMES[code] ?? "Unknown";
 }
@@ -155,12 +158,12 @@ export class ProviderMetrics {
     this.singleFlightHits.inc({ provider: this.provider });
   }
 
-  rpcStarted(method: string): void {
-    this.started.inc({ grpc_service: GRPC_SERVICE, grpc_method: method, grpc_type: "unary" });
+  rpcStarted(method: string, type: GrpcType = "unary"): void {
+    this.started.inc({ grpc_service: GRPC_SERVICE, grpc_method: method, grpc_type: type });
   }
 
-  rpcHandled(method: string, code: number, seconds: number): void {
-    const labels = { grpc_service: GRPC_SERVICE, grpc_method: method, grpc_type: "unary" };
+  rpcHandled(method: string, code: number, seconds: number, type: GrpcType = "unary"): void {
+    const labels = { grpc_service: GRPC_SERVICE, grpc_method: method, grpc_type: type };
     this.handled.inc({ ...labels, grpc_code: goCodeName(code) });
     this.handling.observe(labels, seconds);
   }
