@@ -34,6 +34,9 @@ export const embeddedProtoLoader: BunPlugin = {
   },
 };
 
+/** Every plugin a build of a provider uses (the benchmark's bundles use the same). */
+export const BUILD_PLUGINS: BunPlugin[] = [embeddedProtoLoader, ssh2PureJsPlugin];
+
 export interface BuildOptions {
   providers?: readonly string[];
   outdir?: string;
@@ -77,7 +80,7 @@ export async function buildProviders(opts: BuildOptions = {}): Promise<string[]>
       bytecode: opts.bytecode ?? true,
       minify: opts.minify ?? true,
       sourcemap: "none",
-      plugins: [embeddedProtoLoader, ssh2PureJsPlugin],
+      plugins: BUILD_PLUGINS,
       define: { SKYCLUST_BUILD_VERSION: JSON.stringify(opts.version ?? pkg.version) },
     });
     if (!result.success) {
