@@ -79,6 +79,13 @@ export async function buildProviders(opts: BuildOptions = {}): Promise<string[]>
       // cloud SDK included) at every start, about 0.6x the start-up time
       // (scripts/BENCHMARKS.md). Entry points must not use top-level await.
       bytecode: opts.bytecode ?? true,
+      // Each `import()` becomes its own chunk inside the binary, loaded
+      // when first imported: the healthcheck subcommand (run by container
+      // engines every 10 s) no longer loads the server's and the cloud SDK's
+      // bytecode (aws: 47 -> 34 MiB peak RSS; scripts/BENCHMARKS.md), nor
+      // does a sandbox start load the SDK's.
+      splitting: true,
+      format: "esm",
       minify: opts.minify ?? true,
       sourcemap: "none",
       plugins: BUILD_PLUGINS,
