@@ -38,6 +38,7 @@ function camelCase(name: string): string {
   return words.map((w, i) => (i === 0 ? w.toLowerCase() : w[0]!.toUpperCase() + w.slice(1).toLowerCase())).join("");
 }
 
+let cachedRoot: protobuf.Root | undefined;
 const cachedServices = new Map<string, grpc.ServiceDefinition>();
 
 /**
@@ -52,8 +53,8 @@ const cachedServices = new Map<string, grpc.ServiceDefinition>();
 export function serviceDefinition(name: string = SERVICE_NAME): grpc.ServiceDefinition {
   let def = cachedServices.get(name);
   if (def) return def;
-  const root = protobuf.Root.fromJSON(JSON.parse(PROTOBUF_JSON));
-  const service = root.lookup(name);
+  cachedRoot ??= protobuf.Root.fromJSON(JSON.parse(PROTOBUF_JSON));
+  const service = cachedRoot.lookup(name);
   if (!(service instanceof protobuf.Service)) throw new Error(`service ${name} is not in the embedded descriptor set`);
   const serializer = (type: protobuf.Type) => (value: object) => {
     if (Array.isArray(value)) throw new Error(`Failed to serialize message: expected object with ${type.name} structure, got array instead`);
