@@ -153,6 +153,15 @@ const SHAPES: [RegExp, (match: string, ...groups: string[]) => string][] = [
  */
 const SHAPE_FREE = /^(?:[A-Za-z0-9_.[\]-]{1,39}|[A-Za-z0-9_.-]{0,20}[0-9](?::[0-9A-Fa-f.[\]]{0,39})+)$/;
 
+/** The remembered values in every encoding, longest first (rebuilt after a change). */
+function knownValues(): string[] {
+  if (knownDirty) {
+    knownSorted = [...new Set([...settings, ...session, ...tenants].flatMap(encodings))].sort((a, b) => b.length - a.length);
+    knownDirty = false;
+  }
+  return knownSorted;
+}
+
 /**
  * `text` without credentials: the process's known secrets, `also` (values
  * of this call, e.g. the token it sent) and anything shaped like one.
@@ -161,7 +170,7 @@ export function scrub(text: string, also: readonly (string | undefined)[] = []):
   if (text === "") return text;
   if (also.length === 0 && text.length < 40 && SHAPE_FREE.test(text) && !text.includes("ya29.")) {
     let out = text;
-    for (const v of knownSorted) out = replaceAll(out, v);
+    for (const v of knownValues()) out = replaceAll(out, v);
     return out;
   }
   // Bounded cost per call; the cut is before scrubbing, and what is cut off never leaves.
@@ -170,11 +179,7 @@ export function scrub(text: string, also: readonly (string | undefined)[] = []):
     if (!value || value.length < 4) continue;
     for (const v of encodings(value)) out = replaceAll(out, v);
   }
-  if (knownDirty) {
-    knownSorted = [...new Set([...settings, ...session, ...tenants].flatMap(encodings))].sort((a, b) => b.length - a.length);
-    knownDirty = false;
-  }
-  for (const v of knownSorted) out = replaceAll(out, v);
+  for (const v of knownValues()) out = replaceAll(out, v);
   for (const [re, fn] of SHAPES) out = out.replace(re, fn as (m: string, ...g: string[]) => string);
   return out;
 }
