@@ -14,6 +14,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { PROVIDER_NAMES, providerEntry } from "../providers/index";
+import { computeProtosPlugin } from "../providers/gcp/bundle-plugin";
 import { ssh2PureJsPlugin } from "../shared/ssh/bundle-plugin";
 
 const root = resolve(import.meta.dir, "..");
@@ -33,6 +34,9 @@ export const embeddedProtoLoader: BunPlugin = {
     });
   },
 };
+
+/** Every plugin a build of a provider uses (the benchmark's bundles use the same). */
+export const BUILD_PLUGINS: BunPlugin[] = [embeddedProtoLoader, ssh2PureJsPlugin, computeProtosPlugin];
 
 export interface BuildOptions {
   providers?: readonly string[];
@@ -75,9 +79,16 @@ export async function buildProviders(opts: BuildOptions = {}): Promise<string[]>
       // cloud SDK included) at every start, about 0.6x the start-up time
       // (scripts/BENCHMARKS.md). Entry points must not use top-level await.
       bytecode: opts.bytecode ?? true,
+      // Each `import()` becomes its own chunk inside the binary, loaded
+      // when first imported: the healthcheck subcommand (run by container
+      // engines every 10 s) no longer loads the server's and the cloud SDK's
+      // bytecode (aws: 47 -> 34 MiB peak RSS; scripts/BENCHMARKS.md), nor
+      // does a sandbox start load the SDK's.
+      splitting: true,
+      format: "esm",
       minify: opts.minify ?? true,
       sourcemap: "none",
-      plugins: [embeddedProtoLoader, ssh2PureJsPlugin],
+      plugins: BUILD_PLUGINS,
       define: { SKYCLUST_BUILD_VERSION: JSON.stringify(opts.version ?? pkg.version) },
     });
     if (!result.success) {

@@ -6,9 +6,17 @@
 // runtime's own HTTP/2 client: one unary gRPC call is a POST with a 5-byte
 // length prefix and a grpc-status trailer, written here by hand rather than
 // loading @grpc/grpc-js (channel, resolver, load balancer) for it.
+//
+// The usual case, cleartext, first goes over a raw socket
+// (grpc/h2c-health-probe.ts): node:http2 is loaded only for TLS, and to
+// name the error when the fast path finds no SERVING-or-not answer.
 import { readFileSync } from "node:fs";
-import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
+import type { ClientHttp2Session, IncomingHttpHeaders } from "node:http2";
 import { parseArgs, renderHelp, str, num, type FlagSpec } from "./config";
+import { probeHealthH2c } from "./grpc/h2c-health-probe";
+import { decodeServingStatus, encodeHealthCheckRequest } from "./healthcheck-codec";
+
+export { decodeServingStatus, encodeHealthCheckRequest } from "./healthcheck-codec";
 
 export const HEALTHCHECK_FLAGS: FlagSpec[] = [
   { name: "addr", kind: "string", help: "server address HOST:PORT (default 127.0.0.1 and SKYCLUST_PORT or the provider's port)" },
@@ -35,10 +43,15 @@ export async function runHealthcheck(binary: string, defaultPort: number, argv: 
   const port = Number.isInteger(envPort) && envPort > 0 && envPort < 65536 ? envPort : defaultPort;
   const addr = str(settings, "addr") ?? `${ca ? "localhost" : "127.0.0.1"}:${port}`;
   const serverName = str(settings, "tls-server-name");
-  const status = await checkHealth({
+  const service = str(settings, "service") ?? "";
+  const timeoutMs = num(settings, "timeout-ms") ?? 3000;
+  const started = Date.now();
+  const hostPort = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(addr);
+  const fast = !ca && hostPort ? await probeHealthH2c(hostPort[1]!, Number(hostPort[2]), service, timeoutMs) : undefined;
+  const status = fast ?? await checkHealth({
     addr,
-    service: str(settings, "service") ?? "",
-    timeoutMs: num(settings, "timeout-ms") ?? 3000,
+    service,
+    timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)),
     tls: ca
       ? {
           ca: readFileSync(ca),
@@ -66,7 +79,8 @@ const GRPC_CODES = [
 ];
 
 /** One grpc.health.v1.Health/Check over HTTP/2: the serving status, or "error: CODE: what went wrong". */
-export function checkHealth(target: HealthCheckTarget): Promise<string> {
+export async function checkHealth(target: HealthCheckTarget): Promise<string> {
+  const { connect } = await import("node:http2");
   return new Promise((resolve) => {
     let session: ClientHttp2Session | undefined;
     let settled = false;
@@ -129,60 +143,4 @@ function describeConnectError(err: NodeJS.ErrnoException): string {
   if (/ECONNREFUSED/.test(text)) return "nothing is listening there (connection refused)";
   if (/ENOTFOUND|EAI_AGAIN/.test(text)) return "the host name does not resolve";
   return (err.message ?? String(err)).slice(0, 300);
-}
-
-// grpc.health.v1 messages by hand: HealthCheckRequest is `string service = 1`,
-// HealthCheckResponse is `ServingStatus status = 1`. Building them from the
-// descriptor set would load proto-loader and protobufjs, which the container
-// health check (run every 10 s) does not need.
-const SERVING_STATUS = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"];
-
-export function encodeHealthCheckRequest(req: { service: string }): Buffer {
-  const name = Buffer.from(req.service, "utf8");
-  if (name.length === 0) return Buffer.alloc(0);
-  return Buffer.concat([Buffer.from([0x0a]), varint(name.length), name]);
-}
-
-export function decodeServingStatus(body: Buffer): string {
-  // Field 1, varint (tag 0x08); absent means 0 (UNKNOWN). Other fields skipped.
-  let i = 0;
-  let status = 0;
-  while (i < body.length) {
-    const tag = body[i++]!;
-    const wire = tag & 7;
-    if (wire === 0) {
-      const [value, next] = readVarint(body, i);
-      if (tag >> 3 === 1) status = value;
-      i = next;
-    } else if (wire === 2) {
-      const [len, next] = readVarint(body, i);
-      i = next + len;
-    } else {
-      throw new Error(`unexpected wire type ${wire} in HealthCheckResponse`);
-    }
-  }
-  return SERVING_STATUS[status] ?? `status ${status}`;
-}
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
-
-function readVarint(buf: Buffer, start: number): [number, number] {
-  let value = 0;
-  let shift = 0;
-  let i = start;
-  for (;;) {
-    if (i >= buf.length || shift > 28) throw new Error("truncated varint in HealthCheckResponse");
-    const byte = buf[i++]!;
-    value |= (byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) return [value >>> 0, i];
-    shift += 7;
-  }
 }

@@ -4,6 +4,7 @@
 // under a secret-looking key never reaches the log; every string (and the
 // message) also passes the upstream-text scrubber (shared/cloud/scrub.ts),
 // so a credential quoted inside an error text is removed too.
+import { writeSync } from "node:fs";
 import { scrub } from "./cloud/scrub";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -38,9 +39,61 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
 }
 
+/**
+ * A synchronous write of all of `text` to stderr: it also runs in the exit
+ * handler, where a stream write would still be queued when the process
+ * ends (lines lost when stderr is a pipe). A pipe that is full and
+ * non-blocking answers EAGAIN: retried until the reader catches up.
+ */
+function writeAll(text: string): void {
+  let bytes = Buffer.from(text);
+  while (bytes.length > 0) {
+    try {
+      bytes = bytes.subarray(writeSync(2, bytes));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") return;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
+/** Lines held before a write is forced within the same event-loop turn (bounds the buffer). */
+const MAX_PENDING_LINES = 256;
+let stderrWriter: ((line: string) => void) | undefined;
+
+/**
+ * stderr, one write per event-loop turn instead of one per line: a server
+ * under load logs a line per RPC, and a write system call per line was
+ * about 7 % of a call's CPU (scripts/BENCHMARKS.md). Lines keep their
+ * order; what is pending is written before the process exits, and at most
+ * MAX_PENDING_LINES wait.
+ */
+function bufferedStderr(): (line: string) => void {
+  if (stderrWriter) return stderrWriter;
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join("\n") + "\n";
+    pending = [];
+    writeAll(text);
+  };
+  process.on("exit", flush);
+  stderrWriter = (line: string) => {
+    pending.push(line);
+    if (pending.length >= MAX_PENDING_LINES) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  return stderrWriter;
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const min = LEVELS[options.level ?? "info"];
-  const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
+  const write = options.write ?? bufferedStderr();
   const base = options.base ?? {};
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LEVELS[level] < min) return;

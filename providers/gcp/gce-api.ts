@@ -3,14 +3,17 @@
 // ctx.signal fires, errors mapped, and safe calls (reads, and writes that
 // carry a requestId) repeated on outages and rate limiting by the shared
 // retry policy.
-import {
-  DisksClient,
-  GlobalOperationsClient,
-  InstancesClient,
-  ProjectsClient,
-  RegionsClient,
-  ZoneOperationsClient,
-} from "@google-cloud/compute";
+// Each client from its own module, not the package index: the index also
+// loads v1beta, v1small and build/protos/protos.js (21 MB of generated
+// static code the REST clients never use), all of which the bundler would
+// otherwise put into the binary (scripts/BENCHMARKS.md, "What each bundle
+// holds").
+import { DisksClient } from "@google-cloud/compute/build/src/v1/disks_client";
+import { GlobalOperationsClient } from "@google-cloud/compute/build/src/v1/global_operations_client";
+import { InstancesClient } from "@google-cloud/compute/build/src/v1/instances_client";
+import { ProjectsClient } from "@google-cloud/compute/build/src/v1/projects_client";
+import { RegionsClient } from "@google-cloud/compute/build/src/v1/regions_client";
+import { ZoneOperationsClient } from "@google-cloud/compute/build/src/v1/zone_operations_client";
 import type { GoogleAuth } from "google-auth-library";
 import { throwIfAborted } from "../../shared/errors";
 import type { CallContext } from "../../shared/provider";
@@ -38,14 +41,23 @@ export function createClients(auth: GoogleAuth, endpoint?: Endpoint): GceClients
   // the generated ClientOptions type does not list it.
   const opts = { auth, fallback: true } as ConstructorParameters<typeof InstancesClient>[0] & Record<string, unknown>;
   if (endpoint) Object.assign(opts, { apiEndpoint: endpoint.host, port: endpoint.port, protocol: endpoint.protocol });
-  return {
-    instances: new InstancesClient({ ...opts }),
-    disks: new DisksClient({ ...opts }),
-    zoneOperations: new ZoneOperationsClient({ ...opts }),
-    globalOperations: new GlobalOperationsClient({ ...opts }),
-    regions: new RegionsClient({ ...opts }),
-    projects: new ProjectsClient({ ...opts }),
-  };
+  // Each client is built on its first use: building one hashes and parses
+  // the package's protos.json (~3.6 MB; gax caches the parsed root by a hash
+  // of its JSON text, so every client pays the stringify and the hash). Built
+  // at start, the six made a real-mode start take seconds and ~150 MB more.
+  const made: Partial<GceClients> = {};
+  const lazy = <K extends keyof GceClients>(key: K, make: () => GceClients[K]) => ({
+    get: () => (made[key] ??= make()),
+    enumerable: true,
+  });
+  return Object.defineProperties({} as GceClients, {
+    instances: lazy("instances", () => new InstancesClient({ ...opts })),
+    disks: lazy("disks", () => new DisksClient({ ...opts })),
+    zoneOperations: lazy("zoneOperations", () => new ZoneOperationsClient({ ...opts })),
+    globalOperations: lazy("globalOperations", () => new GlobalOperationsClient({ ...opts })),
+    regions: lazy("regions", () => new RegionsClient({ ...opts })),
+    projects: lazy("projects", () => new ProjectsClient({ ...opts })),
+  });
 }
 
 export interface GaxCallOptions {

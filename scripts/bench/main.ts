@@ -22,7 +22,9 @@ import { renderReport, writeBenchmarksFile, type RunReport } from "./report";
 import { memoryOf, startProvider, type RunningProvider } from "./server-process";
 import { idleMemory, measureHealthcheck, measureStartups } from "./startup";
 import { compileWithoutBytecode, profileStartup } from "./startup-profile";
-import { buildVariants } from "./variants";
+import { measureProviders, type ProviderRow } from "./providers";
+import { captureReplies, rawReply } from "./replies";
+import { buildVariants, bundleComposition, compileBareServer } from "./variants";
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);
@@ -56,6 +58,9 @@ const LOAD_CASES: LoadCase[] = [
 ];
 
 const BYTECODE = "compiled without --bytecode";
+const BARE = "bare grpc-js";
+/** moto instances for the cloud-calls walk (page_size 100: three pages). */
+const CALLS_MOTO_INSTANCES = 250;
 
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -82,19 +87,21 @@ async function main() {
     // Comparison row: the same binary without bytecode, as shipped before (start-up and idle RSS only).
     const bytecodeCmd = { label: BYTECODE, argv: [await compileWithoutBytecode(work)] };
     const startupCommands = [...built.commands, bytecodeCmd];
+    const bareBinary = await compileBareServer(work);
+    const composition = Object.fromEntries(await Promise.all(Object.keys(built.binaryPaths).map(async (p) => [p, await bundleComposition(p, work)] as const)));
 
     log(`start-up: ${STARTS} starts per runtime`);
     const startup = await measureStartups(startupCommands, STARTS, work);
 
-    // Start-up of each provider's binary in sandbox mode (same shared
-    // server; what differs is the bundled cloud SDK).
-    log("start-up of every provider binary");
-    const perProvider = await measureStartups(
-      Object.entries(built.binaryPaths).map(([provider, binary]) => ({ label: provider, argv: [binary] })),
-      PROVIDER_STARTS,
+    // Every provider's binary: start-up in sandbox and real mode, memory,
+    // cloud calls per page counted at each provider's peer.
+    const providers: ProviderRow[] = await measureProviders(
+      built.binaryPaths,
       work,
+      { starts: PROVIDER_STARTS, loadSeconds: LOAD_SECONDS, motoInstances: CALLS_MOTO_INSTANCES, pageSize: 100 },
+      log,
     );
-    const providerStartupMs = Object.fromEntries(perProvider.map((r) => [r.label, r.medianMs]));
+    const providerStartupMs = Object.fromEntries(providers.map((r) => [r.provider, r.sandboxStartMs]));
 
     log("healthcheck subcommand of the compiled binary");
     let healthcheck: RunReport["healthcheck"];
@@ -113,7 +120,9 @@ async function main() {
     const idle: Record<string, number> = {};
     const idleSplit: Record<string, { anonKiB: number; fileKiB: number }> = {};
     const peak: Record<string, number> = {};
-    const load: Record<string, LoadResult[]> = Object.fromEntries(labels.map((l) => [l, []]));
+    const loadLabels = [...labels, BARE];
+    const load: Record<string, LoadResult[]> = Object.fromEntries(loadLabels.map((l) => [l, []]));
+    let replyBytes: Record<string, number> = {};
     try {
       for (const cmd of built.commands) {
         const s = await startProvider(cmd, ["--sandbox", "--sandbox-seed-instances", String(SEED_PER_REGION)], join(work, `load-${cmd.label.replace(/\W+/g, "-")}.log`));
@@ -122,23 +131,39 @@ async function main() {
         idle[cmd.label] = m.rssKiB;
         idleSplit[cmd.label] = m;
       }
+      // The bare baseline answers what the compiled provider answered, byte for byte.
+      {
+        const captured = await captureReplies(servers.get(labels[0]!)!.address, LOAD_CASES);
+        replyBytes = captured.bytes;
+        const file = join(work, "bare-replies.json");
+        await Bun.write(file, JSON.stringify(captured.objects));
+        const s = await startProvider({ label: BARE, argv: [bareBinary, "--replies", file] }, [], join(work, "load-bare.log"));
+        servers.set(BARE, s);
+        for (const c of LOAD_CASES) {
+          const bytes = (await rawReply(s.address, c.method, c.request)).length;
+          if (bytes !== replyBytes[c.method]) throw new Error(`bare server: ${c.method} reply is ${bytes} bytes, the provider's ${replyBytes[c.method]}`);
+        }
+        const m = await idleMemory(s.pid);
+        idle[BARE] = m.rssKiB;
+        idleSplit[BARE] = m;
+      }
       for (const c of LOAD_CASES) {
         // Rounds interleaved across runtimes; the round with the median
         // throughput is kept (a burst from another job hits one round).
-        const rounds = new Map<string, LoadResult[]>(labels.map((l) => [l, []]));
+        const rounds = new Map<string, LoadResult[]>(loadLabels.map((l) => [l, []]));
         for (let round = 0; round < LOAD_ROUNDS; round++) {
-          for (const l of labels) {
+          for (const l of loadLabels) {
             const s = servers.get(l)!;
             log(`load: ${l} ${c.method} x${c.connections * c.streamsPerConnection}, round ${round + 1}/${LOAD_ROUNDS}`);
-            rounds.get(l)!.push(await runLoad(s.address, s.logFile, c, work, LOAD_SECONDS, WARMUP_SECONDS));
+            rounds.get(l)!.push(await runLoad(s.address, s.logFile, c, work, LOAD_SECONDS, WARMUP_SECONDS, l !== BARE));
           }
         }
-        for (const l of labels) {
+        for (const l of loadLabels) {
           const sorted = rounds.get(l)!.sort((a, b) => a.reqPerSec - b.reqPerSec);
           load[l]!.push(sorted[Math.floor(sorted.length / 2)]!);
         }
       }
-      for (const l of labels) peak[l] = memoryOf(servers.get(l)!.pid).hwmKiB;
+      for (const l of loadLabels) peak[l] = memoryOf(servers.get(l)!.pid).hwmKiB;
     } finally {
       await Promise.all([...servers.values()].map((s) => s.stop()));
     }
@@ -185,6 +210,10 @@ async function main() {
       moto,
       binarySizes: built.binarySizes,
       providerStartupMs,
+      providers,
+      bareLabel: BARE,
+      replyBytes,
+      composition,
       healthcheck,
       startupProfile,
       bytecodeLabel: BYTECODE,

@@ -2,8 +2,7 @@
 // the same bundler plugins as the real build, and a hello-world binary as
 // the floor, runs each several times and keeps the median of every phase.
 import { join } from "node:path";
-import { buildProviders, embeddedProtoLoader } from "../build";
-import { ssh2PureJsPlugin } from "../../shared/ssh/bundle-plugin";
+import { BUILD_PLUGINS, buildProviders } from "../build";
 import { median } from "./stats";
 
 export interface StartupProfile {
@@ -23,7 +22,7 @@ async function compile(entry: string, outfile: string, plugins = true): Promise<
     entrypoints: [entry],
     compile: { outfile },
     minify: true,
-    plugins: plugins ? [embeddedProtoLoader, ssh2PureJsPlugin] : [],
+    plugins: plugins ? BUILD_PLUGINS : [],
     define: { SKYCLUST_BUILD_VERSION: '"bench"' },
   });
   if (!result.success) throw new Error(`compiling ${entry} failed: ${result.logs.join("\n")}`);

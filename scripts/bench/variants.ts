@@ -6,8 +6,7 @@
 import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { buildProviders, embeddedProtoLoader, PROVIDERS } from "../build";
-import { ssh2PureJsPlugin } from "../../shared/ssh/bundle-plugin";
+import { BUILD_PLUGINS, buildProviders, PROVIDERS } from "../build";
 import type { ServerCommand } from "./server-process";
 
 const root = resolve(import.meta.dir, "..", "..");
@@ -32,7 +31,7 @@ export async function bundleForNode(provider: string, outdir: string): Promise<s
     outdir,
     naming: `${provider}-main.mjs`,
     minify: true,
-    plugins: [embeddedProtoLoader, ssh2PureJsPlugin],
+    plugins: BUILD_PLUGINS,
     define: { SKYCLUST_BUILD_VERSION: JSON.stringify(pkg.version) },
   });
   if (!result.success) {
@@ -40,6 +39,28 @@ export async function bundleForNode(provider: string, outdir: string): Promise<s
     throw new Error(`node bundle of ${provider} failed`);
   }
   return result.outputs[0]!.path;
+}
+
+/**
+ * The bare grpc-js baseline (bare-server.ts), compiled exactly like a
+ * provider binary: same bundler plugins, minified, with bytecode.
+ */
+export async function compileBareServer(workDir: string): Promise<string> {
+  const outfile = join(workDir, "bin", "bare-grpc-js");
+  const result = await Bun.build({
+    entrypoints: [join(import.meta.dir, "bare-server.ts")],
+    compile: { outfile, autoloadDotenv: false, autoloadBunfig: false, autoloadTsconfig: false, autoloadPackageJson: false },
+    bytecode: true,
+    minify: true,
+    sourcemap: "none",
+    plugins: BUILD_PLUGINS,
+    define: { SKYCLUST_BUILD_VERSION: JSON.stringify(pkg.version) },
+  });
+  if (!result.success) {
+    for (const log of result.logs) console.error(log);
+    throw new Error("compiling the bare grpc-js server failed");
+  }
+  return outfile;
 }
 
 export async function buildVariants(workDir: string, allProviders: boolean): Promise<BuiltVariants> {
@@ -68,4 +89,35 @@ export async function buildVariants(workDir: string, allProviders: boolean): Pro
     bunVersion: Bun.version,
     buildSeconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * What a provider's bundle holds: the minified JavaScript by package (from
+ * the bundler's metafile), largest first. The binary also carries the
+ * bytecode compiled from it, about as large again.
+ */
+export async function bundleComposition(provider: string, outdir: string): Promise<{ totalBytes: number; byPackage: [string, number][] }> {
+  const result = await Bun.build({
+    entrypoints: [join(root, "providers", provider, "main.ts")],
+    target: "bun",
+    outdir: join(outdir, `metafile-${provider}`),
+    minify: true,
+    metafile: true,
+    plugins: BUILD_PLUGINS,
+    define: { SKYCLUST_BUILD_VERSION: JSON.stringify(pkg.version) },
+  } as Parameters<typeof Bun.build>[0]);
+  if (!result.success) throw new Error(`bundle of ${provider} failed`);
+  const metafile = (result as unknown as { metafile: { outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }> } }).metafile;
+  const byPackage = new Map<string, number>();
+  let totalBytes = 0;
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+      // node_modules/@scope/name/build/protos/protos.js -> "@scope/name (build/protos/protos.js)" for the big files, else the package.
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(path);
+      const key = m ? (bytesInOutput > 1_000_000 ? `${m[1]} (${m[2]})` : m[1]!) : path.split("/").slice(0, 2).join("/");
+      byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
+      totalBytes += bytesInOutput;
+    }
+  }
+  return { totalBytes, byPackage: [...byPackage].sort((a, b) => b[1] - a[1]) };
 }

@@ -90,3 +90,36 @@ describe("scrubUpstream", () => {
     expect(out).not.toContain("password=x");
   });
 });
+
+describe("scrub: the fast path for short plain text (log fields)", () => {
+  // `also` with a value that occurs nowhere forces the full set of shapes:
+  // the fast path must give exactly what they give.
+  const full = (text: string) => scrub(text, ["zz-not-in-any-text-zz"]);
+  const cases = [
+    "ListInstances",
+    "OK",
+    "ipv4:127.0.0.1:55555",
+    "ipv6:[::1]:55555",
+    "cookie:abcdef",
+    "ipv4:cookie:abcdef",
+    "1cookie:abc",
+    "PVE:root@pam:0123ABCD",
+    "ya29.a0AfH6SMBx",
+    "x-auth-token:abc",
+    "token=abc",
+    "Bearer abcdefgh",
+    "1//0abcdefghijklmnopqrstuvwxyz",
+    "AKIAABCDEFGHIJKLMNOPAKIAABCDEFGHIJKLMNO1",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "[redacted]",
+  ];
+  for (const text of cases) {
+    test(JSON.stringify(text), () => expect(scrub(text)).toBe(full(text)));
+  }
+
+  test("known secrets are still replaced on the fast path", () => {
+    rememberSecret("fastpath-Secret-42");
+    expect(scrub("fastpath-Secret-42")).toBe(REDACTED);
+    expect(scrub("ipv4:fastpath-Secret-42")).toBe(`ipv4:${REDACTED}`);
+  });
+});
