@@ -17,6 +17,7 @@ import { CredentialFile } from "./server/auth/credential-file";
 import { loadSecretFiles, withSecretFileFlags } from "./secrets";
 import { startServer, type RunningServer } from "./server/server";
 import { SSH_FLAGS, createSshService } from "./ssh";
+import { WATCH_FLAGS, watchSettings } from "./watch/settings";
 import { VERSION } from "./version";
 import { GRPC_SERVICE, ProviderMetrics } from "./telemetry/metrics";
 import { listenForMetrics, type MetricsListener } from "./telemetry/metrics-listener";
@@ -90,7 +91,7 @@ export function createSandbox(def: ProviderDefinition, settings: Settings, tenan
 }
 
 export function allFlags(def: ProviderDefinition): FlagSpec[] {
-  return [...serverFlags(def.defaultPort), ...(def.tenancy ? TENANCY_FLAGS : []), ...SANDBOX_FLAGS, ...SSH_FLAGS, ...withSecretFileFlags(def.flags)];
+  return [...serverFlags(def.defaultPort), ...(def.tenancy ? TENANCY_FLAGS : []), ...SANDBOX_FLAGS, ...SSH_FLAGS, ...WATCH_FLAGS, ...withSecretFileFlags(def.flags)];
 }
 
 export function helpText(def: ProviderDefinition, binary: string): string {
@@ -102,6 +103,7 @@ export function helpText(def: ProviderDefinition, binary: string): string {
       ...(def.tenancy ? [{ heading: "Many tenants (see README, Multi-tenant use)", flags: TENANCY_FLAGS }] : []),
       { heading: `${def.displayName}`, flags: withSecretFileFlags(def.flags) },
       { heading: "SSH", flags: SSH_FLAGS },
+      { heading: "WatchInstances", flags: WATCH_FLAGS },
       { heading: "Sandbox", flags: SANDBOX_FLAGS },
       { heading: "healthcheck subcommand", flags: HEALTHCHECK_FLAGS.filter((f) => f.name !== "help") },
     ],
@@ -171,6 +173,7 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     metrics,
     tracing,
     tenancy: tenancy?.resolver,
+    watch: watchSettings(settings),
     closeAfterDrain: async () => {
       await Promise.allSettled([metricsListener?.close(), tracing?.shutdown()]);
     },

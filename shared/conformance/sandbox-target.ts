@@ -73,7 +73,7 @@ function gate(): { hold: Hold; wait(ctx: CallContext): Promise<void>; arrive(): 
 export const sandboxTarget: ConformanceTarget = {
   name: "sandbox",
   cannot: { echo: "the sandbox has no upstream that could echo a request" },
-  async start() {
+  async start(opts = {}) {
     const sshd = await startTestSshd();
     const knownHosts = join(sshd.dir, "known_hosts");
     writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`, { mode: 0o600 });
@@ -85,6 +85,7 @@ export const sandboxTarget: ConformanceTarget = {
       "--ssh-key-dir", sshd.keyDir,
       "--ssh-known-hosts", knownHosts,
       "--ssh-user", sshd.user,
+      ...(opts.args ?? []),
     ]);
     // The backend the server calls; its methods are the edge of the in-memory cloud.
     const backend = provider.started.backend as CloudBackend;
@@ -92,7 +93,11 @@ export const sandboxTarget: ConformanceTarget = {
     const createInstance = backend.createInstance.bind(backend);
     let hung: ReturnType<typeof gate> | undefined;
     let heldCreate: ReturnType<typeof gate> | undefined;
+    let listings = 0;
+    // The in-memory cloud itself, not the gRPC service in front of it.
+    const direct = (): CallContext => ({ signal: new AbortController().signal, requestId: "behind-the-back", log: provider.started.log });
     backend.listInstances = async (ctx: CallContext, q: ListInstancesQuery) => {
+      listings++;
       const g = hung;
       if (g && q.region === HUNG) {
         g.arrive();
@@ -112,6 +117,11 @@ export const sandboxTarget: ConformanceTarget = {
     return {
       provider,
       fixture: { region: REGION, type: "cf.small", unknownInstanceId: "cf-000000000000" },
+      behindTheBack: {
+        stop: async (instanceId) => void (await backend.stopInstance(direct(), { instanceId, region: REGION, force: false })),
+        remove: async (instanceId) => void (await backend.deleteInstance(direct(), { instanceId, region: REGION })),
+      },
+      listingCalls: () => listings,
       holdNextCreate() {
         heldCreate = gate();
         return heldCreate.hold;

@@ -59,14 +59,26 @@ export interface TargetSession {
   echo?: EchoingPeer;
   /** A key pair name the provider logs in with: every instance is reachable over SSH (the sandbox pointed at a real sshd). */
   ssh?: { keyPairName: string };
+  /** Changes the cloud directly, not through the provider (awscli, Nova REST, the stand-ins' own state). */
+  behindTheBack?: {
+    stop(instanceId: string): Promise<void>;
+    remove(instanceId: string): Promise<void>;
+  };
+  /** Instance listings the peer has answered so far (the cloud-side call budget of a watch). */
+  listingCalls?(): number;
   /** Stops the provider and the peer (and removes what the run created where the peer is shared). */
   stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** More provider flags (the watch suite's timing, a metrics listener). */
+  args?: string[];
 }
 
 export interface ConformanceTarget {
   /** "aws (moto)", "sandbox", ... */
   name: string;
-  start(): Promise<TargetSession>;
+  start(opts?: StartOptions): Promise<TargetSession>;
   /** Generous bound for one case on this peer (a real Nova boots servers in seconds, not milliseconds). */
   caseTimeoutMs?: number;
   /**

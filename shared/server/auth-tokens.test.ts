@@ -1,4 +1,4 @@
-// Bearer tokens (--auth-token-file): scopes per RPC over all 20 methods,
+// Bearer tokens (--auth-token-file): scopes per RPC over all 21 methods,
 // UNAUTHENTICATED vs PERMISSION_DENIED, rotation without restart, the file
 // mode check, tokens never logged, health and reflection open.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -61,8 +61,8 @@ afterAll(async () => {
 });
 
 describe("bearer tokens", () => {
-  test("every one of the 20 methods has a scope", () => {
-    expect(METHODS.length).toBe(20);
+  test("every one of the 21 methods has a scope", () => {
+    expect(METHODS.length).toBe(21);
     expect(METHODS.filter((m) => !METHOD_SCOPES[m])).toEqual([]);
   });
 
@@ -76,7 +76,7 @@ describe("bearer tokens", () => {
     expect(err.details).toContain("authorization: Bearer");
   });
 
-  test("each token reaches exactly the methods of its scopes (table over 20 methods x 4 tokens)", async () => {
+  test("each token reaches exactly the methods of its scopes (table over 21 methods x 4 tokens)", async () => {
     for (const [token, scopes] of Object.entries(TOKENS)) {
       for (const method of METHODS) {
         const code = await outcome(method, bearer(token));

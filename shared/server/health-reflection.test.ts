@@ -64,7 +64,7 @@ describe("reflection", () => {
         // Every RPC's request and response type resolves from reflection alone.
         const root = rootFromDescriptors(files);
         const service = root.lookupService(SERVICE_NAME);
-        expect(service.methodsArray.length).toBe(20);
+        expect(service.methodsArray.length).toBe(21);
         for (const m of service.methodsArray) {
           m.resolve();
           expect(m.resolvedRequestType).not.toBeNull();

@@ -11,6 +11,9 @@ import { createHealth } from "./health";
 import { addReflection } from "./reflection";
 import { buildProviderService, type ServiceOptions } from "./service";
 import { tunnelStreamService } from "./tunnel-stream";
+import { AvailableRegions } from "./region-cache";
+import { watchService } from "./watch-service";
+import { watchSettings, type WatchSettings } from "../watch/settings";
 import type { ProviderMetrics } from "../telemetry/metrics";
 import type { Tracing } from "../telemetry/tracing";
 import type { TenantResolver } from "../tenancy/resolver";
@@ -39,6 +42,8 @@ export interface ServerOptions extends Omit<ServiceOptions, "serverCapabilities"
   tenancy?: TenantResolver;
   /** Closed after the drain (e.g. the metrics listener, so the last scrape sees the drained calls). */
   closeAfterDrain?: () => Promise<void>;
+  /** WatchInstances timing and bounds (--watch-*); absent = the defaults. */
+  watch?: WatchSettings;
 }
 
 /**
@@ -87,7 +92,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   const replies = new ReplyBudget();
   const deps = { log, inflight, access: opts.access, replies, metrics: opts.metrics, tracing: opts.tracing, tenancy: opts.tenancy };
-  server.addService(measuringReplies(serviceDefinition()), { ...buildProviderService(deps, { ...opts, serverCapabilities }), ...tunnelStreamService(deps, opts) });
+  const watches = watchService(deps, {
+    backend: opts.backend,
+    regions: new AvailableRegions(opts.backend),
+    settings: opts.watch ?? watchSettings({}),
+    fanoutConcurrency: opts.fanoutConcurrency,
+    regionBudgetMs: opts.fanoutRegionTimeoutMs ?? 10_000,
+  });
+  server.addService(measuringReplies(serviceDefinition()), {
+    ...buildProviderService(deps, { ...opts, serverCapabilities }),
+    ...tunnelStreamService(deps, opts),
+    ...watches.implementation,
+  });
   health.addToServer(server);
   if (opts.reflection) addReflection(server);
 
@@ -104,6 +120,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const started = Date.now();
       log.info("shutting down", { reason, in_flight: inflight.size, grace_ms: opts.shutdownGraceMs });
       setAll("NOT_SERVING");
+      // Watches never end by themselves: end them now (UNAVAILABLE), so their
+      // clients reconnect elsewhere with their resume tokens while we drain.
+      watches.closeAll();
       // Stop listening and send GOAWAY on every connection: no new calls
       // are accepted, calls already running continue.
       server.tryShutdown(() => {});

@@ -11,6 +11,7 @@ import { WatchError, type Subscriber, type WatchEvent } from "../watch/engine";
 import type { WatchRegistry } from "../watch/registry";
 import { RelistSource } from "../watch/relist-source";
 import { decodeResumeToken, encodeResumeToken, watchQueryKey } from "../watch/resume-token";
+import { tenantScope } from "../tenancy/scope";
 import { instanceToWire, toTimestamp } from "./convert";
 import { checkRegion, checkStringMap } from "./validation";
 
@@ -51,11 +52,14 @@ export function serveWatch(opts: WatchServiceOptions, call: grpc.ServerWritableS
   const token = (req.resume_token ?? "").trim();
   const after = token ? decodeResumeToken(token, queryKey) : undefined;
 
+  // With per-call credentials, the tenant's own backend (the call's scope),
+  // since the engine's polls run outside any one call.
+  const cloud = tenantScope.getStore()?.backend ?? backend;
   const engine = opts.registry.engine(
     queryKey,
     () =>
       new RelistSource({
-        backend,
+        backend: cloud,
         region,
         filters,
         regions: (c) => opts.regions(c),
@@ -65,6 +69,8 @@ export function serveWatch(opts: WatchServiceOptions, call: grpc.ServerWritableS
         maxInstances: opts.maxInstances,
       }),
   );
+
+  if (engine.source instanceof RelistSource) engine.source.useBackend(cloud);
 
   return new Promise<void>((resolve, reject) => {
     let done = false;

@@ -7,6 +7,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { SshMetrics } from "./ssh-metrics";
+import { WatchMetrics } from "./watch-metrics";
 
 export const GRPC_SERVICE = "skyclust.provider.v1.CloudProviderService";
 
@@ -53,6 +54,8 @@ export class ProviderMetrics {
   readonly registry = new Registry();
   /** Sessions, commands and open tunnels (shared/ssh). */
   readonly ssh = new SshMetrics(this.registry);
+  /** WatchInstances: polls, change notices, watches and watchers. */
+  readonly watch: WatchMetrics;
   private readonly started: Counter<"grpc_service" | "grpc_method" | "grpc_type">;
   private readonly handled: Counter<"grpc_service" | "grpc_method" | "grpc_type" | "grpc_code">;
   private readonly handling: Histogram<"grpc_service" | "grpc_method" | "grpc_type">;
@@ -70,6 +73,7 @@ export class ProviderMetrics {
 
   constructor(build: BuildInfo) {
     this.provider = build.provider;
+    this.watch = new WatchMetrics(this.registry, build.provider);
     const registers = [this.registry];
     // Process CPU, memory, file descriptors and event-loop lag: the first things looked at after rates.
     collectDefaultMetrics({ register: this.registry });

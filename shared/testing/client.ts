@@ -29,6 +29,17 @@ export class ProviderClient {
     if (opts.deadlineMs !== undefined) callOptions.deadline = Date.now() + opts.deadlineMs;
     const fn = this.raw[method];
     if (typeof fn !== "function") throw new Error(`no RPC ${method}`);
+    if ((fn as { responseStream?: boolean }).responseStream) {
+      // A server stream (WatchInstances): its first message, or the status it failed with; then hang up.
+      return new Promise((resolve, reject) => {
+        const stream = fn.call(this.raw, request, metadata, callOptions) as grpc.ClientReadableStream<T>;
+        stream.once("data", (first: T) => {
+          resolve(first);
+          stream.cancel();
+        });
+        stream.on("error", reject);
+      });
+    }
     return new Promise((resolve, reject) => {
       fn.call(this.raw, request, metadata, callOptions, (err: grpc.ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
     });

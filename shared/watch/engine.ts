@@ -111,6 +111,10 @@ export interface EngineHooks {
   onPoll?(ok: boolean): void;
   /** The engine has no subscriber left and stopped. */
   onIdle?(): void;
+  /** A subscriber was cut off for not reading. */
+  onCutOff?(): void;
+  /** A change notice made the engine look early. */
+  onNotice?(): void;
 }
 
 export class WatchEngine {
@@ -131,7 +135,7 @@ export class WatchEngine {
   private unsubscribeChanges?: () => void;
 
   constructor(
-    private readonly source: WatchSource,
+    readonly source: WatchSource,
     private readonly timing: WatchTiming,
     private readonly limits: EngineLimits,
     private readonly hooks: EngineHooks = {},
@@ -196,6 +200,7 @@ export class WatchEngine {
     if (member.paused || member.queue.length) {
       if (member.queue.length >= this.limits.subscriberBuffer) {
         this.leave(member);
+        this.hooks.onCutOff?.();
         member.sub.end(new WatchError("RESOURCE_EXHAUSTED", `watcher too slow: more than ${this.limits.subscriberBuffer} events waiting; reconnect with your last resume token`));
         return;
       }
@@ -234,6 +239,7 @@ export class WatchEngine {
   /** A change notice: poll soon (notices come in bursts, so wait a moment and take them all in one look). */
   private changed(): void {
     if (this.closed || this.members.size === 0) return;
+    this.hooks.onNotice?.();
     if (this.polling) {
       this.dirty = true;
       return;

@@ -28,11 +28,18 @@ export class WatchRegistry {
 
   constructor(
     private readonly opts: RegistryOptions,
-    private readonly hooks: { onPoll?(ok: boolean): void } = {},
+    private readonly hooks: { onPoll?(ok: boolean): void; onCutOff?(): void; onNotice?(): void } = {},
   ) {}
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Watchers connected now, over every watch. */
+  get subscribers(): number {
+    let n = 0;
+    for (const e of this.entries.values()) n += e.engine.subscribers;
+    return n;
   }
 
   /** The engine for `key`, started with `source()` if there is none yet. */
@@ -50,6 +57,8 @@ export class WatchRegistry {
     const entry: Entry = {
       engine: new WatchEngine(source(), this.opts.timing, this.opts.limits, {
         onPoll: (ok) => this.hooks.onPoll?.(ok),
+        onCutOff: () => this.hooks.onCutOff?.(),
+        onNotice: () => this.hooks.onNotice?.(),
         onIdle: () => {
           entry.dropTimer = setTimeout(() => this.drop(key, entry), this.opts.lingerMs);
           entry.dropTimer.unref?.();

@@ -11,6 +11,7 @@ import { bounded } from "../quote";
 import type { WatchSnapshot, WatchSource } from "./engine";
 
 export interface RelistOptions {
+  /** The cloud (for per-call credentials: the tenant's own backend, see useBackend). */
   backend: CloudBackend;
   /** A concrete region or "*". */
   region: string;
@@ -36,13 +37,26 @@ export class RelistSource implements WatchSource {
   /** The cloud's change notices, where the backend has them. */
   readonly changes?: (onChange: () => void) => () => void;
 
-  constructor(private readonly opts: RelistOptions) {
+  private readonly opts: RelistOptions;
+
+  constructor(opts: RelistOptions) {
+    this.opts = { ...opts };
     const backend = opts.backend;
     if (backend.instanceChanges) this.changes = (onChange) => backend.instanceChanges!(onChange);
   }
 
+  /**
+   * The backend to list with from now on. A tenant's backend can be evicted
+   * from the cache while its watch lingers idle; the next watcher brings the
+   * current one.
+   */
+  useBackend(backend: CloudBackend): void {
+    this.opts.backend = backend;
+  }
+
   async snapshot(signal: AbortSignal): Promise<WatchSnapshot> {
-    const { backend, region, filters } = this.opts;
+    const { region, filters } = this.opts;
+    const backend = this.opts.backend;
     if (region !== "*") return { instances: await this.walk(signal, (ctx, cursor) => backend.listInstances(ctx, { region, filters, pageSize: PAGE_SIZE, cursor })), unreachable: [] };
     if (backend.listAllRegions) {
       const unreachable: string[] = [];

@@ -20,16 +20,27 @@ const action = (r: SeenRequest, name: string) => r.body.includes(`Action=${name}
 const signedFor = (r: SeenRequest, region: string) => String(r.headers.authorization ?? "").includes(`/${region}/ec2/aws4_request`);
 const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+/** Runs the AWS CLI against `endpoint` (moto) in the target's region; throws with its output on failure. */
+async function awsCli(endpoint: string, args: string[]): Promise<void> {
+  const proc = Bun.spawn(["aws", "--endpoint-url", endpoint, "--region", REGION, "--output", "json", ...args], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: "AKIACONFORMANCE00001", AWS_SECRET_ACCESS_KEY: "behind-the-back", AWS_PAGER: "" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`aws ${args.join(" ")} failed (${code}): ${err || out}`);
+}
+
 export const awsConformanceTarget: ConformanceTarget = {
   name: "aws (moto)",
   cannot: { ssh: "moto runs no machines to log in to (the SSH case runs against the sandbox with a real sshd)" },
-  async start() {
+  async start(opts = {}) {
     // Shaped like real credentials (moto accepts any): long enough for the scrubber to know them.
     const secretKey = randomBytes(30).toString("base64").slice(0, 40);
     const sessionToken = `IQoJb3JpZ2luX2Vj${randomBytes(120).toString("base64")}`;
     const moto = await startMoto();
     const proxy = await GateProxy.start(moto.url);
-    const provider = await startTestProvider(awsProvider, ["--endpoint", proxy.url, "--region", REGION], {
+    const provider = await startTestProvider(awsProvider, ["--endpoint", proxy.url, "--region", REGION, ...(opts.args ?? [])], {
       AWS_ACCESS_KEY_ID: "AKIACONFORMANCE00001",
       AWS_SECRET_ACCESS_KEY: secretKey,
       AWS_SESSION_TOKEN: sessionToken,
@@ -38,6 +49,12 @@ export const awsConformanceTarget: ConformanceTarget = {
       provider,
       fixture: { region: REGION, type: "t3.micro", imageId: MOTO_AMI, unknownInstanceId: "i-0123456789abcdef0" },
       holdNextCreate: () => proxy.holdNext((r) => action(r, "RunInstances")),
+      // The AWS CLI straight at moto, as an operator changing EC2 outside the platform would.
+      behindTheBack: {
+        stop: (id) => awsCli(moto.url, ["ec2", "stop-instances", "--instance-ids", id]),
+        remove: (id) => awsCli(moto.url, ["ec2", "terminate-instances", "--instance-ids", id]),
+      },
+      listingCalls: () => proxy.requests.filter((r) => action(r, "DescribeInstances")).length,
       hangRegion: { region: HUNG, hang: () => proxy.hangEvery((r) => signedFor(r, HUNG) && action(r, "DescribeInstances")) },
       echo: {
         arm: () =>

@@ -10,6 +10,7 @@ import { gcpProvider } from "../definition";
 import { FakeGce, type InjectedFailure } from "./fake-gce";
 
 const PROJECT = "project_name";
+const lastPart = (url: unknown) => String(url ?? "").split("/").at(-1)!;
 
 export const gcpConformanceTarget: ConformanceTarget = {
   name: "gcp (recorded GCE)",
@@ -18,14 +19,30 @@ export const gcpConformanceTarget: ConformanceTarget = {
       'GCE answers region "*" with one aggregatedList call for every zone (zones GCE cannot reach come back in its warnings, see gcp.test.ts): there is no per-region call to hang',
     ssh: "the recorded GCE server runs no machines to log in to (the SSH case runs against the sandbox with a real sshd)",
   },
-  async start() {
+  async start(opts = {}) {
     const token = `ya29.a0Conf${randomBytes(24).toString("base64url")}`;
     const fake = new FakeGce({ project: PROJECT, accessToken: token }).start();
     const proxy = await GateProxy.start(fake.url);
-    const provider = await startTestProvider(gcpProvider, ["--endpoint", proxy.url, "--region", "us-central1", "--project", PROJECT], { GOOGLE_OAUTH_ACCESS_TOKEN: token });
+    const provider = await startTestProvider(gcpProvider, ["--endpoint", proxy.url, "--region", "us-central1", "--project", PROJECT, ...(opts.args ?? [])], { GOOGLE_OAUTH_ACCESS_TOKEN: token });
     return {
       provider,
       fixture: { region: "us-central1", type: "n1-standard-1", unknownInstanceId: "us-central1-a/no-such-vm" },
+      // The stand-in's own state, as a change made in the Cloud Console would be.
+      behindTheBack: {
+        async stop(id) {
+          const vm = fake.allInstances().find((i) => String(i.id) === id || `${lastPart(i.zone)}/${i.name}` === id);
+          if (!vm) throw new Error(`no instance ${id} on the stand-in`);
+          vm.status = "TERMINATED";
+        },
+        async remove(id) {
+          for (const list of fake.instances.values()) {
+            const at = list.findIndex((i) => String(i.id) === id || `${lastPart(i.zone)}/${i.name}` === id);
+            if (at >= 0) return void list.splice(at, 1);
+          }
+          throw new Error(`no instance ${id} on the stand-in`);
+        },
+      },
+      listingCalls: () => proxy.requests.filter((r) => r.method === "GET" && /\/instances(\?|$)/.test(r.path)).length,
       holdNextCreate: () => proxy.holdNext((r) => r.method === "POST" && /\/zones\/[^/]+\/instances(\?|$)/.test(r.path)),
       echo: {
         arm() {

@@ -100,3 +100,19 @@ export async function proxiedTestbed(env: Record<string, string>): Promise<{ key
     },
   };
 }
+
+/** One request straight to the testbed's Nova (not through a provider), as an operator's `openstack server stop` would. */
+export async function novaRequest(env: Record<string, string>, method: string, path: string, body?: unknown): Promise<Response> {
+  const login = await keystoneLogin(env);
+  if (!login.ok) throw new Error(`Keystone login failed: ${login.status}`);
+  const token = login.headers.get("x-subject-token")!;
+  await login.arrayBuffer();
+  const res = await fetch(`http://127.0.0.1:8774/v2.1${path}`, {
+    method,
+    headers: { "x-auth-token": token, "content-type": "application/json", "openstack-api-version": "compute 2.79" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!res.ok) throw new Error(`Nova ${method} ${path}: ${res.status} ${(await res.text()).slice(0, 300)}`);
+  return res;
+}

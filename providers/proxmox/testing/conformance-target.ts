@@ -19,12 +19,12 @@ export const proxmoxConformanceTarget: ConformanceTarget = {
       'Proxmox answers region "*" from one /cluster/resources call for every node (a node that is down comes back marked in it, see proxmox.test.ts): there is no per-node call to hang',
     ssh: "the recorded PVE server runs no machines to log in to (the SSH case runs against the sandbox with a real sshd)",
   },
-  async start() {
+  async start(opts = {}) {
     const password = `Conf-${randomBytes(12).toString("base64url")}`;
     const pki = makeTestPki();
     const pve = await new FakePve({ cert: pki.cert, key: pki.key, password, taskPolls: 1 }).start();
     const stateDir = mkdtempSync(join(tmpdir(), "skyclust-pve-conformance-"));
-    const provider = await startTestProvider(proxmoxProvider, [], {
+    const provider = await startTestProvider(proxmoxProvider, [...(opts.args ?? [])], {
       PROXMOX_HOST: pve.host,
       PROXMOX_CA_FILE: pki.caFile,
       PROXMOX_STATE_DIR: stateDir,
@@ -37,6 +37,12 @@ export const proxmoxConformanceTarget: ConformanceTarget = {
     return {
       provider,
       fixture: { region: "vmpvetest", type: "small", imageId: "900", unknownInstanceId: "vmpvetest/qemu/4242" },
+      // The cluster's own state, as a change made in the PVE web UI would be (instance ids are NODE/qemu/VMID).
+      behindTheBack: {
+        stop: async (id) => pve.stopGuest(Number(id.split("/").at(-1))),
+        remove: async (id) => pve.removeGuest(Number(id.split("/").at(-1))),
+      },
+      listingCalls: () => pve.requestsTo("GET", /^\/cluster\/resources$|^\/nodes\/[^/]+\/qemu$/).length,
       holdNextCreate() {
         const hold = pve.holdNextTask("qmclone");
         return { arrived: hold.started, release: hold.release };

@@ -286,6 +286,16 @@ export class FakePve {
   guest(vmid: number): Guest | undefined {
     return this.guests.get(vmid);
   }
+  /** Changes made on the cluster itself (the web UI, qm): a guest stops, or is gone. */
+  stopGuest(vmid: number): void {
+    const g = this.guests.get(vmid);
+    if (!g) throw new Error(`no guest ${vmid}`);
+    g.resource.status = "stopped";
+    if (g.current) g.current.status = "stopped";
+  }
+  removeGuest(vmid: number): void {
+    if (!this.guests.delete(vmid)) throw new Error(`no guest ${vmid}`);
+  }
   requestsTo(method: string, pattern: RegExp): RecordedRequest[] {
     return this.requests.filter((r) => r.method === method && pattern.test(r.path));
   }

@@ -25,6 +25,7 @@ export const METHOD_SCOPES: Record<string, Scope> = {
   ExecuteInstanceCommand: "ssh",
   CreateInstanceSSHTunnel: "ssh",
   CloseInstanceSSHTunnel: "ssh",
+  WatchInstances: "read",
   TunnelInstancePort: "ssh",
 };
 

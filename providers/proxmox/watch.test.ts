@@ -1,0 +1,5 @@
+// The WatchInstances suite (shared/conformance/watch-suite.ts) against this provider's real peer.
+import { runWatchConformance } from "../../shared/conformance/watch-suite";
+import { proxmoxConformanceTarget } from "./testing/conformance-target";
+
+runWatchConformance(proxmoxConformanceTarget);

@@ -1,0 +1,5 @@
+// The WatchInstances suite (watch-suite.ts) against the sandbox.
+import { runWatchConformance } from "./watch-suite";
+import { sandboxTarget } from "./sandbox-target";
+
+runWatchConformance(sandboxTarget);
