@@ -4,6 +4,7 @@
 import { probeHealth } from "../../shared/cloud/health-probe";
 import { RetryPolicy } from "../../shared/cloud/retry";
 import { SharedPolicyRetryStrategy } from "./retry-strategy";
+import type { Capabilities } from "../../shared/capabilities";
 import {
   CreateKeyPairCommand,
   DeleteKeyPairCommand,
@@ -158,16 +159,39 @@ export class AwsEc2Backend implements CloudBackend {
     this.regions = new TtlCache<Region[]>(opts.regionsCacheMs);
   }
 
-  capabilities(): Record<string, string> {
+  capabilities(): Capabilities {
     return {
-      instances: "true",
-      key_pairs: "true",
-      cost_estimates: "true",
-      multi_region_listing: "true",
-      region_zones: "true",
-      idempotent_create: "true",
-      idempotency: "client-token+tag",
-      endpoint: this.opts.endpoint || Object.keys(this.opts.regionEndpoints).length > 0 ? "custom" : "aws",
+      flags: {
+        create_instance: true,
+        wait_until_running: true,
+        idempotent_create: true,
+        delete_instance: true,
+        start_stop: true,
+        restart: true,
+        multi_region_listing: true,
+        region_zones: true,
+        filters_portable: true,
+        key_pairs: true,
+        key_pairs_create: true,
+        key_pairs_import: true,
+        ssh_config: true,
+        ssh_exec: true,
+        ssh_tunnels: true,
+        stop_force: true,
+        // RebootInstances has no hard variant.
+        restart_force: false,
+        list_all_regions_native: false,
+        filters_native: true,
+        public_ip: true,
+        root_volume: true,
+        security_groups: true,
+        network_placement: true,
+        user_data: true,
+        key_pair_tags: true,
+        cost_estimates: true,
+      },
+      extras: { idempotency_mechanism: "client-token+tag", key_pair_storage: "ec2", price_source: "catalog" },
+      details: { endpoint: this.opts.endpoint || Object.keys(this.opts.regionEndpoints).length > 0 ? "custom" : "aws" },
     };
   }
 

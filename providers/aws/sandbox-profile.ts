@@ -49,5 +49,6 @@ export function awsSandboxProfile(defaultRegion = "us-east-1"): SandboxProfile {
     // cloud mode): INVALID_ARGUMENT for an unknown type, NOT_FOUND for a
     // type without a price in the region.
     price: (typeName, region) => awsPriceQuote(typeName, region),
+    priceSource: "catalog",
   };
 }

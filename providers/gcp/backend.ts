@@ -1,6 +1,7 @@
 // The real Compute Engine backend: translates CloudBackend calls into
 // Compute Engine v1 REST calls (@google-cloud/compute, REST transport) and
 // nothing else. See README.md for the behaviour users rely on.
+import type { Capabilities } from "../../shared/capabilities";
 import { createHash, randomUUID } from "node:crypto";
 import type { google } from "@google-cloud/compute/build/protos/protos";
 import { ProviderError, alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, abortError, unimplemented } from "../../shared/errors";
@@ -94,19 +95,49 @@ export class GcpBackend implements CloudBackend {
     return toInstance(raw, boot.get(bootDiskKey(raw) ?? ""));
   }
 
-  capabilities(): Record<string, string> {
+  capabilities(): Capabilities {
     return {
-      cloud: "gce",
-      project: this.project,
-      auth: this.opts.authKind,
-      ...(this.opts.endpoint ? { endpoint: this.opts.endpoint } : {}),
-      region_or_zone: "region name = all its zones; zone name = that zone",
-      idempotent_create: "true",
-      key_pairs: "project-metadata ssh-keys",
-      key_pair_tags: "false",
-      stop_force: "false",
-      raw_filter_key: "filter",
-      instance_image_id: "boot disk sourceImage",
+      flags: {
+        create_instance: true,
+        wait_until_running: true,
+        idempotent_create: true,
+        delete_instance: true,
+        start_stop: true,
+        restart: true,
+        multi_region_listing: true,
+        region_zones: true,
+        filters_portable: true,
+        key_pairs: true,
+        key_pairs_create: true,
+        key_pairs_import: true,
+        ssh_config: true,
+        ssh_exec: true,
+        ssh_tunnels: true,
+        // instances.stop has no forced variant.
+        stop_force: false,
+        // A restart is instances.reset, which is always a hard reset.
+        restart_force: true,
+        list_all_regions_native: true,
+        filters_native: true,
+        public_ip: true,
+        root_volume: true,
+        security_groups: true,
+        network_placement: true,
+        user_data: true,
+        // Keys live in the project's ssh-keys metadata, which has no tags.
+        key_pair_tags: false,
+        cost_estimates: true,
+      },
+      extras: { idempotency_mechanism: "request-id+metadata", key_pair_storage: "project-metadata ssh-keys", price_source: "catalog" },
+      details: {
+        cloud: "gce",
+        project: this.project,
+        auth: this.opts.authKind,
+        ...(this.opts.endpoint ? { endpoint: this.opts.endpoint } : {}),
+        region_or_zone: "region name = all its zones; zone name = that zone",
+        raw_filter_key: "filter",
+        instance_image_id: "boot disk sourceImage",
+      },
     };
   }
 

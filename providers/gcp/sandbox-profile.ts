@@ -43,5 +43,6 @@ export function gcpSandboxProfile(defaultRegion = "us-central1"): SandboxProfile
     // The bundled Compute Engine catalog (the same numbers as cloud mode),
     // any machine type it can price, shared-core and custom included.
     price: (typeName, region) => gcpPriceQuote(typeName, region),
+    priceSource: "catalog",
   };
 }

@@ -1,5 +1,6 @@
 // The real OpenStack backend: CloudProviderService over Keystone v3, Nova
 // and Glance, through the small REST clients next to it.
+import type { Capabilities } from "../../shared/capabilities";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../shared/config";
 import {
@@ -119,19 +120,50 @@ export class OpenStackBackend implements CloudBackend {
     }
   }
 
-  capabilities(): Record<string, string> {
+  capabilities(): Capabilities {
     return {
-      auth: this.config.auth.kind,
-      interface: this.config.interface,
-      max_microversion: MAX_KNOWN_MICROVERSION,
-      idempotent_create: "true",
-      key_pair_generation: "local (imported into Nova)",
-      key_pair_tags: "false",
-      root_volume: "true",
-      public_ip: `floating IP from ${this.opts.floatingNetwork ? `external network ${this.opts.floatingNetwork}` : "the only external network"}, released on delete`,
-      subnet_id: "true (a port on that subnet)",
-      hard_reboot: "true",
-      cost_estimate: this.opts.rateCard ? "operator rate card" : "false (no rate card configured)",
+      flags: {
+        create_instance: true,
+        wait_until_running: true,
+        idempotent_create: true,
+        delete_instance: true,
+        start_stop: true,
+        restart: true,
+        multi_region_listing: true,
+        region_zones: true,
+        filters_portable: true,
+        key_pairs: true,
+        key_pairs_create: true,
+        key_pairs_import: true,
+        ssh_config: true,
+        ssh_exec: true,
+        ssh_tunnels: true,
+        // Nova has no forced stop: it powers off after the guest shutdown timeout.
+        stop_force: false,
+        // force=true is a HARD reboot.
+        restart_force: true,
+        list_all_regions_native: false,
+        filters_native: true,
+        public_ip: true,
+        root_volume: true,
+        security_groups: true,
+        network_placement: true,
+        user_data: true,
+        key_pair_tags: false,
+        cost_estimates: this.opts.rateCard !== undefined,
+      },
+      extras: {
+        idempotency_mechanism: "metadata+tag",
+        key_pair_storage: "nova (generated locally, imported)",
+        price_source: this.opts.rateCard ? "rate-card" : "none",
+      },
+      details: {
+        auth: this.config.auth.kind,
+        interface: this.config.interface,
+        max_microversion: MAX_KNOWN_MICROVERSION,
+        public_ip_source: `floating IP from ${this.opts.floatingNetwork ? `external network ${this.opts.floatingNetwork}` : "the only external network"}, released on delete`,
+        subnet_id_source: "a port on that subnet",
+      },
     };
   }
 

@@ -39,5 +39,6 @@ export function openstackSandboxProfile(defaultRegion = "RegionOne"): SandboxPro
     // Sandbox only: a demo operator rate card, labelled as such in every
     // quote's price_source (a real deployment configures --rate-card).
     price: (_typeName, _region, known) => known && rateCardQuote(DEMO_RATE_CARDS.openstack, known),
+    priceSource: "demo-rate-card",
   };
 }

@@ -41,5 +41,6 @@ export function proxmoxSandboxProfile(defaultRegion = "pve1"): SandboxProfile {
     // Sandbox only: a demo operator rate card, labelled as such in every
     // quote's price_source (a real deployment configures --rate-card).
     price: (_typeName, _region, known) => known && rateCardQuote(DEMO_RATE_CARDS.proxmox, known),
+    priceSource: "demo-rate-card",
   };
 }

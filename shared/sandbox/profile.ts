@@ -2,6 +2,7 @@
 // sandbox to look like it: regions and zones (or nodes), instance types,
 // images, id formats, the cloud's own status words and prices. Each
 // provider folder owns its profile (providers/<cloud>/sandbox-profile.ts).
+import type { PriceSource } from "../capabilities";
 import type { PriceQuote, TagLimits } from "../provider";
 
 export type Phase = "pending" | "running" | "stopping" | "stopped" | "rebooting" | "terminating" | "terminated";
@@ -51,6 +52,8 @@ export interface SandboxProfile {
    * not priced.
    */
   price(typeName: string, region: string, known: SandboxInstanceType | undefined): PriceQuote | undefined;
+  /** Where `price` gets its numbers (the price_source capability). */
+  priceSource: PriceSource;
   /** Extra facts shown in Instance.extra. */
   instanceExtra?(type: SandboxInstanceType, n: number, zone: string): Record<string, string>;
 }

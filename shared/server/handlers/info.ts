@@ -1,5 +1,6 @@
 // GetProviderInfo, ListRegions, HealthCheck and GetCostEstimate: what the
 // provider is and what it can do, where, and at what price.
+import { capabilitiesToWire } from "../../capabilities";
 import { parseDuration } from "../../pricing/duration";
 import { roundToDecimals } from "../../pricing/rounding";
 import { regionToWire, toTimestamp } from "../convert";
@@ -14,7 +15,7 @@ export function infoHandlers(env: HandlerEnv): HandlerGroup<"GetProviderInfo" | 
         name: backend.provider,
         version: opts.version,
         supported_regions: await env.regions.available(ctx),
-        capabilities: { ...backend.capabilities(), ...opts.serverCapabilities, mode: backend.mode, default_region: backend.defaultRegion },
+        capabilities: { ...capabilitiesToWire(backend.capabilities()), ...opts.serverCapabilities, mode: backend.mode, default_region: backend.defaultRegion },
       };
     }),
 
