@@ -15,6 +15,7 @@
 // - Never put secrets into errors, Instance.extra or capabilities.
 import type { Capabilities } from "./capabilities";
 import type { Logger } from "./log";
+import type { LoginUsers } from "./ssh/users";
 import type { RpcTelemetry } from "./telemetry/context";
 import type { InstanceStatus } from "./status";
 
@@ -269,6 +270,8 @@ export interface CloudBackend {
 
   /** Default SSH login user for an instance (image family), if the cloud hints one. */
   sshUserHint?(instance: Instance): string | undefined;
+  /** The cloud's login users by image family and its default user, used when sshUserHint has none. */
+  readonly loginUsers: LoginUsers;
 
   /**
    * Change notices the cloud pushes (Nova's versioned notifications), for

@@ -58,6 +58,7 @@ import { readPage, type PagingLimits } from "../../shared/cloud/paging";
 import { TtlCache, mapConcurrently, toRegion, toZone, withZones } from "./regions";
 import { buildRunInstancesInput, type ResolvedPlacement } from "./run-instances";
 import { quote } from "../../shared/quote";
+import { awsLoginUsers } from "./login-users";
 import { AWS_TAG_LIMITS } from "./tag-limits";
 import { assumedRoleCredentials } from "./assume-role";
 
@@ -138,6 +139,7 @@ const KEY_FIELDS: FieldHints = { InvalidKeyPair: "key_pair_name", InvalidKey: "p
 export class AwsEc2Backend implements CloudBackend {
   readonly provider = "aws";
   readonly tagLimits = AWS_TAG_LIMITS;
+  readonly loginUsers = awsLoginUsers;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly clients = new Map<string, EC2Client>();

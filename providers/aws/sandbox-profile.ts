@@ -3,6 +3,7 @@ import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, privateIpFor } from "../../shared/sandbox/ids";
 import { awsPriceQuote } from "../../shared/pricing";
 import { AWS_TAG_LIMITS } from "./tag-limits";
+import { awsLoginUsers } from "./login-users";
 
 export function awsSandboxProfile(defaultRegion = "us-east-1"): SandboxProfile {
   const zones = (r: string, letters = "abc") => [...letters].map((l) => `${r}${l}`);
@@ -50,5 +51,6 @@ export function awsSandboxProfile(defaultRegion = "us-east-1"): SandboxProfile {
     // type without a price in the region.
     price: (typeName, region) => awsPriceQuote(typeName, region),
     priceSource: "catalog",
+    loginUsers: awsLoginUsers,
   };
 }

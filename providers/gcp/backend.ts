@@ -37,6 +37,7 @@ import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../../shared/cloud/healt
 import { checkInstanceName, checkNetworkTags, checkSshUser, parseLocation, regionOfZone, tagsToLabels, type Location } from "./rules";
 import { SSH_KEYS_ITEM, formatSshKeys, managedLines, parseSshKeys, sshKeyLine, toKeyPair, type SshKeyLine } from "./ssh-keys";
 import { quote } from "../../shared/quote";
+import { gcpLoginUsers } from "./login-users";
 import { GCP_TAG_LIMITS } from "./tag-limits";
 
 export const DEFAULT_IMAGE = "projects/debian-cloud/global/images/family/debian-12";
@@ -76,6 +77,7 @@ export function requestIdFor(...parts: string[]): string {
 export class GcpBackend implements CloudBackend {
   readonly provider = "gcp";
   readonly tagLimits = GCP_TAG_LIMITS;
+  readonly loginUsers = gcpLoginUsers;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly project: string;

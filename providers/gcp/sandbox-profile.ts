@@ -4,6 +4,7 @@ import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, numericId, privateIpFor } from "../../shared/sandbox/ids";
 import { gcpPriceQuote } from "../../shared/pricing";
 import { GCP_TAG_LIMITS } from "./tag-limits";
+import { gcpLoginUsers } from "./login-users";
 
 export function gcpSandboxProfile(defaultRegion = "us-central1"): SandboxProfile {
   const zones = (r: string, letters: string) => [...letters].map((l) => `${r}-${l}`);
@@ -44,5 +45,6 @@ export function gcpSandboxProfile(defaultRegion = "us-central1"): SandboxProfile
     // any machine type it can price, shared-core and custom included.
     price: (typeName, region) => gcpPriceQuote(typeName, region),
     priceSource: "catalog",
+    loginUsers: gcpLoginUsers,
   };
 }

@@ -43,6 +43,7 @@ import { CLAIM_PREFIX, CreateClaims, type ClaimOptions } from "./create-claims";
 import { IDEMPOTENCY_METADATA, idempotencyTag, planFilters, toInstance } from "./servers";
 import { Session } from "./session";
 import { quote } from "../../shared/quote";
+import { openstackLoginUsers } from "./login-users";
 import { OPENSTACK_TAG_LIMITS } from "./tag-limits";
 
 export interface OpenStackBackendOptions {
@@ -61,6 +62,7 @@ export interface OpenStackBackendOptions {
 export class OpenStackBackend implements CloudBackend {
   readonly provider = "openstack";
   readonly tagLimits = OPENSTACK_TAG_LIMITS;
+  readonly loginUsers = openstackLoginUsers;
   readonly mode = "cloud" as const;
   readonly identity: Identity;
   readonly session: Session;

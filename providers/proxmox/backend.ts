@@ -47,6 +47,7 @@ import { PveCreateClaims } from "./create-claims";
 import type { KeyPairStore } from "./keystore";
 import type { SizeCatalog } from "./sizes";
 import { TaskFailedError, waitForTask, type TaskPolling } from "./tasks";
+import { proxmoxLoginUsers } from "./login-users";
 import { PROXMOX_TAG_LIMITS } from "./tag-limits";
 import { RetryPolicy } from "../../shared/cloud/retry";
 import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../../shared/cloud/health-probe";
@@ -155,6 +156,7 @@ const guestPath = (node: string, kind: GuestKind, vmid: number) => `/nodes/${enc
 export class ProxmoxBackend implements CloudBackend {
   readonly provider = "proxmox";
   readonly tagLimits = PROXMOX_TAG_LIMITS;
+  readonly loginUsers = proxmoxLoginUsers;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly client: PveClient;

@@ -27,6 +27,7 @@ import type {
   StopRequest,
   TagLimits,
 } from "../provider";
+import type { LoginUsers } from "../ssh/users";
 import type { InstanceStatus } from "../status";
 import type { Phase, SandboxInstanceType, SandboxProfile } from "./profile";
 import { quote } from "../quote";
@@ -91,6 +92,7 @@ export class SandboxBackend implements CloudBackend {
   readonly provider: string;
   readonly defaultRegion: string;
   readonly tagLimits: TagLimits;
+  readonly loginUsers: LoginUsers;
   private readonly instances = new Map<string, SandboxInstance>();
   private readonly keyPairs = new Map<string, SandboxKeyPair>();
   private instanceSeq = 0;
@@ -104,6 +106,7 @@ export class SandboxBackend implements CloudBackend {
     this.provider = profile.provider;
     this.defaultRegion = profile.defaultRegion;
     this.tagLimits = profile.tagLimits;
+    this.loginUsers = profile.loginUsers;
     this.now = options.now ?? Date.now;
     const bootTime = this.now() - 86_400_000;
     for (const region of profile.regions) {

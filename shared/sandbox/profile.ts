@@ -4,6 +4,7 @@
 // provider folder owns its profile (providers/<cloud>/sandbox-profile.ts).
 import type { PriceSource } from "../capabilities";
 import type { PriceQuote, TagLimits } from "../provider";
+import type { LoginUsers } from "../ssh/users";
 
 export type Phase = "pending" | "running" | "stopping" | "stopped" | "rebooting" | "terminating" | "terminated";
 
@@ -37,6 +38,8 @@ export interface SandboxProfile {
   instanceTypes: SandboxInstanceType[];
   /** The first image is used when a create leaves image_id empty. */
   images: SandboxImage[];
+  /** The cloud's login users, for images the profile does not list. */
+  loginUsers: LoginUsers;
   /** The cloud's own word for each lifecycle phase. */
   rawStatus: Record<Phase, string>;
   /** Deterministic ids: the n-th instance / key pair created in this process. */

@@ -24,7 +24,7 @@ export function sshHandlers(env: HandlerEnv): HandlerGroup<SshRpc> {
     const instance = await backend.getInstance(ctx, instanceRef(env, req));
     const keyPairName = req.key_pair_name ? checkKeyPairName("key_pair_name", req.key_pair_name) : undefined;
     // Without a backend hint: the image family or the cloud's usual user.
-    return { instance, keyPairName, userHint: backend.sshUserHint?.(instance) ?? defaultLoginUser(backend.provider, instance) };
+    return { instance, keyPairName, userHint: backend.sshUserHint?.(instance) ?? defaultLoginUser(backend.loginUsers, instance) };
   };
 
   return {
