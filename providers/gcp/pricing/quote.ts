@@ -1,9 +1,9 @@
 // Compute Engine on-demand prices: machine shape x family rates from the
 // bundled catalog.
-import { invalidArgument, notFound } from "../errors";
-import type { CostComponent, PriceQuote } from "../provider";
+import { invalidArgument, notFound } from "../../../shared/errors";
+import type { CostComponent, PriceQuote } from "../../../shared/provider";
 import type { GceCatalog, GceFamilyRates } from "./catalog-types";
-import { PRICE_CATALOG } from "./catalog.generated";
+import { GCE_PRICE_CATALOG } from "./catalog.generated";
 import { GCE_KNOWN_SERIES, gceMachineShape, type GceShape } from "./gce-shapes";
 
 /**
@@ -12,7 +12,7 @@ import { GCE_KNOWN_SERIES, gceMachineShape, type GceShape } from "./gce-shapes";
  * (as CreateInstance answers an unknown type); a region or series without
  * prices is NOT_FOUND.
  */
-export function gcpPriceQuote(machineType: string, region: string, catalog: GceCatalog = PRICE_CATALOG.gce): PriceQuote {
+export function gcpPriceQuote(machineType: string, region: string, catalog: GceCatalog = GCE_PRICE_CATALOG): PriceQuote {
   const shape = gceMachineShape(machineType);
   if (!shape) {
     throw invalidArgument(

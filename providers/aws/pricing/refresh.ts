@@ -10,6 +10,8 @@
 // Only on-demand, Linux, shared tenancy, no pre-installed software, no
 // license, "Used" capacity (not reservations) rows are kept: the same
 // definition as the bundled snapshot.
+import { getJson, isoDate } from "../../../shared/pricing/refresh-http";
+import type { AwsCatalog } from "./catalog-types";
 
 export interface AwsOfferFile {
   formatVersion?: string;
@@ -131,14 +133,14 @@ export async function fetchAwsOfferPrices(opts: FetchOptions = {}): Promise<AwsO
   return mergeAwsOfferPrices(parts);
 }
 
-export async function getJson(get: typeof fetch, url: string, signal?: AbortSignal): Promise<unknown> {
-  const res = await get(url, { signal });
-  if (!res.ok) throw new Error(`GET ${url.replace(/([?&]key=)[^&]+/, "$1(hidden)")}: HTTP ${res.status}`);
-  return res.json();
-}
-
-export function isoDate(value: string | undefined, field: string): string {
-  const date = typeof value === "string" ? value.slice(0, 10) : "";
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(`${field} is not a date: ${value}`);
-  return date;
+/** The refreshed prices as the EC2 catalog, with their provenance. */
+export function awsCatalogFromOffers(prices: AwsOfferPrices): AwsCatalog {
+  return {
+    source: "aws-price-list-bulk-api",
+    origin: "AWS Price List Bulk API, AmazonEC2 offer files (on-demand, Linux, shared tenancy)",
+    date: prices.date,
+    currency: "USD",
+    corrections: [],
+    instances: prices.instances,
+  };
 }

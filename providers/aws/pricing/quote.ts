@@ -1,8 +1,8 @@
 // EC2 on-demand Linux prices from the bundled catalog.
-import { invalidArgument, notFound } from "../errors";
-import type { PriceQuote } from "../provider";
+import { invalidArgument, notFound } from "../../../shared/errors";
+import type { PriceQuote } from "../../../shared/provider";
 import type { AwsCatalog } from "./catalog-types";
-import { PRICE_CATALOG } from "./catalog.generated";
+import { AWS_PRICE_CATALOG } from "./catalog.generated";
 
 /**
  * Hourly price of an EC2 instance type in a region. A type the catalog does
@@ -10,7 +10,7 @@ import { PRICE_CATALOG } from "./catalog.generated";
  * unknown type gets from CreateInstance), with the family's known types as a
  * hint; a known type without a price in that region is NOT_FOUND.
  */
-export function awsPriceQuote(instanceType: string, region: string, catalog: AwsCatalog = PRICE_CATALOG.aws): PriceQuote {
+export function awsPriceQuote(instanceType: string, region: string, catalog: AwsCatalog = AWS_PRICE_CATALOG): PriceQuote {
   const byRegion = catalog.instances[instanceType];
   if (!byRegion) {
     throw invalidArgument(

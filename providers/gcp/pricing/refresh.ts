@@ -10,9 +10,10 @@
 // Google bills general-purpose machines per vCPU-hour and per GiB-hour of
 // each series (the SKU description names the series); the machine type's
 // shape (gce-shapes.ts) turns those into a machine price.
-import type { GceFamilyRates, RegionPrices } from "../catalog-types";
-import { truncateRate } from "../corrections";
-import { getJson, isoDate } from "./aws-offer";
+import type { RegionPrices } from "../../../shared/pricing/catalog-types";
+import { getJson, isoDate } from "../../../shared/pricing/refresh-http";
+import type { GceCatalog, GceFamilyRates } from "./catalog-types";
+import { GCE_RATE_CORRECTION, truncateRate } from "./corrections";
 
 export const COMPUTE_ENGINE_SERVICE = "6F81-5844-456A";
 export const CLOUD_BILLING_BASE_URL = "https://cloudbilling.googleapis.com";
@@ -167,4 +168,17 @@ export async function fetchComputeEngineSkus(opts: GceFetchOptions): Promise<Bil
     if (!pageToken) return skus;
   }
   throw new Error("Cloud Billing Catalog: more than 1000 pages; giving up");
+}
+
+/** The refreshed prices as the Compute Engine catalog, with their provenance. */
+export function gceCatalogFromSkus(prices: GceSkuPrices): GceCatalog {
+  return {
+    source: "gcp-cloud-billing-catalog",
+    origin: "Google Cloud Billing Catalog API, Compute Engine SKUs (service 6F81-5844-456A, on-demand)",
+    date: prices.date,
+    currency: "USD",
+    corrections: [{ ...GCE_RATE_CORRECTION, what: "every per-vCPU and per-GiB rate", from: "SKU unitPrice (units + nanos)" }],
+    families: prices.families,
+    perInstance: prices.perInstance,
+  };
 }
