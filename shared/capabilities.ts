@@ -44,6 +44,30 @@ export const CAPABILITY_FLAGS = [
 
 export type CapabilityFlag = (typeof CAPABILITY_FLAGS)[number];
 
+/**
+ * What every backend does because the CloudBackend interface and the shared
+ * layer require it (each RPC has a backend method; "*", portable filters and
+ * SSH are served by the shared layer). A backend spreads these and declares
+ * the rest itself, overriding one only where its cloud really differs.
+ */
+export const COMMON_CAPABILITIES = {
+  create_instance: true,
+  wait_until_running: true,
+  idempotent_create: true,
+  delete_instance: true,
+  start_stop: true,
+  restart: true,
+  multi_region_listing: true,
+  region_zones: true,
+  filters_portable: true,
+  key_pairs: true,
+  key_pairs_create: true,
+  key_pairs_import: true,
+  ssh_config: true,
+  ssh_exec: true,
+  ssh_tunnels: true,
+} as const satisfies Partial<Record<CapabilityFlag, boolean>>;
+
 /** String capabilities every backend reports (documented values in README "Capabilities"). */
 export const CAPABILITY_EXTRAS = [
   "idempotency_mechanism", // how the cloud side de-duplicates a create

@@ -4,7 +4,7 @@
 import { probeHealth } from "../../shared/cloud/health-probe";
 import { RetryPolicy } from "../../shared/cloud/retry";
 import { SharedPolicyRetryStrategy } from "./retry-strategy";
-import type { Capabilities } from "../../shared/capabilities";
+import { COMMON_CAPABILITIES, type Capabilities } from "../../shared/capabilities";
 import {
   CreateKeyPairCommand,
   DeleteKeyPairCommand,
@@ -164,21 +164,7 @@ export class AwsEc2Backend implements CloudBackend {
   capabilities(): Capabilities {
     return {
       flags: {
-        create_instance: true,
-        wait_until_running: true,
-        idempotent_create: true,
-        delete_instance: true,
-        start_stop: true,
-        restart: true,
-        multi_region_listing: true,
-        region_zones: true,
-        filters_portable: true,
-        key_pairs: true,
-        key_pairs_create: true,
-        key_pairs_import: true,
-        ssh_config: true,
-        ssh_exec: true,
-        ssh_tunnels: true,
+        ...COMMON_CAPABILITIES,
         stop_force: true,
         // RebootInstances has no hard variant.
         restart_force: false,

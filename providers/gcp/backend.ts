@@ -1,7 +1,7 @@
 // The real Compute Engine backend: translates CloudBackend calls into
 // Compute Engine v1 REST calls (@google-cloud/compute, REST transport) and
 // nothing else. See README.md for the behaviour users rely on.
-import type { Capabilities } from "../../shared/capabilities";
+import { COMMON_CAPABILITIES, type Capabilities } from "../../shared/capabilities";
 import { createHash, randomUUID } from "node:crypto";
 import type { google } from "@google-cloud/compute/build/protos/protos";
 import { ProviderError, alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, abortError, unimplemented } from "../../shared/errors";
@@ -100,21 +100,7 @@ export class GcpBackend implements CloudBackend {
   capabilities(): Capabilities {
     return {
       flags: {
-        create_instance: true,
-        wait_until_running: true,
-        idempotent_create: true,
-        delete_instance: true,
-        start_stop: true,
-        restart: true,
-        multi_region_listing: true,
-        region_zones: true,
-        filters_portable: true,
-        key_pairs: true,
-        key_pairs_create: true,
-        key_pairs_import: true,
-        ssh_config: true,
-        ssh_exec: true,
-        ssh_tunnels: true,
+        ...COMMON_CAPABILITIES,
         // instances.stop has no forced variant.
         stop_force: false,
         // A restart is instances.reset, which is always a hard reset.

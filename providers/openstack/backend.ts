@@ -1,6 +1,6 @@
 // The real OpenStack backend: CloudProviderService over Keystone v3, Nova
 // and Glance, through the small REST clients next to it.
-import type { Capabilities } from "../../shared/capabilities";
+import { COMMON_CAPABILITIES, type Capabilities } from "../../shared/capabilities";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../shared/config";
 import {
@@ -125,21 +125,7 @@ export class OpenStackBackend implements CloudBackend {
   capabilities(): Capabilities {
     return {
       flags: {
-        create_instance: true,
-        wait_until_running: true,
-        idempotent_create: true,
-        delete_instance: true,
-        start_stop: true,
-        restart: true,
-        multi_region_listing: true,
-        region_zones: true,
-        filters_portable: true,
-        key_pairs: true,
-        key_pairs_create: true,
-        key_pairs_import: true,
-        ssh_config: true,
-        ssh_exec: true,
-        ssh_tunnels: true,
+        ...COMMON_CAPABILITIES,
         // Nova has no forced stop: it powers off after the guest shutdown timeout.
         stop_force: false,
         // force=true is a HARD reboot.

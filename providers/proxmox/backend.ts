@@ -2,7 +2,7 @@
 // and LXC containers, CreateInstance clones a template, and every write is
 // followed to the end of its task. Key pairs live in a local file store
 // (PVE has none). See README.md for the settings and the id format.
-import type { Capabilities } from "../../shared/capabilities";
+import { COMMON_CAPABILITIES, type Capabilities } from "../../shared/capabilities";
 import { abortError, failedPrecondition, invalidArgument, notFound, ProviderError } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { rateCardQuote, type RateCard } from "../../shared/pricing";
@@ -178,21 +178,7 @@ export class ProxmoxBackend implements CloudBackend {
   capabilities(): Capabilities {
     return {
       flags: {
-        create_instance: true,
-        wait_until_running: true,
-        idempotent_create: true,
-        delete_instance: true,
-        start_stop: true,
-        restart: true,
-        multi_region_listing: true,
-        region_zones: true,
-        filters_portable: true,
-        key_pairs: true,
-        key_pairs_create: true,
-        key_pairs_import: true,
-        ssh_config: true,
-        ssh_exec: true,
-        ssh_tunnels: true,
+        ...COMMON_CAPABILITIES,
         // force=true is a power-off instead of a guest shutdown.
         stop_force: true,
         // PVE's reboot has no hard variant.

@@ -7,7 +7,7 @@
 // sequence of calls gives the same ids.
 import { abortableSleep } from "../abort";
 import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../cloud/health-probe";
-import type { Capabilities } from "../capabilities";
+import { COMMON_CAPABILITIES, type Capabilities } from "../capabilities";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, throwIfAborted, unavailable } from "../errors";
 import { generateKeyPair, parsePublicKey } from "../keys";
 import type {
@@ -133,30 +133,18 @@ export class SandboxBackend implements CloudBackend {
     const reachable = this.options.sshTarget !== undefined;
     return {
       flags: {
-        create_instance: true,
-        wait_until_running: true,
-        idempotent_create: true,
-        delete_instance: true,
-        start_stop: true,
+        ...COMMON_CAPABILITIES,
         stop_force: true,
-        restart: true,
         restart_force: false,
-        multi_region_listing: true,
         list_all_regions_native: false,
-        region_zones: true,
-        filters_portable: true,
         filters_native: false,
         public_ip: true,
         root_volume: false,
         security_groups: false,
         network_placement: false,
         user_data: false,
-        key_pairs: true,
-        key_pairs_create: true,
-        key_pairs_import: true,
         key_pair_tags: true,
         cost_estimates: true,
-        ssh_config: true,
         // Without --sandbox-ssh-target there is no machine to run a command on.
         ssh_exec: reachable,
         ssh_tunnels: reachable,
