@@ -3,7 +3,7 @@
 // request/response types (shared/grpc/types, from proto/).
 import type * as grpc from "@grpc/grpc-js";
 import type { CloudProviderServiceHandlers } from "../../grpc/types/skyclust/provider/v1/CloudProviderService";
-import type { CallContext, CloudBackend, InstanceRef } from "../../provider";
+import type { CloudBackend, InstanceRef } from "../../provider";
 import type { SshService } from "../../ssh/types";
 import { unary, type CallDeps, type UnaryHandler } from "../calls";
 import { checkRegion, requireText } from "../validation";
@@ -63,5 +63,3 @@ export function instanceRef(env: HandlerEnv, req: { instance_id: string; region:
     region: regionOrDefault(env, checkRegion("region", req.region, false)),
   };
 }
-
-export type { CallContext };
