@@ -15,8 +15,8 @@ export interface ServiceOptions {
   version: string;
   /** Regions listed at once by a "*" listing. */
   fanoutConcurrency: number;
-  /** Extra capability flags from the shared layer (reflection, tls, ...). */
-  serverCapabilities: Record<string, string>;
+  /** The capabilities the server itself adds (shared/capabilities.ts SERVER_CAPABILITY_KEYS; mode and default_region come from the backend). */
+  serverCapabilities: Record<"reflection" | "tls", string>;
   /** Longest wait_until_running, deadline or not (default 10 min). */
   waitUntilRunningMaxMs?: number;
   /** Per-region budget of a "*" fan-out when the caller set no deadline (default 10 s). */
