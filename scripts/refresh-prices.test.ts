@@ -7,38 +7,23 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { AwsCatalog } from "../providers/aws/pricing/catalog-types";
 import type { GceCatalog } from "../providers/gcp/pricing/catalog-types";
+import { awsPriceListResponse } from "../providers/aws/pricing/testing/price-list-routes";
+import { GCP_SKU_SAMPLES, gcpPriceListResponse } from "../providers/gcp/pricing/testing/price-list-routes";
 import { parseCatalogModule } from "../shared/pricing/catalog-writer";
+import { startPriceListServer, type PriceListServer } from "../shared/testing/price-list-server";
 
 const REPO = resolve(import.meta.dir, "..");
-const AWS_DATA = join(REPO, "providers/aws/pricing/testdata");
-const GCP_DATA = join(REPO, "providers/gcp/pricing/testdata");
-const PAGE_1 = join(GCP_DATA, "gcp-compute-skus-page1.sample.json");
-const PAGE_2 = join(GCP_DATA, "gcp-compute-skus-page2.sample.json");
+const { page1: PAGE_1, page2: PAGE_2 } = GCP_SKU_SAMPLES;
 
 describe("scripts/refresh-prices.ts against local price-list endpoints", () => {
-  let server: ReturnType<typeof Bun.serve>;
+  let server: PriceListServer;
   let base: string;
 
   beforeAll(() => {
-    server = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch(req) {
-        const url = new URL(req.url);
-        const send = (path: string) => new Response(Bun.file(path), { headers: { "content-type": "application/json" } });
-        if (url.pathname === "/offers/v1.0/aws/AmazonEC2/current/region_index.json") return send(join(AWS_DATA, "aws-ec2-region-index.sample.json"));
-        if (url.pathname === "/offers/v1.0/aws/AmazonEC2/20230803203951/us-east-1/index.json") return send(join(AWS_DATA, "aws-ec2-offer-us-east-1.sample.json"));
-        if (url.pathname === "/offers/v1.0/aws/AmazonEC2/20230804113012/eu-west-1/index.json") return send(join(AWS_DATA, "aws-ec2-offer-eu-west-1.sample.json"));
-        if (url.pathname === "/v1/services/6F81-5844-456A/skus") {
-          if (url.searchParams.get("key") !== "test-key") return new Response('{"error":{"code":403}}', { status: 403 });
-          return send(url.searchParams.get("pageToken") === "sample-page-2" ? PAGE_2 : PAGE_1);
-        }
-        return new Response("not found", { status: 404 });
-      },
-    });
-    base = `http://127.0.0.1:${server.port}`;
+    server = startPriceListServer(awsPriceListResponse, gcpPriceListResponse);
+    base = server.base;
   });
-  afterAll(() => server.stop(true));
+  afterAll(() => server.stop());
 
   test("writes each cloud's catalog module from the live (local) endpoints", async () => {
     const dir = mkdtempSync(join(tmpdir(), "skyclust-refresh-"));

@@ -4,8 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ProviderError } from "../../../shared/errors";
 import { SNAPSHOT_BUILD, snapshotDir } from "../../../shared/pricing/snapshot";
+import { thrownProviderError } from "../../../shared/testing/provider-error";
 import { renderAwsCatalogModule } from "./catalog-module";
 import { AWS_PRICE_CATALOG } from "./catalog.generated";
 import { AWS_PRICE_FIXES } from "./corrections";
@@ -14,15 +14,7 @@ import { AWS_SNAPSHOT_DIR, AWS_SNAPSHOT_FILE, awsCatalogFromSnapshot, type AwsSn
 
 const SNAPSHOT_DIR = snapshotDir(AWS_SNAPSHOT_DIR);
 
-function thrown(f: () => unknown): ProviderError {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProviderError);
-    return err as ProviderError;
-  }
-  throw new Error("expected an error");
-}
+const thrown = thrownProviderError;
 
 describe("AWS catalog", () => {
   test("published on-demand Linux prices", () => {

@@ -4,8 +4,10 @@
 // reaches the internet.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { startPriceListServer, type PriceListServer } from "../../../shared/testing/price-list-server";
 import { awsPriceQuote } from "./quote";
 import { awsCatalogFromOffers, fetchAwsOfferPrices, mergeAwsOfferPrices, parseAwsOfferFile, type AwsOfferFile } from "./refresh";
+import { awsPriceListResponse } from "./testing/price-list-routes";
 
 const DATA = join(import.meta.dir, "testdata");
 const json = async <T>(name: string): Promise<T> => (await Bun.file(join(DATA, name)).json()) as T;
@@ -55,25 +57,14 @@ describe("AWS offer files", () => {
 });
 
 describe("live download code against a local server with the samples", () => {
-  let server: ReturnType<typeof Bun.serve>;
+  let server: PriceListServer;
   let base: string;
 
   beforeAll(() => {
-    server = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch(req) {
-        const url = new URL(req.url);
-        const send = (name: string) => new Response(Bun.file(join(DATA, name)), { headers: { "content-type": "application/json" } });
-        if (url.pathname === "/offers/v1.0/aws/AmazonEC2/current/region_index.json") return send("aws-ec2-region-index.sample.json");
-        if (url.pathname === "/offers/v1.0/aws/AmazonEC2/20230803203951/us-east-1/index.json") return send(US_EAST_1);
-        if (url.pathname === "/offers/v1.0/aws/AmazonEC2/20230804113012/eu-west-1/index.json") return send(EU_WEST_1);
-        return new Response("not found", { status: 404 });
-      },
-    });
-    base = `http://127.0.0.1:${server.port}`;
+    server = startPriceListServer(awsPriceListResponse);
+    base = server.base;
   });
-  afterAll(() => server.stop(true));
+  afterAll(() => server.stop());
 
   test("AWS: region index, then each region's current offer file", async () => {
     const prices = await fetchAwsOfferPrices({ baseUrl: base });

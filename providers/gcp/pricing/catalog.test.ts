@@ -5,8 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ProviderError } from "../../../shared/errors";
 import { SNAPSHOT_BUILD, snapshotDir } from "../../../shared/pricing/snapshot";
+import { thrownProviderError } from "../../../shared/testing/provider-error";
 import { renderGceCatalogModule } from "./catalog-module";
 import { GCE_PRICE_CATALOG } from "./catalog.generated";
 import { truncateRate } from "./corrections";
@@ -16,15 +16,7 @@ import { GCE_SNAPSHOT_DIR, GCE_SNAPSHOT_FILE, gceCatalogFromSnapshot, type GceSn
 
 const SNAPSHOT_DIR = snapshotDir(GCE_SNAPSHOT_DIR);
 
-function thrown(f: () => unknown): ProviderError {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProviderError);
-    return err as ProviderError;
-  }
-  throw new Error("expected an error");
-}
+const thrown = thrownProviderError;
 
 describe("GCE machine shapes", () => {
   test.each([

@@ -4,8 +4,10 @@
 // samples. Nothing here reaches the internet.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { startPriceListServer, type PriceListServer } from "../../../shared/testing/price-list-server";
 import { gcpPriceQuote } from "./quote";
 import { fetchComputeEngineSkus, gceCatalogFromSkus, parseGceSkus, type BillingSku, type ListSkusResponse } from "./refresh";
+import { gcpPriceListResponse } from "./testing/price-list-routes";
 
 const DATA = join(import.meta.dir, "testdata");
 const json = async <T>(name: string): Promise<T> => (await Bun.file(join(DATA, name)).json()) as T;
@@ -62,28 +64,16 @@ describe("Cloud Billing Catalog SKUs", () => {
 });
 
 describe("live download code against a local server with the samples", () => {
-  let server: ReturnType<typeof Bun.serve>;
+  let server: PriceListServer;
   let base: string;
-  const requests: URL[] = [];
+  let requests: URL[];
 
   beforeAll(() => {
-    server = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch(req) {
-        const url = new URL(req.url);
-        requests.push(url);
-        const send = (name: string) => new Response(Bun.file(join(DATA, name)), { headers: { "content-type": "application/json" } });
-        if (url.pathname === "/v1/services/6F81-5844-456A/skus") {
-          if (url.searchParams.get("key") !== "test-key") return new Response('{"error":{"code":403}}', { status: 403 });
-          return send(url.searchParams.get("pageToken") === "sample-page-2" ? PAGE_2 : PAGE_1);
-        }
-        return new Response("not found", { status: 404 });
-      },
-    });
-    base = `http://127.0.0.1:${server.port}`;
+    server = startPriceListServer(gcpPriceListResponse);
+    base = server.base;
+    requests = server.requests;
   });
-  afterAll(() => server.stop(true));
+  afterAll(() => server.stop());
 
   test("GCP: follows nextPageToken with the API key, and never prints the key", async () => {
     requests.length = 0;
