@@ -15,7 +15,10 @@ import { sshHandlers } from "./handlers/ssh";
 
 export type { ServiceOptions };
 
-export function buildProviderService(deps: CallDeps, opts: ServiceOptions): CloudProviderServiceHandlers {
+/** Every unary RPC; the streaming TunnelInstancePort is served by tunnel-stream.ts. */
+export type UnaryProviderHandlers = Omit<CloudProviderServiceHandlers, "TunnelInstancePort">;
+
+export function buildProviderService(deps: CallDeps, opts: ServiceOptions): UnaryProviderHandlers {
   const env = handlerEnv(deps, opts);
   return {
     ...infoHandlers(env),

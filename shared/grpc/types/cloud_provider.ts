@@ -47,6 +47,9 @@ import type { StartInstanceRequest as _skyclust_provider_v1_StartInstanceRequest
 import type { StartInstanceResponse as _skyclust_provider_v1_StartInstanceResponse, StartInstanceResponse__Output as _skyclust_provider_v1_StartInstanceResponse__Output } from './skyclust/provider/v1/StartInstanceResponse';
 import type { StopInstanceRequest as _skyclust_provider_v1_StopInstanceRequest, StopInstanceRequest__Output as _skyclust_provider_v1_StopInstanceRequest__Output } from './skyclust/provider/v1/StopInstanceRequest';
 import type { StopInstanceResponse as _skyclust_provider_v1_StopInstanceResponse, StopInstanceResponse__Output as _skyclust_provider_v1_StopInstanceResponse__Output } from './skyclust/provider/v1/StopInstanceResponse';
+import type { TunnelFrame as _skyclust_provider_v1_TunnelFrame, TunnelFrame__Output as _skyclust_provider_v1_TunnelFrame__Output } from './skyclust/provider/v1/TunnelFrame';
+import type { TunnelOpen as _skyclust_provider_v1_TunnelOpen, TunnelOpen__Output as _skyclust_provider_v1_TunnelOpen__Output } from './skyclust/provider/v1/TunnelOpen';
+import type { TunnelOpened as _skyclust_provider_v1_TunnelOpened, TunnelOpened__Output as _skyclust_provider_v1_TunnelOpened__Output } from './skyclust/provider/v1/TunnelOpened';
 import type { Zone as _skyclust_provider_v1_Zone, Zone__Output as _skyclust_provider_v1_Zone__Output } from './skyclust/provider/v1/Zone';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -106,6 +109,9 @@ export interface ProtoGrpcType {
         StartInstanceResponse: MessageTypeDefinition<_skyclust_provider_v1_StartInstanceResponse, _skyclust_provider_v1_StartInstanceResponse__Output>
         StopInstanceRequest: MessageTypeDefinition<_skyclust_provider_v1_StopInstanceRequest, _skyclust_provider_v1_StopInstanceRequest__Output>
         StopInstanceResponse: MessageTypeDefinition<_skyclust_provider_v1_StopInstanceResponse, _skyclust_provider_v1_StopInstanceResponse__Output>
+        TunnelFrame: MessageTypeDefinition<_skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame__Output>
+        TunnelOpen: MessageTypeDefinition<_skyclust_provider_v1_TunnelOpen, _skyclust_provider_v1_TunnelOpen__Output>
+        TunnelOpened: MessageTypeDefinition<_skyclust_provider_v1_TunnelOpened, _skyclust_provider_v1_TunnelOpened__Output>
         Zone: MessageTypeDefinition<_skyclust_provider_v1_Zone, _skyclust_provider_v1_Zone__Output>
       }
     }

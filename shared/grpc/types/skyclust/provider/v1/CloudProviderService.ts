@@ -41,6 +41,7 @@ import type { StartInstanceRequest as _skyclust_provider_v1_StartInstanceRequest
 import type { StartInstanceResponse as _skyclust_provider_v1_StartInstanceResponse, StartInstanceResponse__Output as _skyclust_provider_v1_StartInstanceResponse__Output } from '../../../skyclust/provider/v1/StartInstanceResponse';
 import type { StopInstanceRequest as _skyclust_provider_v1_StopInstanceRequest, StopInstanceRequest__Output as _skyclust_provider_v1_StopInstanceRequest__Output } from '../../../skyclust/provider/v1/StopInstanceRequest';
 import type { StopInstanceResponse as _skyclust_provider_v1_StopInstanceResponse, StopInstanceResponse__Output as _skyclust_provider_v1_StopInstanceResponse__Output } from '../../../skyclust/provider/v1/StopInstanceResponse';
+import type { TunnelFrame as _skyclust_provider_v1_TunnelFrame, TunnelFrame__Output as _skyclust_provider_v1_TunnelFrame__Output } from '../../../skyclust/provider/v1/TunnelFrame';
 
 export interface CloudProviderServiceClient extends grpc.Client {
   CloseInstanceSSHTunnel(argument: _skyclust_provider_v1_CloseInstanceSSHTunnelRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_skyclust_provider_v1_CloseInstanceSSHTunnelResponse__Output>): grpc.ClientUnaryCall;
@@ -214,6 +215,11 @@ export interface CloudProviderServiceClient extends grpc.Client {
   stopInstance(argument: _skyclust_provider_v1_StopInstanceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_skyclust_provider_v1_StopInstanceResponse__Output>): grpc.ClientUnaryCall;
   stopInstance(argument: _skyclust_provider_v1_StopInstanceRequest, callback: grpc.requestCallback<_skyclust_provider_v1_StopInstanceResponse__Output>): grpc.ClientUnaryCall;
   
+  TunnelInstancePort(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame__Output>;
+  TunnelInstancePort(options?: grpc.CallOptions): grpc.ClientDuplexStream<_skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame__Output>;
+  tunnelInstancePort(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame__Output>;
+  tunnelInstancePort(options?: grpc.CallOptions): grpc.ClientDuplexStream<_skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame__Output>;
+  
 }
 
 export interface CloudProviderServiceHandlers extends grpc.UntypedServiceImplementation {
@@ -255,6 +261,8 @@ export interface CloudProviderServiceHandlers extends grpc.UntypedServiceImpleme
   
   StopInstance: grpc.handleUnaryCall<_skyclust_provider_v1_StopInstanceRequest__Output, _skyclust_provider_v1_StopInstanceResponse>;
   
+  TunnelInstancePort: grpc.handleBidiStreamingCall<_skyclust_provider_v1_TunnelFrame__Output, _skyclust_provider_v1_TunnelFrame>;
+  
 }
 
 export interface CloudProviderServiceDefinition extends grpc.ServiceDefinition {
@@ -277,4 +285,5 @@ export interface CloudProviderServiceDefinition extends grpc.ServiceDefinition {
   RestartInstance: MethodDefinition<_skyclust_provider_v1_RestartInstanceRequest, _skyclust_provider_v1_RestartInstanceResponse, _skyclust_provider_v1_RestartInstanceRequest__Output, _skyclust_provider_v1_RestartInstanceResponse__Output>
   StartInstance: MethodDefinition<_skyclust_provider_v1_StartInstanceRequest, _skyclust_provider_v1_StartInstanceResponse, _skyclust_provider_v1_StartInstanceRequest__Output, _skyclust_provider_v1_StartInstanceResponse__Output>
   StopInstance: MethodDefinition<_skyclust_provider_v1_StopInstanceRequest, _skyclust_provider_v1_StopInstanceResponse, _skyclust_provider_v1_StopInstanceRequest__Output, _skyclust_provider_v1_StopInstanceResponse__Output>
+  TunnelInstancePort: MethodDefinition<_skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame__Output, _skyclust_provider_v1_TunnelFrame__Output>
 }
