@@ -33,7 +33,7 @@ export const CAPABILITY_FLAGS = [
   "key_pairs", // ListKeyPairs and DeleteKeyPair
   "key_pairs_create", // CreateKeyPair
   "key_pairs_import", // ImportKeyPair
-  "key_pair_tags", // key pairs keep their tags (false: tags are refused)
+  "key_pair_tags", // key pairs keep their tags (false: a request with tags is UNIMPLEMENTED)
   // Prices
   "cost_estimates", // GetCostEstimate answers with a price (false: FAILED_PRECONDITION, e.g. no rate card)
   // SSH
