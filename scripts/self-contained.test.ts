@@ -70,8 +70,8 @@ describe("the repository is self-contained", () => {
     for (const needed of [
       "providers/openstack/testbed/testbed.sh",
       "providers/openstack/testbed/setup.sh",
-      "shared/pricing/snapshot/aws-ec2-linux-ondemand.json",
-      "shared/pricing/snapshot/gce-family-rates.json",
+      "providers/aws/pricing/snapshot/aws-ec2-linux-ondemand.json",
+      "providers/gcp/pricing/snapshot/gce-family-rates.json",
     ]) expect(files.has(needed)).toBe(true);
   });
 });

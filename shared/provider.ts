@@ -13,7 +13,9 @@
 //   the request field, unavailable/resourceExhausted for outages/throttling.
 //   Any other thrown value becomes INTERNAL with a generic message.
 // - Never put secrets into errors, Instance.extra or capabilities.
+import type { Capabilities } from "./capabilities";
 import type { Logger } from "./log";
+import type { LoginUsers } from "./ssh/users";
 import type { RpcTelemetry } from "./telemetry/context";
 import type { InstanceStatus } from "./status";
 
@@ -223,8 +225,8 @@ export interface CloudBackend {
   /** The region used when a request leaves `region` empty. */
   readonly defaultRegion: string;
 
-  /** Truthful capability flags for GetProviderInfo. No secrets. */
-  capabilities(): Record<string, string>;
+  /** Truthful capabilities for GetProviderInfo, in the fixed vocabulary (shared/capabilities.ts). No secrets. */
+  capabilities(): Capabilities;
 
   listRegions(ctx: CallContext, opts?: ListRegionsOptions): Promise<Region[]>;
   listInstances(ctx: CallContext, query: ListInstancesQuery): Promise<InstancePage>;
@@ -268,6 +270,8 @@ export interface CloudBackend {
 
   /** Default SSH login user for an instance (image family), if the cloud hints one. */
   sshUserHint?(instance: Instance): string | undefined;
+  /** The cloud's login users by image family and its default user, used when sshUserHint has none. */
+  readonly loginUsers: LoginUsers;
 
   /**
    * Change notices the cloud pushes (Nova's versioned notifications), for

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ConfigError, parseArgs, type FlagSpec } from "./config";
 import { allFlags, helpText } from "./main";
 import { captureLogger } from "./testing/harness";
-import { ALL_PROVIDERS } from "./testing/providers";
+import { ALL_PROVIDERS } from "../providers/testing";
 import { MAX_SECRET_FILE_BYTES, SecretFile, loadSecretFiles, withSecretFileFlags } from "./secrets";
 
 const dir = mkdtempSync(join(tmpdir(), "skyclust-secrets-"));

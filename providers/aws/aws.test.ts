@@ -19,6 +19,7 @@ import { badRequestFields, grpcError } from "../../shared/testing/client";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
 import { awsProvider } from "./definition";
 import { startMoto, type MotoServer } from "./moto-server";
+import { capabilityFlags, capabilityProblems } from "../../shared/testing/capabilities";
 
 // An Amazon Linux 2 AMI that moto serves in every region.
 const AMI = "ami-04681a1dbd79675a5";
@@ -80,6 +81,10 @@ describe("regions and health", () => {
     const info = await call("GetProviderInfo");
     expect(info.name).toBe("aws");
     expect(info.capabilities.mode).toBe("cloud");
+    expect(capabilityProblems(info.capabilities)).toEqual([]);
+    // EC2: forced stop yes, no hard reboot, regions fanned out, tagged key pairs, catalog prices.
+    expect(capabilityFlags(info.capabilities)).toMatchObject({ stop_force: true, restart_force: false, list_all_regions_native: false, key_pair_tags: true, cost_estimates: true });
+    expect(info.capabilities).toMatchObject({ price_source: "catalog", idempotency_mechanism: "client-token+tag" });
     expect(info.supported_regions).toContain("us-east-1");
     expect(info.supported_regions).not.toContain("ap-east-1");
   });

@@ -4,6 +4,7 @@
 import { probeHealth } from "../../shared/cloud/health-probe";
 import { RetryPolicy } from "../../shared/cloud/retry";
 import { SharedPolicyRetryStrategy } from "./retry-strategy";
+import { COMMON_CAPABILITIES, type Capabilities } from "../../shared/capabilities";
 import {
   CreateKeyPairCommand,
   DeleteKeyPairCommand,
@@ -30,7 +31,7 @@ import {
 import { failedPrecondition, invalidArgument, notFound } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { observeCloudCall, sdkMetadataAttempts } from "../../shared/telemetry/cloud";
-import { awsPriceQuote } from "../../shared/pricing";
+import { awsPriceQuote } from "./pricing/quote";
 import { parsePublicKey } from "../../shared/keys";
 import { reveal, type SecretValue } from "../../shared/secrets";
 import type {
@@ -57,6 +58,7 @@ import { readPage, type PagingLimits } from "../../shared/cloud/paging";
 import { TtlCache, mapConcurrently, toRegion, toZone, withZones } from "./regions";
 import { buildRunInstancesInput, type ResolvedPlacement } from "./run-instances";
 import { quote } from "../../shared/quote";
+import { awsLoginUsers } from "./login-users";
 import { AWS_TAG_LIMITS } from "./tag-limits";
 import { assumedRoleCredentials } from "./assume-role";
 
@@ -137,6 +139,7 @@ const KEY_FIELDS: FieldHints = { InvalidKeyPair: "key_pair_name", InvalidKey: "p
 export class AwsEc2Backend implements CloudBackend {
   readonly provider = "aws";
   readonly tagLimits = AWS_TAG_LIMITS;
+  readonly loginUsers = awsLoginUsers;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly clients = new Map<string, EC2Client>();
@@ -158,16 +161,25 @@ export class AwsEc2Backend implements CloudBackend {
     this.regions = new TtlCache<Region[]>(opts.regionsCacheMs);
   }
 
-  capabilities(): Record<string, string> {
+  capabilities(): Capabilities {
     return {
-      instances: "true",
-      key_pairs: "true",
-      cost_estimates: "true",
-      multi_region_listing: "true",
-      region_zones: "true",
-      idempotent_create: "true",
-      idempotency: "client-token+tag",
-      endpoint: this.opts.endpoint || Object.keys(this.opts.regionEndpoints).length > 0 ? "custom" : "aws",
+      flags: {
+        ...COMMON_CAPABILITIES,
+        stop_force: true,
+        // RebootInstances has no hard variant.
+        restart_force: false,
+        list_all_regions_native: false,
+        filters_native: true,
+        public_ip: true,
+        root_volume: true,
+        security_groups: true,
+        network_placement: true,
+        user_data: true,
+        key_pair_tags: true,
+        cost_estimates: true,
+      },
+      extras: { idempotency_mechanism: "client-token+tag", key_pair_storage: "ec2", price_source: "catalog" },
+      details: { endpoint: this.opts.endpoint || Object.keys(this.opts.regionEndpoints).length > 0 ? "custom" : "aws" },
     };
   }
 

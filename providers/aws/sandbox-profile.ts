@@ -1,8 +1,9 @@
 // The AWS sandbox: EC2-looking regions, instance types, ids and states.
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, privateIpFor } from "../../shared/sandbox/ids";
-import { awsPriceQuote } from "../../shared/pricing";
+import { awsPriceQuote } from "./pricing/quote";
 import { AWS_TAG_LIMITS } from "./tag-limits";
+import { awsLoginUsers } from "./login-users";
 
 export function awsSandboxProfile(defaultRegion = "us-east-1"): SandboxProfile {
   const zones = (r: string, letters = "abc") => [...letters].map((l) => `${r}${l}`);
@@ -49,5 +50,7 @@ export function awsSandboxProfile(defaultRegion = "us-east-1"): SandboxProfile {
     // cloud mode): INVALID_ARGUMENT for an unknown type, NOT_FOUND for a
     // type without a price in the region.
     price: (typeName, region) => awsPriceQuote(typeName, region),
+    priceSource: "catalog",
+    loginUsers: awsLoginUsers,
   };
 }

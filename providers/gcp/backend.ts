@@ -1,6 +1,7 @@
 // The real Compute Engine backend: translates CloudBackend calls into
 // Compute Engine v1 REST calls (@google-cloud/compute, REST transport) and
 // nothing else. See README.md for the behaviour users rely on.
+import { COMMON_CAPABILITIES, type Capabilities } from "../../shared/capabilities";
 import { createHash, randomUUID } from "node:crypto";
 import type { google } from "@google-cloud/compute/build/protos/protos";
 import { ProviderError, alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, abortError, unimplemented } from "../../shared/errors";
@@ -30,12 +31,13 @@ import { abortableSleep, gceCall, type GceClients } from "./gce-api";
 import { IDEMPOTENCY_METADATA_KEY, lastSegment, metadataItems, toInstance, type GceInstance } from "./instances";
 import { fetchGcePage, listInstancePage } from "./listing";
 import { unwrapOperation, waitForOperation, type GceOperation } from "./operations";
-import { gcpPriceQuote } from "../../shared/pricing";
 import { RetryPolicy } from "../../shared/cloud/retry";
 import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../../shared/cloud/health-probe";
+import { gcpPriceQuote } from "./pricing/quote";
 import { checkInstanceName, checkNetworkTags, checkSshUser, parseLocation, regionOfZone, tagsToLabels, type Location } from "./rules";
 import { SSH_KEYS_ITEM, formatSshKeys, managedLines, parseSshKeys, sshKeyLine, toKeyPair, type SshKeyLine } from "./ssh-keys";
 import { quote } from "../../shared/quote";
+import { gcpLoginUsers } from "./login-users";
 import { GCP_TAG_LIMITS } from "./tag-limits";
 
 export const DEFAULT_IMAGE = "projects/debian-cloud/global/images/family/debian-12";
@@ -75,6 +77,7 @@ export function requestIdFor(...parts: string[]): string {
 export class GcpBackend implements CloudBackend {
   readonly provider = "gcp";
   readonly tagLimits = GCP_TAG_LIMITS;
+  readonly loginUsers = gcpLoginUsers;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly project: string;
@@ -94,19 +97,35 @@ export class GcpBackend implements CloudBackend {
     return toInstance(raw, boot.get(bootDiskKey(raw) ?? ""));
   }
 
-  capabilities(): Record<string, string> {
+  capabilities(): Capabilities {
     return {
-      cloud: "gce",
-      project: this.project,
-      auth: this.opts.authKind,
-      ...(this.opts.endpoint ? { endpoint: this.opts.endpoint } : {}),
-      region_or_zone: "region name = all its zones; zone name = that zone",
-      idempotent_create: "true",
-      key_pairs: "project-metadata ssh-keys",
-      key_pair_tags: "false",
-      stop_force: "false",
-      raw_filter_key: "filter",
-      instance_image_id: "boot disk sourceImage",
+      flags: {
+        ...COMMON_CAPABILITIES,
+        // instances.stop has no forced variant.
+        stop_force: false,
+        // A restart is instances.reset, which is always a hard reset.
+        restart_force: true,
+        list_all_regions_native: true,
+        filters_native: true,
+        public_ip: true,
+        root_volume: true,
+        security_groups: true,
+        network_placement: true,
+        user_data: true,
+        // Keys live in the project's ssh-keys metadata, which has no tags.
+        key_pair_tags: false,
+        cost_estimates: true,
+      },
+      extras: { idempotency_mechanism: "request-id+metadata", key_pair_storage: "project-metadata ssh-keys", price_source: "catalog" },
+      details: {
+        cloud: "gce",
+        project: this.project,
+        auth: this.opts.authKind,
+        ...(this.opts.endpoint ? { endpoint: this.opts.endpoint } : {}),
+        region_or_zone: "region name = all its zones; zone name = that zone",
+        raw_filter_key: "filter",
+        instance_image_id: "boot disk sourceImage",
+      },
     };
   }
 

@@ -12,6 +12,7 @@ import { GateProxy } from "../../shared/testing/gate-proxy";
 import { sameKeyRace } from "../../shared/testing/same-key-race";
 import { gcpProvider } from "./definition";
 import { FakeGce, makeServiceAccount, type ServiceAccount } from "./testing/fake-gce";
+import { capabilityFlags, capabilityProblems } from "../../shared/testing/capabilities";
 
 const PROJECT = "project_name";
 let sa: ServiceAccount;
@@ -64,6 +65,10 @@ describe("regions and provider info", () => {
     expect(info.name).toBe("gcp");
     expect(info.capabilities).toMatchObject({ mode: "cloud", project: PROJECT, auth: "service-account-key" });
     expect(JSON.stringify(info)).not.toContain("PRIVATE KEY");
+    expect(capabilityProblems(info.capabilities)).toEqual([]);
+    // GCE has no forced stop, its reset is always hard, "*" is one aggregated list, key pairs live in untagged project metadata.
+    expect(capabilityFlags(info.capabilities)).toMatchObject({ stop_force: false, restart_force: true, list_all_regions_native: true, key_pair_tags: false, cost_estimates: true });
+    expect(info.capabilities.price_source).toBe("catalog");
     expect(info.supported_regions).toContain("us-central2");
   });
 });

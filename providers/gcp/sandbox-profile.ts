@@ -2,8 +2,9 @@
 // numeric instance ids and GCE status words.
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, numericId, privateIpFor } from "../../shared/sandbox/ids";
-import { gcpPriceQuote } from "../../shared/pricing";
+import { gcpPriceQuote } from "./pricing/quote";
 import { GCP_TAG_LIMITS } from "./tag-limits";
+import { gcpLoginUsers } from "./login-users";
 
 export function gcpSandboxProfile(defaultRegion = "us-central1"): SandboxProfile {
   const zones = (r: string, letters: string) => [...letters].map((l) => `${r}-${l}`);
@@ -43,5 +44,7 @@ export function gcpSandboxProfile(defaultRegion = "us-central1"): SandboxProfile
     // The bundled Compute Engine catalog (the same numbers as cloud mode),
     // any machine type it can price, shared-core and custom included.
     price: (typeName, region) => gcpPriceQuote(typeName, region),
+    priceSource: "catalog",
+    loginUsers: gcpLoginUsers,
   };
 }

@@ -1,5 +1,6 @@
 // The real OpenStack backend: CloudProviderService over Keystone v3, Nova
 // and Glance, through the small REST clients next to it.
+import { COMMON_CAPABILITIES, type Capabilities } from "../../shared/capabilities";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../../shared/config";
 import {
@@ -42,6 +43,7 @@ import { CLAIM_PREFIX, CreateClaims, type ClaimOptions } from "./create-claims";
 import { IDEMPOTENCY_METADATA, idempotencyTag, planFilters, toInstance } from "./servers";
 import { Session } from "./session";
 import { quote } from "../../shared/quote";
+import { openstackLoginUsers } from "./login-users";
 import { OPENSTACK_TAG_LIMITS } from "./tag-limits";
 
 export interface OpenStackBackendOptions {
@@ -60,6 +62,7 @@ export interface OpenStackBackendOptions {
 export class OpenStackBackend implements CloudBackend {
   readonly provider = "openstack";
   readonly tagLimits = OPENSTACK_TAG_LIMITS;
+  readonly loginUsers = openstackLoginUsers;
   readonly mode = "cloud" as const;
   readonly identity: Identity;
   readonly session: Session;
@@ -119,19 +122,36 @@ export class OpenStackBackend implements CloudBackend {
     }
   }
 
-  capabilities(): Record<string, string> {
+  capabilities(): Capabilities {
     return {
-      auth: this.config.auth.kind,
-      interface: this.config.interface,
-      max_microversion: MAX_KNOWN_MICROVERSION,
-      idempotent_create: "true",
-      key_pair_generation: "local (imported into Nova)",
-      key_pair_tags: "false",
-      root_volume: "true",
-      public_ip: `floating IP from ${this.opts.floatingNetwork ? `external network ${this.opts.floatingNetwork}` : "the only external network"}, released on delete`,
-      subnet_id: "true (a port on that subnet)",
-      hard_reboot: "true",
-      cost_estimate: this.opts.rateCard ? "operator rate card" : "false (no rate card configured)",
+      flags: {
+        ...COMMON_CAPABILITIES,
+        // Nova has no forced stop: it powers off after the guest shutdown timeout.
+        stop_force: false,
+        // force=true is a HARD reboot.
+        restart_force: true,
+        list_all_regions_native: false,
+        filters_native: true,
+        public_ip: true,
+        root_volume: true,
+        security_groups: true,
+        network_placement: true,
+        user_data: true,
+        key_pair_tags: false,
+        cost_estimates: this.opts.rateCard !== undefined,
+      },
+      extras: {
+        idempotency_mechanism: "metadata+tag",
+        key_pair_storage: "nova (generated locally, imported)",
+        price_source: this.opts.rateCard ? "rate-card" : "none",
+      },
+      details: {
+        auth: this.config.auth.kind,
+        interface: this.config.interface,
+        max_microversion: MAX_KNOWN_MICROVERSION,
+        public_ip_source: `floating IP from ${this.opts.floatingNetwork ? `external network ${this.opts.floatingNetwork}` : "the only external network"}, released on delete`,
+        subnet_id_source: "a port on that subnet",
+      },
     };
   }
 

@@ -85,8 +85,9 @@ afterAll(async () => {
 describe("floating IPs and subnets on the real testbed", () => {
   test("capabilities say what the cloud supports", async () => {
     const info = await call("GetProviderInfo");
-    expect(info.capabilities.public_ip).toBe("floating IP from the only external network, released on delete");
-    expect(info.capabilities.subnet_id).toStartWith("true");
+    expect(info.capabilities).toMatchObject({ public_ip: "true", network_placement: "true" });
+    expect(info.capabilities.public_ip_source).toBe("floating IP from the only external network, released on delete");
+    expect(info.capabilities.subnet_id_source).toBe("a port on that subnet");
   });
 
   test("public_ip: a floating IP from the external network on the server's port, reported as public_ip, released on delete", async () => {
@@ -187,7 +188,7 @@ describe("floating IPs and subnets on the real testbed", () => {
         const made = (await call("CreateInstance", { name: `${RUN}-chosen`, type: "m1.tiny", image_id: "fake-image", public_ip: true }, chosen)).instance;
         created.add(made.id);
         expect((await waitRunning(made.id)).public_ip).toMatch(/^203\.0\.113\.\d+$/);
-        expect((await call("GetProviderInfo", {}, chosen)).capabilities.public_ip).toContain("external network public");
+        expect((await call("GetProviderInfo", {}, chosen)).capabilities.public_ip_source).toContain("external network public");
       } finally {
         await chosen.close();
       }

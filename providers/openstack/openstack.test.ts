@@ -11,6 +11,7 @@ import type { OpenStackBackend } from "./backend";
 import { CLAIM_PREFIX, claimName } from "./create-claims";
 import { openstackProvider } from "./definition";
 import { requireTestbed, testbedEnv } from "./testing/testbed";
+import { capabilityFlags, capabilityProblems } from "../../shared/testing/capabilities";
 
 const RUN = `skyt${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const REGION = "RegionOne";
@@ -87,6 +88,9 @@ describe("openstack provider against the real testbed (member user)", () => {
     const info = await call("GetProviderInfo");
     expect(info.name).toBe("openstack");
     expect(info.capabilities.mode).toBe("cloud");
+    expect(capabilityProblems(info.capabilities)).toEqual([]);
+    // Nova: no forced stop, HARD reboot, regions fanned out, untagged key pairs.
+    expect(capabilityFlags(info.capabilities)).toMatchObject({ stop_force: false, restart_force: true, list_all_regions_native: false, key_pair_tags: false });
     expect(info.supported_regions).toEqual([REGION]);
     const token = await backend.identity.current(AbortSignal.timeout(10_000));
     expect(token.userName).toBe("demo");
@@ -339,8 +343,11 @@ describe("openstack provider against the real testbed (member user)", () => {
   test("GetCostEstimate needs an operator rate card, then prices the flavor's real shape", async () => {
     const none = await grpcError(call("GetCostEstimate", { instance_type: "m1.small", region: REGION }));
     expect(none.code).toBe(status.FAILED_PRECONDITION);
+    // The capabilities say so beforehand.
+    expect((await call("GetProviderInfo")).capabilities).toMatchObject({ cost_estimates: "false", price_source: "none" });
     const priced = await startTestProvider(openstackProvider, [], { ...env, SKYCLUST_RATE_VCPU_HOUR: "0.03", SKYCLUST_RATE_GIB_HOUR: "0.01" });
     try {
+      expect((await priced.client.call("GetProviderInfo")).capabilities).toMatchObject({ cost_estimates: "true", price_source: "rate-card" });
       // m1.small in the testbed: 1 vCPU, 2048 MB.
       const q = await priced.client.call("GetCostEstimate", { instance_type: "m1.small", region: REGION, duration: "10h" });
       expect(q.hourly_rate).toBeCloseTo(0.03 + 2 * 0.01, 6);

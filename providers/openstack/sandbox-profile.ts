@@ -4,6 +4,7 @@ import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { privateIpFor, uuidFrom } from "../../shared/sandbox/ids";
 import { DEMO_RATE_CARDS, rateCardQuote } from "../../shared/pricing";
 import { OPENSTACK_TAG_LIMITS } from "./tag-limits";
+import { openstackLoginUsers } from "./login-users";
 
 export function openstackSandboxProfile(defaultRegion = "RegionOne"): SandboxProfile {
   return {
@@ -39,5 +40,7 @@ export function openstackSandboxProfile(defaultRegion = "RegionOne"): SandboxPro
     // Sandbox only: a demo operator rate card, labelled as such in every
     // quote's price_source (a real deployment configures --rate-card).
     price: (_typeName, _region, known) => known && rateCardQuote(DEMO_RATE_CARDS.openstack, known),
+    priceSource: "demo-rate-card",
+    loginUsers: openstackLoginUsers,
   };
 }

@@ -2,6 +2,7 @@
 // and LXC containers, CreateInstance clones a template, and every write is
 // followed to the end of its task. Key pairs live in a local file store
 // (PVE has none). See README.md for the settings and the id format.
+import { COMMON_CAPABILITIES, type Capabilities } from "../../shared/capabilities";
 import { abortError, failedPrecondition, invalidArgument, notFound, ProviderError } from "../../shared/errors";
 import type { Logger } from "../../shared/log";
 import { rateCardQuote, type RateCard } from "../../shared/pricing";
@@ -46,6 +47,7 @@ import { PveCreateClaims } from "./create-claims";
 import type { KeyPairStore } from "./keystore";
 import type { SizeCatalog } from "./sizes";
 import { TaskFailedError, waitForTask, type TaskPolling } from "./tasks";
+import { proxmoxLoginUsers } from "./login-users";
 import { PROXMOX_TAG_LIMITS } from "./tag-limits";
 import { RetryPolicy } from "../../shared/cloud/retry";
 import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../../shared/cloud/health-probe";
@@ -154,6 +156,7 @@ const guestPath = (node: string, kind: GuestKind, vmid: number) => `/nodes/${enc
 export class ProxmoxBackend implements CloudBackend {
   readonly provider = "proxmox";
   readonly tagLimits = PROXMOX_TAG_LIMITS;
+  readonly loginUsers = proxmoxLoginUsers;
   readonly mode = "cloud" as const;
   readonly defaultRegion: string;
   private readonly client: PveClient;
@@ -172,21 +175,39 @@ export class ProxmoxBackend implements CloudBackend {
     this.defaultRegion = opts.defaultRegion;
   }
 
-  capabilities(): Record<string, string> {
+  capabilities(): Capabilities {
     return {
-      endpoint: this.opts.endpoint,
-      // "tls" is the gRPC server's own key; these describe the PVE API side.
-      pve_auth: this.client.authKind === "token" ? "api-token" : "ticket",
-      pve_tls: this.opts.tlsMode,
-      regions: "cluster nodes; region \"cluster\" (the default) means every node",
-      instance_kinds: "qemu,lxc",
-      instance_id_format: "NODE/KIND/VMID",
-      create: `clone from a template (${this.opts.cloneMode} clone)`,
-      sizes: this.opts.sizes.sizes.map((s) => s.name).join(","),
-      key_pairs: "local file store",
-      pricing: this.opts.rateCard ? "operator rate card" : "none configured",
-      guest_agent_ips: "true",
-      security_groups: "PVE cluster firewall security groups (group rules on the guest firewall)",
+      flags: {
+        ...COMMON_CAPABILITIES,
+        // force=true is a power-off instead of a guest shutdown.
+        stop_force: true,
+        // PVE's reboot has no hard variant.
+        restart_force: false,
+        list_all_regions_native: true,
+        filters_native: true,
+        // Addresses come from the guest's bridge; there is no public IP to allocate.
+        public_ip: false,
+        root_volume: true,
+        security_groups: true,
+        network_placement: true,
+        user_data: true,
+        key_pair_tags: true,
+        cost_estimates: this.opts.rateCard !== undefined,
+      },
+      extras: { idempotency_mechanism: "description marker", key_pair_storage: "local file store", price_source: this.opts.rateCard ? "rate-card" : "none" },
+      details: {
+        endpoint: this.opts.endpoint,
+        // "tls" is the gRPC server's own key; these describe the PVE API side.
+        pve_auth: this.client.authKind === "token" ? "api-token" : "ticket",
+        pve_tls: this.opts.tlsMode,
+        regions: "cluster nodes; region \"cluster\" (the default) means every node",
+        instance_kinds: "qemu,lxc",
+        instance_id_format: "NODE/KIND/VMID",
+        create: `clone from a template (${this.opts.cloneMode} clone)`,
+        sizes: this.opts.sizes.sizes.map((s) => s.name).join(","),
+        guest_agent_ips: "true",
+        security_groups_model: "PVE cluster firewall security groups (group rules on the guest firewall)",
+      },
     };
   }
 

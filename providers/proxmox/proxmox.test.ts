@@ -13,6 +13,7 @@ import { proxmoxProvider } from "./definition";
 import { makeTestPki, type TestPki } from "./testing/certs";
 import { FakePve } from "./testing/fake-pve";
 import { KEY_POOL_PREFIX, keyPoolId } from "./keystore";
+import { capabilityFlags, capabilityProblems } from "../../shared/testing/capabilities";
 
 const TOKEN_ID = "PROXMOX_USERNAME@pam!skyclust";
 const TOKEN_SECRET = "5f8a1c2e-0000-4000-8000-a1b2c3d4e5f6";
@@ -73,6 +74,9 @@ describe("regions and listing", () => {
     expect(info.capabilities.pve_tls).toBe("ca-file");
     expect(info.capabilities.pve_auth).toBe("ticket");
     expect(JSON.stringify(info)).not.toContain(PASSWORD);
+    expect(capabilityProblems(info.capabilities)).toEqual([]);
+    // PVE: power-off for a forced stop, no hard reboot, one /cluster/resources listing, no public IPs to allocate.
+    expect(capabilityFlags(info.capabilities)).toMatchObject({ stop_force: true, restart_force: false, list_all_regions_native: true, public_ip: false });
   });
 
   test("the whole cluster by default: QEMU VMs and LXC containers, templates hidden", async () => {

@@ -5,6 +5,7 @@ import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, privateIpFor } from "../../shared/sandbox/ids";
 import { DEMO_RATE_CARDS, rateCardQuote } from "../../shared/pricing";
 import { PROXMOX_TAG_LIMITS } from "./tag-limits";
+import { proxmoxLoginUsers } from "./login-users";
 
 export function proxmoxSandboxProfile(defaultRegion = "pve1"): SandboxProfile {
   return {
@@ -41,5 +42,7 @@ export function proxmoxSandboxProfile(defaultRegion = "pve1"): SandboxProfile {
     // Sandbox only: a demo operator rate card, labelled as such in every
     // quote's price_source (a real deployment configures --rate-card).
     price: (_typeName, _region, known) => known && rateCardQuote(DEMO_RATE_CARDS.proxmox, known),
+    priceSource: "demo-rate-card",
+    loginUsers: proxmoxLoginUsers,
   };
 }

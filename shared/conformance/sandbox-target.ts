@@ -19,8 +19,6 @@ const REGION = "cf-one";
 const HUNG = "cf-two";
 
 export function conformanceSandboxProfile(): SandboxProfile {
-  // Asserted rather than annotated: loginUsers and priceSource are there for
-  // the profile shape that requires them (typed capabilities and login users).
   return {
     provider: "conformance",
     tagLimits: { maxTags: 50, maxKeyLength: 128, maxValueLength: 256 },
@@ -41,7 +39,7 @@ export function conformanceSandboxProfile(): SandboxProfile {
     privateIp: (n) => privateIpFor("10.9", n),
     price: (_type, _region, known) =>
       known ? { hourlyRate: 0.01 * known.vcpus, currency: "USD", source: "conformance", date: "2026-01-01", breakdown: [{ name: "compute", hourlyRate: 0.01 * known.vcpus }] } : undefined,
-  } as SandboxProfile;
+  };
 }
 
 const definition: ProviderDefinition = {

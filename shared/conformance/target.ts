@@ -6,6 +6,7 @@
 // their provider (providers/<cloud>/testing/conformance-target.ts), because
 // shared/ never imports a provider.
 import type { TestProvider } from "../testing/harness";
+import type { CapabilityFlag } from "../capabilities";
 
 /** What the suite creates on this target. */
 export interface ConformanceFixture {
@@ -90,19 +91,16 @@ export interface ConformanceTarget {
 }
 
 /**
- * Whether the provider says it can do `key` (GetProviderInfo.capabilities).
- * Every capability question of the suite goes through here, so the move to
- * the fixed vocabulary of boolean keys (shared/capabilities.ts, "true" or
- * "false" on the wire) is this one function: then an absent key is a
- * provider bug and should fail. Until then free-form values are read too:
- * absent, or anything but a leading "false", counts as support (the
- * providers without key pair tags say "false" today).
+ * Whether the provider says it can do `key` (GetProviderInfo.capabilities,
+ * the fixed vocabulary of shared/capabilities.ts: "true" or "false" on the
+ * wire). Every capability question of the suite goes through here; an
+ * absent or non-boolean flag is a provider bug and fails the case.
  */
 export function supports(capabilities: Record<string, string>, key: CapabilityKey): boolean {
   const value = capabilities[key];
-  if (value === undefined) return true;
-  return !/^\s*false\b/i.test(value);
+  if (value !== "true" && value !== "false") throw new Error(`capability ${key} is ${JSON.stringify(value)}, not "true" or "false" (shared/capabilities.ts)`);
+  return value === "true";
 }
 
-/** The capabilities the suite asks about (keys of the fixed vocabulary). */
-export type CapabilityKey = "key_pairs_create" | "key_pairs_import" | "key_pair_tags";
+/** The capabilities the suite asks about: any flag of the fixed vocabulary. */
+export type CapabilityKey = CapabilityFlag;

@@ -1,8 +1,10 @@
-// The shape of the bundled price catalog (catalog.generated.ts). The build
-// script (scripts/build-price-catalog.ts) and the refresh script
-// (scripts/refresh-prices.ts) both write this shape, so the quote code never
-// cares where the numbers came from; every part carries its own source and
-// date because a finance reader must be able to trace each number.
+// The parts every bundled price catalog shares, whatever the cloud: prices
+// by region, and the provenance every part carries because a finance reader
+// must be able to trace each number. Each catalog cloud declares its own
+// shape on top (providers/aws/pricing/catalog-types.ts,
+// providers/gcp/pricing/catalog-types.ts); the build and refresh scripts
+// write those shapes, so the quote code never cares where the numbers came
+// from.
 
 /** Region id -> USD price for one unit (an instance-hour, a vCPU-hour, ...). */
 export type RegionPrices = Record<string, number>;
@@ -28,32 +30,4 @@ export interface CatalogProvenance {
   date: string;
   currency: string;
   corrections: CatalogCorrection[];
-}
-
-export interface AwsCatalog extends CatalogProvenance {
-  /** instance type -> region -> USD per instance-hour (on-demand Linux, shared tenancy). */
-  instances: Record<string, RegionPrices>;
-}
-
-export interface GceFamilyRates {
-  /** Region -> USD per vCPU-hour. */
-  vcpuHour: RegionPrices;
-  /** Region -> USD per GiB-hour of memory. */
-  gibHour: RegionPrices;
-}
-
-export interface GceCatalog extends CatalogProvenance {
-  /**
-   * On-demand resource rates by family key: "e2", "n1", "n2", "n2d", "c2",
-   * "c3", "t2d", "m1", and custom variants "e2_custom", "n1_custom",
-   * "n2_custom", "n2d_custom" plus "<family>_custom_extended" (extended memory).
-   */
-  families: Record<string, GceFamilyRates>;
-  /** Shared-core types billed per instance-hour: "f1-micro", "g1-small". */
-  perInstance: Record<string, RegionPrices>;
-}
-
-export interface PriceCatalog {
-  aws: AwsCatalog;
-  gce: GceCatalog;
 }

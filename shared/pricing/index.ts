@@ -1,8 +1,7 @@
-// The pricing API the providers use. Catalog prices (AWS, GCP) are bundled
-// into the binary; OpenStack and Proxmox price from an operator rate card.
-export { awsPriceQuote } from "./aws";
-export { gcpPriceQuote } from "./gcp";
-export { gceMachineShape, type GceShape } from "./gce-shapes";
+// The pricing API the providers share: durations, rounding and operator
+// rate cards (OpenStack, Proxmox). Catalog prices are each catalog cloud's
+// own (providers/aws/pricing, providers/gcp/pricing), bundled into that
+// cloud's binary only.
 export {
   DEMO_RATE_CARDS,
   RATE_CARD_FLAGS,
@@ -14,6 +13,4 @@ export {
   type RateCard,
 } from "./rate-card";
 export { parseDuration, HOURS_PER_UNIT, type Duration } from "./duration";
-export { PRICE_CATALOG } from "./catalog.generated";
-export type { PriceCatalog } from "./catalog-types";
 export { roundToDecimals } from "./rounding";

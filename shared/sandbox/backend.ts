@@ -7,6 +7,7 @@
 // sequence of calls gives the same ids.
 import { abortableSleep } from "../abort";
 import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../cloud/health-probe";
+import { COMMON_CAPABILITIES, type Capabilities } from "../capabilities";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, throwIfAborted, unavailable } from "../errors";
 import { generateKeyPair, parsePublicKey } from "../keys";
 import type {
@@ -26,6 +27,7 @@ import type {
   StopRequest,
   TagLimits,
 } from "../provider";
+import type { LoginUsers } from "../ssh/users";
 import type { InstanceStatus } from "../status";
 import type { Phase, SandboxInstanceType, SandboxProfile } from "./profile";
 import { quote } from "../quote";
@@ -90,6 +92,7 @@ export class SandboxBackend implements CloudBackend {
   readonly provider: string;
   readonly defaultRegion: string;
   readonly tagLimits: TagLimits;
+  readonly loginUsers: LoginUsers;
   private readonly instances = new Map<string, SandboxInstance>();
   private readonly keyPairs = new Map<string, SandboxKeyPair>();
   private instanceSeq = 0;
@@ -103,6 +106,7 @@ export class SandboxBackend implements CloudBackend {
     this.provider = profile.provider;
     this.defaultRegion = profile.defaultRegion;
     this.tagLimits = profile.tagLimits;
+    this.loginUsers = profile.loginUsers;
     this.now = options.now ?? Date.now;
     const bootTime = this.now() - 86_400_000;
     for (const region of profile.regions) {
@@ -123,14 +127,29 @@ export class SandboxBackend implements CloudBackend {
     }
   }
 
-  capabilities(): Record<string, string> {
+  capabilities(): Capabilities {
+    // What the in-memory cloud does, whichever cloud it looks like: it keeps
+    // no disks, networks or guest OS, so those create options are ignored.
+    const reachable = this.options.sshTarget !== undefined;
     return {
-      instances: "true",
-      key_pairs: "true",
-      cost_estimates: "true",
-      ssh: this.options.sshTarget ? "true" : "config-only",
-      multi_region_listing: "true",
-      idempotent_create: "true",
+      flags: {
+        ...COMMON_CAPABILITIES,
+        stop_force: true,
+        restart_force: false,
+        list_all_regions_native: false,
+        filters_native: false,
+        public_ip: true,
+        root_volume: false,
+        security_groups: false,
+        network_placement: false,
+        user_data: false,
+        key_pair_tags: true,
+        cost_estimates: true,
+        // Without --sandbox-ssh-target there is no machine to run a command on.
+        ssh_exec: reachable,
+        ssh_tunnels: reachable,
+      },
+      extras: { idempotency_mechanism: "in-memory key", key_pair_storage: "in-memory", price_source: this.profile.priceSource },
     };
   }
 

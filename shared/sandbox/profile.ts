@@ -2,7 +2,9 @@
 // sandbox to look like it: regions and zones (or nodes), instance types,
 // images, id formats, the cloud's own status words and prices. Each
 // provider folder owns its profile (providers/<cloud>/sandbox-profile.ts).
+import type { PriceSource } from "../capabilities";
 import type { PriceQuote, TagLimits } from "../provider";
+import type { LoginUsers } from "../ssh/users";
 
 export type Phase = "pending" | "running" | "stopping" | "stopped" | "rebooting" | "terminating" | "terminated";
 
@@ -36,6 +38,8 @@ export interface SandboxProfile {
   instanceTypes: SandboxInstanceType[];
   /** The first image is used when a create leaves image_id empty. */
   images: SandboxImage[];
+  /** The cloud's login users, for images the profile does not list. */
+  loginUsers: LoginUsers;
   /** The cloud's own word for each lifecycle phase. */
   rawStatus: Record<Phase, string>;
   /** Deterministic ids: the n-th instance / key pair created in this process. */
@@ -51,6 +55,8 @@ export interface SandboxProfile {
    * not priced.
    */
   price(typeName: string, region: string, known: SandboxInstanceType | undefined): PriceQuote | undefined;
+  /** Where `price` gets its numbers (the price_source capability). */
+  priceSource: PriceSource;
   /** Extra facts shown in Instance.extra. */
   instanceExtra?(type: SandboxInstanceType, n: number, zone: string): Record<string, string>;
 }

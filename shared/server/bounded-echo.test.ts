@@ -15,7 +15,7 @@ import { SERVICE_NAME } from "../grpc/descriptors";
 import { ProviderClient } from "../testing/client";
 import { startTestProvider, type TestProvider } from "../testing/harness";
 import { healthClient } from "../testing/health-client";
-import { ALL_PROVIDERS } from "../testing/providers";
+import { ALL_PROVIDERS } from "../../providers/testing";
 
 const HUGE = "x".repeat(64 * 1024);
 const NON_ASCII = "é".repeat(32 * 1024);

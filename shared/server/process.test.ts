@@ -5,7 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { allFlags } from "../main";
 import { ProviderClient, grpcError } from "../testing/client";
 import { runCli, spawnProvider } from "../testing/process";
-import { ALL_PROVIDERS } from "../testing/providers";
+import { ALL_PROVIDERS } from "../../providers/testing";
 
 describe("command line", () => {
   for (const def of ALL_PROVIDERS) {

@@ -5,7 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { INSTANCE_STATUSES } from "../status";
 import { grpcError } from "../testing/client";
 import { startTestProvider, type TestProvider } from "../testing/harness";
-import { ALL_PROVIDERS } from "../testing/providers";
+import { ALL_PROVIDERS } from "../../providers/testing";
 
 const TRANSITION_MS = 150;
 

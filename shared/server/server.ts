@@ -86,7 +86,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const inflight = new InflightCalls();
   const { health, setAll } = createHealth();
 
-  const serverCapabilities: Record<string, string> = {
+  const serverCapabilities: ServiceOptions["serverCapabilities"] = {
     reflection: String(opts.reflection),
     tls: opts.tls ? (opts.tls.clientCaFile ? "mtls" : "tls") : "plaintext",
   };

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { badRequestFields, grpcError } from "../testing/client";
 import { startTestProvider, type TestProvider } from "../testing/harness";
-import { ALL_PROVIDERS } from "../testing/providers";
+import { ALL_PROVIDERS } from "../../providers/testing";
 
 const manyTags = (n: number, key = (i: number) => `k${i}`, value = (_i: number) => "") =>
   Object.fromEntries(Array.from({ length: n }, (_, i) => [key(i), value(i)]));

@@ -146,7 +146,7 @@ export function tunnelStreamService(deps: CallDeps, opts: TunnelStreamOptions): 
       const open = async () => {
         const backend = opts.backend;
         const instance = await backend.getInstance(ctx, { instanceId, region: regionValue === "" ? backend.defaultRegion : regionValue });
-        const userHint = backend.sshUserHint?.(instance) ?? defaultLoginUser(backend.provider, instance);
+        const userHint = backend.sshUserHint?.(instance) ?? defaultLoginUser(backend.loginUsers, instance);
         return { instance, opened: await opts.ssh.openStream!(ctx, instance, { remotePort, keyPairName, userHint }) };
       };
       const { instance, opened } = entered ? await tenantScope.run(entered.scope, open) : await open();

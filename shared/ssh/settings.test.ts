@@ -4,7 +4,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { ConfigError, parseArgs } from "../config";
 import { SSH_FLAGS, sshOptionsFromSettings } from "./settings";
-import { defaultLoginUser, userFromTags } from "./users";
+import { defaultLoginUser, loginUsers, userFromTags } from "./users";
 
 const options = (args: string[], env: Record<string, string> = {}) => sshOptionsFromSettings(parseArgs(SSH_FLAGS, args, env).settings);
 
@@ -48,13 +48,14 @@ test("bastion address: HOST, HOST:PORT and [v6]:PORT", () => {
   expect(options(["--ssh-bastion", "[fd00::1]:2200", "--ssh-bastion-user", "ops"]).bastion).toMatchObject({ host: "fd00::1", port: 2200 });
 });
 
-test("login user: tags, image family per cloud, cloud default", () => {
+test("login user: tags, image family with a cloud's exceptions, cloud default", () => {
   expect(userFromTags({ "ssh-user": "alice" })).toBe("alice");
   expect(userFromTags({ other: "x" })).toBeUndefined();
-  expect(defaultLoginUser("aws", { imageId: "ami-1", extra: { image_name: "debian-12-amd64-20240717" } })).toBe("admin");
-  expect(defaultLoginUser("gcp", { imageId: "projects/debian-cloud/global/images/debian-12-bookworm-v20240709" })).toBe("debian");
-  expect(defaultLoginUser("openstack", { imageId: "0c3e", extra: { image_name: "Ubuntu 24.04" } })).toBe("ubuntu");
-  expect(defaultLoginUser("aws", { imageId: "ami-0abc" })).toBe("ec2-user");
-  expect(defaultLoginUser("openstack", { imageId: "0c3e" })).toBe("cloud-user");
-  expect(defaultLoginUser("proxmox", { imageId: "9000" })).toBe("root");
+  // Each provider declares its own table (providers/<cloud>/login-users.ts, tested in providers/login-users.test.ts).
+  const cloud = loginUsers("fallback-user", { debian: "admin" });
+  expect(defaultLoginUser(cloud, { imageId: "img-1", extra: { image_name: "debian-12-amd64-20240717" } })).toBe("admin");
+  expect(defaultLoginUser(cloud, { imageId: "0c3e", extra: { image_name: "Ubuntu 24.04" } })).toBe("ubuntu");
+  expect(defaultLoginUser(cloud, { imageId: "img-2", extra: { image: "rocky-9" } })).toBe("rocky");
+  expect(defaultLoginUser(cloud, { imageId: "0c3e" })).toBe("fallback-user");
+  expect(defaultLoginUser(loginUsers("root"), { imageId: "debian-12" })).toBe("debian");
 });

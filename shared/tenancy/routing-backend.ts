@@ -2,8 +2,10 @@
 // tenant the current call runs for (scope.ts), or to the process's own
 // backend outside any tenant scope. The shared service layer talks to it
 // like to any backend and needs no change for multi-tenancy.
+import type { Capabilities } from "../capabilities";
 import { unauthenticated } from "../errors";
 import type { CloudBackend, TagLimits } from "../provider";
+import type { LoginUsers } from "../ssh/users";
 import { tenantScope } from "./scope";
 import { CREDENTIALS_METADATA } from "./credential-document";
 
@@ -38,8 +40,19 @@ export class RoutingBackend implements CloudBackend {
     return this.peek()?.defaultRegion ?? this.fallback.defaultRegion;
   }
 
-  capabilities(): Record<string, string> {
-    return { ...(this.peek()?.capabilities() ?? {}), per_call_credentials: "true" };
+  /**
+   * The current tenant's capabilities. Only asked inside a call, after that
+   * tenant's backend answered (GetProviderInfo lists the regions first), so
+   * without any backend this is the same UNAUTHENTICATED as every call.
+   */
+  capabilities(): Capabilities {
+    const own = this.current().capabilities();
+    return { ...own, details: { ...own.details, per_call_credentials: "true" } };
+  }
+
+  /** The current tenant's login users (asked by the SSH RPCs after the instance was found). */
+  get loginUsers(): LoginUsers {
+    return this.current().loginUsers;
   }
 
   get listAllRegions(): CloudBackend["listAllRegions"] {

@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { awsProvider } from "../../providers/aws/definition";
 import { startEchoServer, startTestSshd, type TestSshd } from "../ssh/test-sshd";
+import { capabilityProblems } from "../testing/capabilities";
 import { grpcError } from "../testing/client";
 import { startTestProvider, type TestProvider } from "../testing/harness";
 import { CREDENTIALS_METADATA, encodeCredentialDocument } from "./credential-document";
@@ -75,6 +76,14 @@ describe("sandbox: one cloud per credential fingerprint", () => {
     expect(await keys(as(ALICE))).toContain("alice-key");
     expect(await keys(as(BOB))).not.toContain("alice-key");
   }, 120_000);
+
+  test("GetProviderInfo: the tenant's capabilities in the fixed vocabulary, marked per_call_credentials", async () => {
+    for (const who of [as(ALICE), {}]) {
+      const { capabilities } = await p.client.call<{ capabilities: Record<string, string> }>("GetProviderInfo", {}, who);
+      expect(capabilityProblems(capabilities)).toEqual([]);
+      expect(capabilities.per_call_credentials).toBe("true");
+    }
+  });
 
   test("a tunnel is closable only by the tenant that opened it; keys come from the tenant's own directory", async () => {
     const running = await p.client.call("ListInstances", { region: "us-east-1", filters: { status: "running" }, page_size: 1 }, as(ALICE));

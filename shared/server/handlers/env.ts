@@ -1,0 +1,65 @@
+// What every handler group shares: the backend, the SSH service, the call
+// plumbing, and the typed link between an RPC name and its generated
+// request/response types (shared/grpc/types, from proto/).
+import type * as grpc from "@grpc/grpc-js";
+import type { CloudProviderServiceHandlers } from "../../grpc/types/skyclust/provider/v1/CloudProviderService";
+import type { CloudBackend, InstanceRef } from "../../provider";
+import type { SshService } from "../../ssh/types";
+import { unary, type CallDeps, type UnaryHandler } from "../calls";
+import { checkRegion, requireText } from "../validation";
+import { RegionsCache } from "./regions-cache";
+
+export interface ServiceOptions {
+  backend: CloudBackend;
+  ssh: SshService;
+  version: string;
+  /** Regions listed at once by a "*" listing. */
+  fanoutConcurrency: number;
+  /** The capabilities the server itself adds (shared/capabilities.ts SERVER_CAPABILITY_KEYS; mode and default_region come from the backend). */
+  serverCapabilities: Record<"reflection" | "tls", string>;
+  /** Longest wait_until_running, deadline or not (default 10 min). */
+  waitUntilRunningMaxMs?: number;
+  /** Per-region budget of a "*" fan-out when the caller set no deadline (default 10 s). */
+  fanoutRegionTimeoutMs?: number;
+}
+
+/** The RPC names of CloudProviderService (the handler map without grpc-js's index signature). */
+export type RpcName = keyof { [K in keyof CloudProviderServiceHandlers as string extends K ? never : K]: true };
+type HandlerOf<M extends RpcName> = CloudProviderServiceHandlers[M];
+/** A request as proto-loader decodes it (keepCase, defaults on: every field present). */
+export type RequestOf<M extends RpcName> = HandlerOf<M> extends grpc.handleUnaryCall<infer Req, unknown> ? Req : never;
+/** A response as the handler may answer it (omitted fields become proto3 defaults). */
+export type ResponseOf<M extends RpcName> = HandlerOf<M> extends grpc.handleUnaryCall<never, infer Res> ? Res : never;
+/** A group of handlers (instances, SSH, ...): the service is their union. */
+export type HandlerGroup<M extends RpcName> = Pick<CloudProviderServiceHandlers, M>;
+
+export interface HandlerEnv {
+  readonly deps: CallDeps;
+  readonly backend: CloudBackend;
+  readonly ssh: SshService;
+  readonly opts: ServiceOptions;
+  /** The available regions, reused for a few seconds (see RegionsCache). */
+  readonly regions: RegionsCache;
+}
+
+export function handlerEnv(deps: CallDeps, opts: ServiceOptions): HandlerEnv {
+  return { deps, backend: opts.backend, ssh: opts.ssh, opts, regions: new RegionsCache(opts.backend) };
+}
+
+/** One RPC: its name ties the handler to the generated request and response types. */
+export function rpc<M extends RpcName>(env: HandlerEnv, name: M, handler: UnaryHandler<RequestOf<M>, ResponseOf<M>>): grpc.handleUnaryCall<RequestOf<M>, ResponseOf<M>> {
+  return unary<RequestOf<M>, ResponseOf<M>>(name, env.deps, handler);
+}
+
+/** An empty region means the backend's default region. */
+export function regionOrDefault(env: HandlerEnv, value: string): string {
+  return value === "" ? env.backend.defaultRegion : value;
+}
+
+/** instance_id and region of a request that names one instance. */
+export function instanceRef(env: HandlerEnv, req: { instance_id: string; region: string }): InstanceRef {
+  return {
+    instanceId: requireText("instance_id", req.instance_id),
+    region: regionOrDefault(env, checkRegion("region", req.region, false)),
+  };
+}
