@@ -11,7 +11,7 @@ import { createHealth } from "./health";
 import { addReflection } from "./reflection";
 import { buildProviderService, type ServiceOptions } from "./service";
 import { tunnelStreamService } from "./tunnel-stream";
-import { AvailableRegions } from "./region-cache";
+import { RegionsCache } from "./handlers/regions-cache";
 import { watchService } from "./watch-service";
 import { watchSettings, type WatchSettings } from "../watch/settings";
 import type { ProviderMetrics } from "../telemetry/metrics";
@@ -94,7 +94,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const deps = { log, inflight, access: opts.access, replies, metrics: opts.metrics, tracing: opts.tracing, tenancy: opts.tenancy };
   const watches = watchService(deps, {
     backend: opts.backend,
-    regions: new AvailableRegions(opts.backend),
+    regions: new RegionsCache(opts.backend),
     settings: opts.watch ?? watchSettings({}),
     fanoutConcurrency: opts.fanoutConcurrency,
     regionBudgetMs: opts.fanoutRegionTimeoutMs ?? 10_000,

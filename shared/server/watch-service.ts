@@ -7,7 +7,7 @@ import type { CallContext, CloudBackend } from "../provider";
 import { WatchRegistry } from "../watch/registry";
 import type { WatchSettings } from "../watch/settings";
 import type { CallDeps } from "./calls";
-import type { AvailableRegions } from "./region-cache";
+import type { RegionsCache } from "./handlers/regions-cache";
 import { serverStream } from "./stream-call";
 import { serveWatch, type WatchRequest } from "./watch-instances";
 
@@ -15,7 +15,7 @@ export const WATCH_METHOD = "WatchInstances";
 
 export interface WatchServiceOptions {
   backend: CloudBackend;
-  regions: AvailableRegions;
+  regions: RegionsCache;
   settings: WatchSettings;
   /** Regions listed at once by a "*" watch. */
   fanoutConcurrency: number;
@@ -50,7 +50,7 @@ export function watchService(deps: CallDeps, opts: WatchServiceOptions): WatchSe
           {
             backend: opts.backend,
             registry,
-            regions: (c) => opts.regions.get(c),
+            regions: (c) => opts.regions.available(c),
             engineContext,
             regionBudgetMs: opts.regionBudgetMs,
             concurrency: opts.fanoutConcurrency,

@@ -32,6 +32,7 @@ import type { HealthCheckResponse as _skyclust_provider_v1_HealthCheckResponse, 
 import type { ImportKeyPairRequest as _skyclust_provider_v1_ImportKeyPairRequest, ImportKeyPairRequest__Output as _skyclust_provider_v1_ImportKeyPairRequest__Output } from './skyclust/provider/v1/ImportKeyPairRequest';
 import type { ImportKeyPairResponse as _skyclust_provider_v1_ImportKeyPairResponse, ImportKeyPairResponse__Output as _skyclust_provider_v1_ImportKeyPairResponse__Output } from './skyclust/provider/v1/ImportKeyPairResponse';
 import type { Instance as _skyclust_provider_v1_Instance, Instance__Output as _skyclust_provider_v1_Instance__Output } from './skyclust/provider/v1/Instance';
+import type { InstanceEvent as _skyclust_provider_v1_InstanceEvent, InstanceEvent__Output as _skyclust_provider_v1_InstanceEvent__Output } from './skyclust/provider/v1/InstanceEvent';
 import type { InstanceSSHConfig as _skyclust_provider_v1_InstanceSSHConfig, InstanceSSHConfig__Output as _skyclust_provider_v1_InstanceSSHConfig__Output } from './skyclust/provider/v1/InstanceSSHConfig';
 import type { KeyPair as _skyclust_provider_v1_KeyPair, KeyPair__Output as _skyclust_provider_v1_KeyPair__Output } from './skyclust/provider/v1/KeyPair';
 import type { ListInstancesRequest as _skyclust_provider_v1_ListInstancesRequest, ListInstancesRequest__Output as _skyclust_provider_v1_ListInstancesRequest__Output } from './skyclust/provider/v1/ListInstancesRequest';
@@ -50,6 +51,7 @@ import type { StopInstanceResponse as _skyclust_provider_v1_StopInstanceResponse
 import type { TunnelFrame as _skyclust_provider_v1_TunnelFrame, TunnelFrame__Output as _skyclust_provider_v1_TunnelFrame__Output } from './skyclust/provider/v1/TunnelFrame';
 import type { TunnelOpen as _skyclust_provider_v1_TunnelOpen, TunnelOpen__Output as _skyclust_provider_v1_TunnelOpen__Output } from './skyclust/provider/v1/TunnelOpen';
 import type { TunnelOpened as _skyclust_provider_v1_TunnelOpened, TunnelOpened__Output as _skyclust_provider_v1_TunnelOpened__Output } from './skyclust/provider/v1/TunnelOpened';
+import type { WatchInstancesRequest as _skyclust_provider_v1_WatchInstancesRequest, WatchInstancesRequest__Output as _skyclust_provider_v1_WatchInstancesRequest__Output } from './skyclust/provider/v1/WatchInstancesRequest';
 import type { Zone as _skyclust_provider_v1_Zone, Zone__Output as _skyclust_provider_v1_Zone__Output } from './skyclust/provider/v1/Zone';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -94,6 +96,7 @@ export interface ProtoGrpcType {
         ImportKeyPairRequest: MessageTypeDefinition<_skyclust_provider_v1_ImportKeyPairRequest, _skyclust_provider_v1_ImportKeyPairRequest__Output>
         ImportKeyPairResponse: MessageTypeDefinition<_skyclust_provider_v1_ImportKeyPairResponse, _skyclust_provider_v1_ImportKeyPairResponse__Output>
         Instance: MessageTypeDefinition<_skyclust_provider_v1_Instance, _skyclust_provider_v1_Instance__Output>
+        InstanceEvent: MessageTypeDefinition<_skyclust_provider_v1_InstanceEvent, _skyclust_provider_v1_InstanceEvent__Output>
         InstanceSSHConfig: MessageTypeDefinition<_skyclust_provider_v1_InstanceSSHConfig, _skyclust_provider_v1_InstanceSSHConfig__Output>
         KeyPair: MessageTypeDefinition<_skyclust_provider_v1_KeyPair, _skyclust_provider_v1_KeyPair__Output>
         ListInstancesRequest: MessageTypeDefinition<_skyclust_provider_v1_ListInstancesRequest, _skyclust_provider_v1_ListInstancesRequest__Output>
@@ -112,6 +115,7 @@ export interface ProtoGrpcType {
         TunnelFrame: MessageTypeDefinition<_skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame__Output>
         TunnelOpen: MessageTypeDefinition<_skyclust_provider_v1_TunnelOpen, _skyclust_provider_v1_TunnelOpen__Output>
         TunnelOpened: MessageTypeDefinition<_skyclust_provider_v1_TunnelOpened, _skyclust_provider_v1_TunnelOpened__Output>
+        WatchInstancesRequest: MessageTypeDefinition<_skyclust_provider_v1_WatchInstancesRequest, _skyclust_provider_v1_WatchInstancesRequest__Output>
         Zone: MessageTypeDefinition<_skyclust_provider_v1_Zone, _skyclust_provider_v1_Zone__Output>
       }
     }

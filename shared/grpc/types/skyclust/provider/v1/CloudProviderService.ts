@@ -29,6 +29,7 @@ import type { GetProviderInfoResponse as _skyclust_provider_v1_GetProviderInfoRe
 import type { HealthCheckResponse as _skyclust_provider_v1_HealthCheckResponse, HealthCheckResponse__Output as _skyclust_provider_v1_HealthCheckResponse__Output } from '../../../skyclust/provider/v1/HealthCheckResponse';
 import type { ImportKeyPairRequest as _skyclust_provider_v1_ImportKeyPairRequest, ImportKeyPairRequest__Output as _skyclust_provider_v1_ImportKeyPairRequest__Output } from '../../../skyclust/provider/v1/ImportKeyPairRequest';
 import type { ImportKeyPairResponse as _skyclust_provider_v1_ImportKeyPairResponse, ImportKeyPairResponse__Output as _skyclust_provider_v1_ImportKeyPairResponse__Output } from '../../../skyclust/provider/v1/ImportKeyPairResponse';
+import type { InstanceEvent as _skyclust_provider_v1_InstanceEvent, InstanceEvent__Output as _skyclust_provider_v1_InstanceEvent__Output } from '../../../skyclust/provider/v1/InstanceEvent';
 import type { ListInstancesRequest as _skyclust_provider_v1_ListInstancesRequest, ListInstancesRequest__Output as _skyclust_provider_v1_ListInstancesRequest__Output } from '../../../skyclust/provider/v1/ListInstancesRequest';
 import type { ListInstancesResponse as _skyclust_provider_v1_ListInstancesResponse, ListInstancesResponse__Output as _skyclust_provider_v1_ListInstancesResponse__Output } from '../../../skyclust/provider/v1/ListInstancesResponse';
 import type { ListKeyPairsRequest as _skyclust_provider_v1_ListKeyPairsRequest, ListKeyPairsRequest__Output as _skyclust_provider_v1_ListKeyPairsRequest__Output } from '../../../skyclust/provider/v1/ListKeyPairsRequest';
@@ -42,6 +43,7 @@ import type { StartInstanceResponse as _skyclust_provider_v1_StartInstanceRespon
 import type { StopInstanceRequest as _skyclust_provider_v1_StopInstanceRequest, StopInstanceRequest__Output as _skyclust_provider_v1_StopInstanceRequest__Output } from '../../../skyclust/provider/v1/StopInstanceRequest';
 import type { StopInstanceResponse as _skyclust_provider_v1_StopInstanceResponse, StopInstanceResponse__Output as _skyclust_provider_v1_StopInstanceResponse__Output } from '../../../skyclust/provider/v1/StopInstanceResponse';
 import type { TunnelFrame as _skyclust_provider_v1_TunnelFrame, TunnelFrame__Output as _skyclust_provider_v1_TunnelFrame__Output } from '../../../skyclust/provider/v1/TunnelFrame';
+import type { WatchInstancesRequest as _skyclust_provider_v1_WatchInstancesRequest, WatchInstancesRequest__Output as _skyclust_provider_v1_WatchInstancesRequest__Output } from '../../../skyclust/provider/v1/WatchInstancesRequest';
 
 export interface CloudProviderServiceClient extends grpc.Client {
   CloseInstanceSSHTunnel(argument: _skyclust_provider_v1_CloseInstanceSSHTunnelRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_skyclust_provider_v1_CloseInstanceSSHTunnelResponse__Output>): grpc.ClientUnaryCall;
@@ -220,6 +222,11 @@ export interface CloudProviderServiceClient extends grpc.Client {
   tunnelInstancePort(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame__Output>;
   tunnelInstancePort(options?: grpc.CallOptions): grpc.ClientDuplexStream<_skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame__Output>;
   
+  WatchInstances(argument: _skyclust_provider_v1_WatchInstancesRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_skyclust_provider_v1_InstanceEvent__Output>;
+  WatchInstances(argument: _skyclust_provider_v1_WatchInstancesRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_skyclust_provider_v1_InstanceEvent__Output>;
+  watchInstances(argument: _skyclust_provider_v1_WatchInstancesRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_skyclust_provider_v1_InstanceEvent__Output>;
+  watchInstances(argument: _skyclust_provider_v1_WatchInstancesRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_skyclust_provider_v1_InstanceEvent__Output>;
+  
 }
 
 export interface CloudProviderServiceHandlers extends grpc.UntypedServiceImplementation {
@@ -263,6 +270,8 @@ export interface CloudProviderServiceHandlers extends grpc.UntypedServiceImpleme
   
   TunnelInstancePort: grpc.handleBidiStreamingCall<_skyclust_provider_v1_TunnelFrame__Output, _skyclust_provider_v1_TunnelFrame>;
   
+  WatchInstances: grpc.handleServerStreamingCall<_skyclust_provider_v1_WatchInstancesRequest__Output, _skyclust_provider_v1_InstanceEvent>;
+  
 }
 
 export interface CloudProviderServiceDefinition extends grpc.ServiceDefinition {
@@ -286,4 +295,5 @@ export interface CloudProviderServiceDefinition extends grpc.ServiceDefinition {
   StartInstance: MethodDefinition<_skyclust_provider_v1_StartInstanceRequest, _skyclust_provider_v1_StartInstanceResponse, _skyclust_provider_v1_StartInstanceRequest__Output, _skyclust_provider_v1_StartInstanceResponse__Output>
   StopInstance: MethodDefinition<_skyclust_provider_v1_StopInstanceRequest, _skyclust_provider_v1_StopInstanceResponse, _skyclust_provider_v1_StopInstanceRequest__Output, _skyclust_provider_v1_StopInstanceResponse__Output>
   TunnelInstancePort: MethodDefinition<_skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame, _skyclust_provider_v1_TunnelFrame__Output, _skyclust_provider_v1_TunnelFrame__Output>
+  WatchInstances: MethodDefinition<_skyclust_provider_v1_WatchInstancesRequest, _skyclust_provider_v1_InstanceEvent, _skyclust_provider_v1_WatchInstancesRequest__Output, _skyclust_provider_v1_InstanceEvent__Output>
 }
