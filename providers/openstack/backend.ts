@@ -39,6 +39,7 @@ import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../../shared/cloud/healt
 import { Images } from "./image";
 import { Network } from "./network";
 import { ServerNetworking, type PreparedNetwork } from "./server-network";
+import type { NovaNotifications } from "./notifications";
 import { CLAIM_PREFIX, CreateClaims, type ClaimOptions } from "./create-claims";
 import { IDEMPOTENCY_METADATA, idempotencyTag, planFilters, toInstance } from "./servers";
 import { Session } from "./session";
@@ -57,12 +58,16 @@ export interface OpenStackBackendOptions {
   floatingNetwork?: string;
   /** HealthCheck's time budget (--health-timeout-ms). */
   healthTimeoutMs?: number;
+  /** Nova's versioned notifications (--nova-notifications-url): watches look at once on a change. */
+  notices?: NovaNotifications;
 }
 
 export class OpenStackBackend implements CloudBackend {
   readonly provider = "openstack";
   readonly tagLimits = OPENSTACK_TAG_LIMITS;
   readonly loginUsers = openstackLoginUsers;
+  /** Present only with a notification bus configured: without it, watches poll. */
+  readonly instanceChanges?: (onChange: () => void) => () => void;
   readonly mode = "cloud" as const;
   readonly identity: Identity;
   readonly session: Session;
@@ -93,6 +98,13 @@ export class OpenStackBackend implements CloudBackend {
     this.claims = new CreateClaims(this.compute, log, opts.claims);
     this.networking = new ServerNetworking(new Network(this.session), () => this.identity.cached()?.projectId, { floatingNetwork: opts.floatingNetwork });
     this.maxRequestsPerPage = opts.maxRequestsPerPage ?? 5;
+    const notices = opts.notices;
+    if (notices) this.instanceChanges = (onChange) => notices.subscribe(() => onChange());
+  }
+
+  /** Leaves the notification bus (shutdown, or a tenant's backend evicted). */
+  async close(): Promise<void> {
+    await this.opts.notices?.close();
   }
 
   /**

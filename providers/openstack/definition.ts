@@ -18,6 +18,13 @@ export const openstackProvider: ProviderDefinition = {
       env: "SKYCLUST_OPENSTACK_FLOATING_NETWORK",
       help: "external network (name or id) floating IPs for public_ip come from; default: the cloud's only external network",
     },
+    {
+      name: "nova-notifications-url",
+      kind: "string",
+      env: "SKYCLUST_NOVA_NOTIFICATIONS_URL",
+      secret: true,
+      help: "amqp://USER:PASSWORD@HOST:5672/ of the bus Nova publishes versioned notifications on: WatchInstances then sees changes at once (default: it polls)",
+    },
     ...RATE_CARD_FLAGS,
   ],
   helpFooter: [
@@ -39,7 +46,12 @@ export const openstackProvider: ProviderDefinition = {
     if (!resolved.config) throw new Error(`OpenStack credentials are incomplete: ${resolved.missing.join(", ")}`);
     const config = withLiveSecrets(resolved.config, settings, secrets);
     // Loaded only here so --help and --sandbox never pull in the cloud client.
-    const [{ OpenStackBackend }, { loadRateCard }] = await Promise.all([import("./backend"), import("../../shared/pricing/rate-card")]);
+    const [{ OpenStackBackend }, { loadRateCard }, { novaNotifications }] = await Promise.all([
+      import("./backend"),
+      import("../../shared/pricing/rate-card"),
+      import("./notifications"),
+    ]);
+    const busUrl = str(settings, "nova-notifications-url");
     log.info("openstack backend", {
       auth_url: config.authUrl,
       auth: config.auth.kind,
@@ -47,7 +59,9 @@ export const openstackProvider: ProviderDefinition = {
       interface: config.interface,
       cloud: config.cloudName,
     });
-    const backend = new OpenStackBackend(config, log, { rateCard: loadRateCard(settings), floatingNetwork: str(settings, "floating-network"), healthTimeoutMs: healthTimeoutMs(settings) });
+    const backend = new OpenStackBackend(config, log, { rateCard: loadRateCard(settings), floatingNetwork: str(settings, "floating-network"), healthTimeoutMs: healthTimeoutMs(settings),
+      notices: busUrl ? novaNotifications({ url: busUrl, log }) : undefined,
+    });
     await backend.warmUp();
     return backend;
   },
