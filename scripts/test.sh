@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh clone: dependencies, the system
 # packages the tests use (openssh-server for the SSH suite, nghttp2-client's
 # h2load for the non-reading-client attack, iproute2 for the network
-# namespace of the protected-mode test, prometheus to scrape --metrics-addr), the OpenStack
+# namespace of the protected-mode test, prometheus to scrape --metrics-addr,
+# awscli to change moto behind the provider's back in the watch suite), the OpenStack
 # testbed (a real OpenStack on loopback, from providers/openstack/testbed),
 # then `bun test`. Ends with one line "N passed, N failed".
 #   npm test                      everything
@@ -19,8 +20,9 @@ if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then missing+=(
 if ! command -v h2load >/dev/null 2>&1; then missing+=(nghttp2-client); fi
 if ! command -v ip >/dev/null 2>&1; then missing+=(iproute2); fi
 if [ ! -x /usr/bin/prometheus ]; then missing+=(prometheus); fi
+if ! command -v aws >/dev/null 2>&1; then missing+=(awscli); fi
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "test: installing ${missing[*]} (real sshd, h2load, network namespaces, Prometheus)" >&2
+  echo "test: installing ${missing[*]} (real sshd, h2load, network namespaces, Prometheus, the AWS CLI)" >&2
   if [ "$(id -u)" = 0 ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}") >&2 || exit 1
   else

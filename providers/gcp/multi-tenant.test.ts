@@ -6,9 +6,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { grpcError } from "../../shared/testing/client";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { collectOutput } from "../../shared/testing/written-output";
 import { CREDENTIALS_METADATA, encodeCredentialDocument } from "../../shared/tenancy/credential-document";
 import { gcpProvider } from "./definition";
 import { FakeGceProjects, makeServiceAccount, type ServiceAccount } from "./testing/fake-gce";
+
+/** Everything the provider writes (logs, /metrics, OTLP spans), scanned for secrets at the end. */
+const output = collectOutput("multi-tenant-gcp");
 
 let alphaKey: ServiceAccount;
 let betaKey: ServiceAccount;
@@ -31,11 +35,12 @@ beforeAll(async () => {
   for (const f of cloud.projects.values()) f.pollsBeforeDone = 0;
   alpha = { GOOGLE_APPLICATION_CREDENTIALS_JSON: JSON.stringify(alphaKey.json) };
   beta = { GOOGLE_APPLICATION_CREDENTIALS_JSON: JSON.stringify(betaKey.json) };
-  p = await startTestProvider(gcpProvider, ["--per-call-credentials", "--region", "us-central1"], { GCP_ENDPOINT: cloud.url });
+  p = await startTestProvider(gcpProvider, ["--per-call-credentials", "--region", "us-central1", ...output.args], { GCP_ENDPOINT: cloud.url, ...output.env });
 });
 
 afterAll(async () => {
   await p?.close();
+  output.stop();
   await cloud?.stop();
   alphaKey?.cleanup();
   betaKey?.cleanup();
@@ -107,8 +112,11 @@ describe("per-call credentials on Compute Engine (two projects, two service-acco
     expect(metadata.details).toContain("never link-local");
   }, 120_000);
 
-  test("no log line or error holds a private key or token", () => {
-    const all = [...p.logs, ...errors].join("\n");
+  test("no log line, error, metric or span holds a private key or token", async () => {
+    await output.scrape(p.started.metrics!.address);
+    await p.close(); // flushes the spans
+    expect(output.spans.length).toBeGreaterThan(0);
+    const all = [output.everything(p.logs), ...errors].join("\n");
     expect(all).toContain("tenant");
     for (const k of [alphaKey, betaKey]) {
       const body = k.json.private_key!.split("\n")[1]!; // one line of the PEM body

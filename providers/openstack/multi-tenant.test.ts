@@ -8,9 +8,13 @@ import { status } from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import { grpcError } from "../../shared/testing/client";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { collectOutput } from "../../shared/testing/written-output";
 import { CREDENTIALS_METADATA, encodeCredentialDocument } from "../../shared/tenancy/credential-document";
 import { openstackProvider } from "./definition";
 import { keystoneLogin, requireTestbed, testbedEnv } from "./testing/testbed";
+
+/** Everything the provider writes (logs, /metrics, OTLP spans), scanned for secrets at the end. */
+const output = collectOutput("multi-tenant-openstack");
 
 const RUN = `skymt${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
 const REGION = "RegionOne";
@@ -58,7 +62,7 @@ beforeAll(async () => {
   adminToken = login.headers.get("x-subject-token") ?? "";
   alice = await makeTenant("alice");
   bob = await makeTenant("bob");
-  p = await startTestProvider(openstackProvider, ["--per-call-credentials"], { OS_AUTH_URL: admin.OS_AUTH_URL!, OS_REGION_NAME: REGION });
+  p = await startTestProvider(openstackProvider, ["--per-call-credentials", ...output.args], { OS_AUTH_URL: admin.OS_AUTH_URL!, OS_REGION_NAME: REGION, ...output.env });
 }, 120_000);
 
 afterAll(async () => {
@@ -77,6 +81,7 @@ afterAll(async () => {
     await keystone("DELETE", `/projects/${t.projectId}`).catch(() => {});
   }
   await p?.close();
+  output.stop();
 }, 180_000);
 
 describe("per-call credentials on OpenStack (two projects, two users)", () => {
@@ -116,10 +121,14 @@ describe("per-call credentials on OpenStack (two projects, two users)", () => {
     expect(cloud.code).toBe(status.INVALID_ARGUMENT);
   }, 120_000);
 
-  test("no log line or error holds a tenant's password", () => {
-    const all = [...p.logs, ...errors].join("\n");
+  test("no log line, error, metric or span holds a tenant's password", async () => {
+    await output.scrape(p.started.metrics!.address);
+    // Spans leave in batches (every few seconds): wait for the first.
+    for (let i = 0; i < 100 && output.spans.length === 0; i++) await Bun.sleep(200);
+    expect(output.spans.length).toBeGreaterThan(0);
+    const all = [output.everything(p.logs), ...errors].join("\n");
     expect(all).toContain("tenant");
     for (const t of tenants) expect(all.includes(t.creds.OS_PASSWORD!)).toBe(false);
     expect(all.includes("not-the-password-123")).toBe(false);
-  });
+  }, 120_000);
 });

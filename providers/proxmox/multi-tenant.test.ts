@@ -9,11 +9,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { grpcError } from "../../shared/testing/client";
 import { startTestProvider, type TestProvider } from "../../shared/testing/harness";
+import { collectOutput } from "../../shared/testing/written-output";
 import { CREDENTIALS_METADATA, encodeCredentialDocument } from "../../shared/tenancy/credential-document";
 import { proxmoxProvider } from "./definition";
 import { makeTestPki, type TestPki } from "./testing/certs";
 import { KEY_POOL_PREFIX, keyPoolId } from "./keystore";
 import { FakePve } from "./testing/fake-pve";
+
+/** Everything the provider writes (logs, /metrics, OTLP spans), scanned for secrets at the end. */
+const output = collectOutput("multi-tenant-proxmox");
 
 const ALICE = { PROXMOX_TOKEN_ID: "alice@pve!skyclust", PROXMOX_TOKEN_SECRET: "0a1b2c3d-1111-4111-8111-aaaaaaaaaaaa", PROXMOX_POOL: "tenant-alice" };
 const BOB = { PROXMOX_TOKEN_ID: "bob@pve!skyclust", PROXMOX_TOKEN_SECRET: "9f8e7d6c-2222-4222-8222-bbbbbbbbbbbb", PROXMOX_POOL: "tenant-bob" };
@@ -35,7 +39,8 @@ beforeAll(async () => {
     taskPolls: 1,
   }).start();
   stateDir = mkdtempSync(join(tmpdir(), "skyclust-pve-tenants-"));
-  p = await startTestProvider(proxmoxProvider, ["--per-call-credentials"], {
+  p = await startTestProvider(proxmoxProvider, ["--per-call-credentials", ...output.args], {
+    ...output.env,
     PROXMOX_HOST: pve.host,
     PROXMOX_CA_FILE: pki.caFile,
     PROXMOX_STATE_DIR: stateDir,
@@ -46,6 +51,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await p?.close();
+  output.stop();
   await pve?.stop();
   pki?.cleanup();
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
@@ -112,8 +118,11 @@ describe("per-call credentials on Proxmox (two API tokens, one pool each)", () =
     expect(file.details).toContain('"PROXMOX_CA_FILE"');
   }, 120_000);
 
-  test("no log line or error holds a token secret", () => {
-    const all = [...p.logs, ...errors].join("\n");
+  test("no log line, error, metric or span holds a token secret", async () => {
+    await output.scrape(p.started.metrics!.address);
+    for (let i = 0; i < 100 && output.spans.length === 0; i++) await Bun.sleep(200);
+    expect(output.spans.length).toBeGreaterThan(0);
+    const all = [output.everything(p.logs), ...errors].join("\n");
     expect(all).toContain("tenant");
     for (const s of [ALICE.PROXMOX_TOKEN_SECRET, BOB.PROXMOX_TOKEN_SECRET, "00000000-dead-4bee-8f00-000000000000"]) expect(all.includes(s)).toBe(false);
   }, 120_000);
