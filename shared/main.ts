@@ -19,10 +19,11 @@ import { startServer, type RunningServer } from "./server/server";
 import { SSH_FLAGS, createSshService } from "./ssh";
 import { WATCH_FLAGS, watchSettings } from "./watch/settings";
 import { VERSION } from "./version";
-import { GRPC_SERVICE, ProviderMetrics } from "./telemetry/metrics";
+import type { ProviderMetrics } from "./telemetry/metrics";
 import { listenForMetrics, type MetricsListener } from "./telemetry/metrics-listener";
 import { observedSandbox } from "./telemetry/observed-sandbox";
-import { Tracing, tracingConfig } from "./telemetry/tracing";
+import { tracingConfig } from "./telemetry/tracing-config";
+import { SERVICE_NAME } from "./grpc/descriptors";
 import { TENANCY_FLAGS, createTenancy, type Tenancy } from "./tenancy";
 import { tenantSettings } from "./tenancy/tenant-settings";
 
@@ -139,7 +140,8 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
     else backend = await def.createCloudBackend(settings, log, secrets);
   }
   const metricsAddr = str(settings, "metrics-addr");
-  const metrics = metricsAddr ? new ProviderMetrics({ version: VERSION, provider: def.name }) : undefined;
+  // prom-client and OpenTelemetry load only when configured: off, they cost nothing (not even their import).
+  const metrics = metricsAddr ? new (await import("./telemetry/metrics")).ProviderMetrics({ version: VERSION, provider: def.name }) : undefined;
   let tenancy: Tenancy | undefined;
   if (perCall) {
     tenancy = startTenancy(def, settings, log, backend, metrics);
@@ -155,7 +157,7 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
   // Parsed before anything listens, so a typo fails start-up cleanly.
   const metricsAt = metricsAddr ? parseHostPort(metricsAddr, "--metrics-addr") : undefined;
   const traces = tracingConfig(env, `skyclust-${def.name}-provider`);
-  const tracing = traces ? new Tracing(traces, GRPC_SERVICE) : undefined;
+  const tracing = traces ? new (await import("./telemetry/tracing")).Tracing(traces, SERVICE_NAME) : undefined;
   const running = await startServer({
     host: str(settings, "host") ?? "0.0.0.0",
     port: num(settings, "port") ?? def.defaultPort,

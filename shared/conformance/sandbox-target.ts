@@ -42,7 +42,8 @@ export function conformanceSandboxProfile(): SandboxProfile {
   };
 }
 
-const definition: ProviderDefinition = {
+/** The sandbox-only provider the conformance suite (and other shared tests) serve. */
+export const conformanceSandboxDefinition: ProviderDefinition = {
   name: "conformance",
   displayName: "conformance sandbox",
   defaultPort: 0,
@@ -75,7 +76,7 @@ export const sandboxTarget: ConformanceTarget = {
     const sshd = await startTestSshd();
     const knownHosts = join(sshd.dir, "known_hosts");
     writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`, { mode: 0o600 });
-    const provider = await startTestProvider(definition, [
+    const provider = await startTestProvider(conformanceSandboxDefinition, [
       "--sandbox",
       "--sandbox-transition-ms", "200",
       "--sandbox-seed-instances", "2",

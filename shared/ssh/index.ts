@@ -19,13 +19,20 @@ import { TunnelManager } from "./tunnels";
 import type { SshConfig, SshService } from "./types";
 import { userFromTags } from "./users";
 import { quote } from "../quote";
-import { commandOutcome, type SshMetrics, type SshSessionKind } from "../telemetry/ssh-metrics";
+import type { SshCommandOutcome, SshMetrics, SshSessionKind } from "../telemetry/ssh-metrics";
 
 /** Tenants whose key directories are remembered (each is a path, rebuilt on demand). */
 const MAX_TENANT_KEY_STORES = 1024;
 
 export { SSH_FLAGS };
 export type { SshService } from "./types";
+
+/** How a command ended, for skyclust_ssh_commands_total. */
+function commandOutcome(result: { exitCode: number; timedOut: boolean; signal?: string }): SshCommandOutcome {
+  if (result.timedOut) return "timed_out";
+  if (result.signal) return "signal";
+  return result.exitCode === 0 ? "exit_zero" : "exit_nonzero";
+}
 
 /** Logged instead of the command text: enough to correlate, not to read it. */
 export function commandFingerprint(command: string): { command_sha256: string; command_bytes: number } {

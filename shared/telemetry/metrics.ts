@@ -8,6 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { SshMetrics } from "./ssh-metrics";
 import { WatchMetrics } from "./watch-metrics";
+import type { CacheEvents } from "../tenancy/backend-cache";
 
 export const GRPC_SERVICE = "skyclust.provider.v1.CloudProviderService";
 
@@ -201,6 +202,16 @@ export class ProviderMetrics {
     this.cloudSeconds.observe(labels, seconds);
     if (attempts !== undefined && attempts > 1) this.cloudRetries.inc(labels, attempts - 1);
     if (throttled !== undefined && throttled > 0) this.cloudThrottles.inc(labels, throttled);
+  }
+
+  /** Instruments of the per-call credentials' client cache (made on first use: only multi-tenant providers have one). */
+  tenantCache(): CacheEvents {
+    const registers = [this.registry];
+    const hits = new Counter({ name: "skyclust_tenant_cache_hits_total", help: "Calls whose tenant's cloud clients were already cached.", registers });
+    const misses = new Counter({ name: "skyclust_tenant_cache_misses_total", help: "Calls that built their tenant's cloud clients.", registers });
+    const evictions = new Counter({ name: "skyclust_tenant_cache_evictions_total", help: "Tenants' cloud clients closed, by reason (size or idle).", labelNames: ["reason"], registers });
+    const size = new Gauge({ name: "skyclust_tenant_cache_size", help: "Tenants whose cloud clients are cached now.", registers });
+    return { hit: () => hits.inc(), miss: () => misses.inc(), evicted: (reason) => evictions.inc({ reason }), size: (n) => size.set(n) };
   }
 
   /** The Prometheus text exposition of every instrument. */

@@ -53,9 +53,3 @@ export class SshMetrics {
     this.openTunnels = count;
   }
 }
-
-export function commandOutcome(result: { exitCode: number; timedOut: boolean; signal?: string }): SshCommandOutcome {
-  if (result.timedOut) return "timed_out";
-  if (result.signal) return "signal";
-  return result.exitCode === 0 ? "exit_zero" : "exit_nonzero";
-}

@@ -1,12 +1,11 @@
 // Many tenants, one provider: the flags, and the assembly of the pieces
 // (document checks, endpoint allow-list, fingerprints, backend cache, the
 // routing backend the service layer sees, the per-call resolver).
-import { Counter, Gauge } from "prom-client";
 import { ConfigError, num, str, type FlagSpec, type Settings } from "../config";
 import type { Logger } from "../log";
 import type { CloudBackend } from "../provider";
 import type { ProviderMetrics } from "../telemetry/metrics";
-import { BackendCache, type CacheEvents } from "./backend-cache";
+import { BackendCache } from "./backend-cache";
 import { EndpointPolicy, parseEndpointPatterns, type OwnAddress } from "./endpoint-policy";
 import { TenantFingerprints } from "./fingerprint";
 import { TenantResolver, type TenantBuild } from "./resolver";
@@ -34,15 +33,6 @@ export const TENANCY_FLAGS: FlagSpec[] = [
   { name: "tenant-cache-idle-seconds", kind: "number", env: "SKYCLUST_TENANT_CACHE_IDLE_SECONDS", default: 900, help: "a tenant's cloud clients are closed after this long unused" },
 ];
 
-function cacheEvents(metrics: ProviderMetrics | undefined): CacheEvents | undefined {
-  if (!metrics) return undefined;
-  const registers = [metrics.registry];
-  const hits = new Counter({ name: "skyclust_tenant_cache_hits_total", help: "Calls whose tenant's cloud clients were already cached.", registers });
-  const misses = new Counter({ name: "skyclust_tenant_cache_misses_total", help: "Calls that built their tenant's cloud clients.", registers });
-  const evictions = new Counter({ name: "skyclust_tenant_cache_evictions_total", help: "Tenants' cloud clients closed, by reason (size or idle).", labelNames: ["reason"], registers });
-  const size = new Gauge({ name: "skyclust_tenant_cache_size", help: "Tenants whose cloud clients are cached now.", registers });
-  return { hit: () => hits.inc(), miss: () => misses.inc(), evicted: (reason) => evictions.inc({ reason }), size: (n) => size.set(n) };
-}
 
 export interface Tenancy {
   backend: RoutingBackend;
@@ -74,7 +64,7 @@ export function createTenancy(opts: {
     throw new ConfigError((err as Error).message);
   }
   let own: OwnAddress | undefined;
-  const cache = new BackendCache({ max, idleMs: idleSeconds * 1000, events: cacheEvents(opts.metrics) });
+  const cache = new BackendCache({ max, idleMs: idleSeconds * 1000, events: opts.metrics?.tenantCache() });
   const backend = new RoutingBackend(opts.provider, opts.mode, { defaultRegion: opts.defaultRegion, tagLimits: opts.spec.tagLimits }, opts.own, () => cache.closeAll());
   const resolver = new TenantResolver({
     spec: opts.spec,
