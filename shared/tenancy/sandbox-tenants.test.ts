@@ -109,3 +109,32 @@ describe("sandbox: one cloud per credential fingerprint", () => {
     for (const s of [ALICE.AWS_SECRET_ACCESS_KEY, BOB.AWS_SECRET_ACCESS_KEY]) expect(all.includes(s)).toBe(false);
   }, 120_000);
 });
+
+describe("watches are per tenant", () => {
+  test("each tenant's WatchInstances sees its own cloud only, and a resume token does not cross tenants", async () => {
+    const { WatchSubscriber } = await import("../testing/watch-client");
+    const filters = { "tag:watch": "tenants" };
+    const create = (who: Record<string, string>, name: string) =>
+      p.client.call("CreateInstance", { name, type: "t3.micro", region: "us-east-1", tags: { watch: "tenants" } }, as(who));
+    const a = (await create(ALICE, "alice-watched")).instance;
+    const b = (await create(BOB, "bob-watched")).instance;
+    const meta = (who: Record<string, string>) => ({ [CREDENTIALS_METADATA]: encodeCredentialDocument(who) });
+    const alice = new WatchSubscriber(p.client, { region: "us-east-1", filters }, meta(ALICE));
+    const bob = new WatchSubscriber(p.client, { region: "us-east-1", filters }, meta(BOB));
+    try {
+      await alice.until((w) => w.lines().includes("SYNCED"), "alice synced");
+      await bob.until((w) => w.lines().includes("SYNCED"), "bob synced");
+      const ids = (w: InstanceType<typeof WatchSubscriber>) => w.events.filter((e) => e.instance && e.type === "ADDED").map((e) => e.instance!.id);
+      expect(ids(alice)).toEqual([a.id]);
+      expect(ids(bob)).toEqual([b.id]);
+      // Alice's token names her watch; presented with Bob's credentials it is another query.
+      const crossed = new WatchSubscriber(p.client, { region: "us-east-1", filters, resume_token: alice.lastToken }, meta(BOB));
+      await crossed.until((w) => w.ended !== undefined, "refused");
+      expect(crossed.ended!.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(crossed.ended!.details).toContain("resume_token");
+    } finally {
+      alice.cancel();
+      bob.cancel();
+    }
+  }, 120_000);
+});
