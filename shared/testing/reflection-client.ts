@@ -148,9 +148,10 @@ export function rootFromDescriptors(files: Map<string, FileDescriptor>): protobu
 /**
  * What `grpcurl -plaintext -d JSON ADDRESS SERVICE/METHOD` does: learn the
  * method's types from the server's reflection alone, encode the JSON request
- * with them, call, and decode the reply to JSON-like data.
+ * with them, call, and decode the reply to JSON-like data. A server stream
+ * answers with its messages until `until` holds for one (default: the first).
  */
-export async function callByReflection(address: string, fullMethod: string, request: object, timeoutMs = 10_000): Promise<any> {
+export async function callByReflection(address: string, fullMethod: string, request: object, timeoutMs = 10_000, until: (message: any) => boolean = () => true): Promise<any> {
   const slash = fullMethod.lastIndexOf("/");
   const [service, method] = [fullMethod.slice(0, slash), fullMethod.slice(slash + 1)];
   const reflection = new ReflectionClient(address);
@@ -165,6 +166,28 @@ export async function callByReflection(address: string, fullMethod: string, requ
   const Req = root.lookupType(rpc.requestType);
   const Res = root.lookupType(rpc.responseType);
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const encode = (v: object) => Buffer.from(Req.encode(Req.fromObject(v)).finish());
+  const decode = (b: Buffer) => Res.toObject(Res.decode(b), { longs: String, enums: String, defaults: true });
+  if (rpc.responseStream) {
+    // A server stream (grpcurl prints each message): the messages until `until` says stop, then hang up.
+    try {
+      return await new Promise((resolve, reject) => {
+        const got: any[] = [];
+        const stream = client.makeServerStreamRequest(`/${service}/${method}`, encode, decode, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs });
+        stream.on("data", (m: any) => {
+          got.push(m);
+          if (until(m)) {
+            resolve(got);
+            stream.cancel();
+          }
+        });
+        stream.on("error", reject);
+        stream.on("end", () => resolve(got));
+      });
+    } finally {
+      client.close();
+    }
+  }
   try {
     return await new Promise((resolve, reject) =>
       client.makeUnaryRequest(
