@@ -116,7 +116,7 @@ async function measure(source: Source): Promise<Row> {
 
 export function renderWatchSection(rows: Row[], date: string): string {
   const lines = [
-    `Measured ${date} by \`bun scripts/bench/watch.ts\` (in-process providers against their real peers; relist intervals ${FAST_MS} ms while something changes, ${SLOW_MS} ms when settled, set for the bench: the defaults are 2000/15000). Latency: a change made behind the provider's back (awscli-equivalent stop at the peer) until a watcher has the event, ${SAMPLES} samples at random phases. Call budget: the peer's instance listings per minute while settled.`,
+    `Measured ${date} by \`bun scripts/bench/watch.ts\` (in-process providers against their real peers; relist intervals ${FAST_MS} ms while something changes, ${SLOW_MS} ms when settled, set for the bench: the defaults are 2000/15000). Latency: a change made behind the provider's back (awscli-equivalent stop at the peer) until a watcher has the event, ${SAMPLES} samples at random phases. Call budget: the peer's instance listings per minute while settled, one poll per interval whatever the number of watchers (a 30 s window holds 5 or 6 polls, hence ratios of 1.0x-1.2x).`,
     "",
     "| source | how | event latency median (min-max) | cloud listings/min, 1 watcher | 50 watchers | 50 / 1 |",
     "|---|---|---|---|---|---|",
