@@ -218,7 +218,8 @@ export class WatchEngine {
   }
 
   private leave(member: Member): void {
-    this.members.delete(member);
+    // Once per member: a cut-off subscriber also closes its subscription.
+    if (!this.members.delete(member)) return;
     if (this.members.size === 0) this.idle();
   }
 

@@ -5,7 +5,7 @@
 // gets every change since (the next poll diffs against the kept state).
 // Bounded: a caller cannot open unlimited engines (each one polls the
 // cloud) by varying filters; idle engines are dropped first.
-import { resourceExhausted } from "../errors";
+import { resourceExhausted, unavailable } from "../errors";
 import { WatchEngine, type EngineLimits, type WatchSource, type WatchTiming } from "./engine";
 
 export interface RegistryOptions {
@@ -44,7 +44,7 @@ export class WatchRegistry {
 
   /** The engine for `key`, started with `source()` if there is none yet. */
   engine(key: string, source: () => WatchSource): WatchEngine {
-    if (this.closed) throw resourceExhausted("the server is shutting down");
+    if (this.closed) throw unavailable("the server is shutting down; reconnect to another replica");
     const existing = this.entries.get(key);
     if (existing) {
       if (existing.dropTimer) clearTimeout(existing.dropTimer);
