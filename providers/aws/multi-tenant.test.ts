@@ -23,6 +23,7 @@ import { makeTestPki, type TestPki } from "../../shared/testing/certs";
 import { CREDENTIALS_METADATA, encodeCredentialDocument } from "../../shared/tenancy/credential-document";
 import { awsProvider } from "./definition";
 import { startMoto, type MotoServer } from "./moto-server";
+import { collectOutput } from "../../shared/testing/written-output";
 
 const AMI = "ami-04681a1dbd79675a5";
 const CALL_ONCE = `${import.meta.dir}/../../shared/testing/call-once.ts`;
@@ -30,15 +31,8 @@ let moto: MotoServer;
 /** Every secret any tenant used: none may appear anywhere the provider writes. */
 const secrets: string[] = [];
 const errors: string[] = [];
-const spans: string[] = [];
-const receiver = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  async fetch(req) {
-    spans.push(await req.text());
-    return Response.json({});
-  },
-});
+/** Everything the providers write (logs, /metrics, OTLP spans), scanned for secrets at the end. */
+const output = collectOutput("multi-tenant-test");
 
 async function accountCredentials(account: string): Promise<Record<string, string>> {
   const sts = new STSClient({ region: "us-east-1", endpoint: moto.url, credentials: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" } });
@@ -53,8 +47,8 @@ const as = (creds: Record<string, string>) => ({ [CREDENTIALS_METADATA]: encodeC
 async function provider(extra: string[] = []): Promise<TestProvider> {
   return startTestProvider(
     awsProvider,
-    ["--per-call-credentials", "--endpoint", moto.url, "--sts-endpoint", moto.url, "--region", "us-east-1", "--max-attempts", "1", "--metrics-addr", "127.0.0.1:0", ...extra],
-    { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.port}`, OTEL_SERVICE_NAME: "multi-tenant-test", HOME: "/nonexistent" },
+    ["--per-call-credentials", "--endpoint", moto.url, "--sts-endpoint", moto.url, "--region", "us-east-1", "--max-attempts", "1", ...output.args, ...extra],
+    { ...output.env, HOME: "/nonexistent" },
   );
 }
 
@@ -68,7 +62,8 @@ let alice: Record<string, string>;
 let bob: Record<string, string>;
 let carol: Record<string, string>;
 let p: TestProvider;
-const scraped: string[] = [];
+/** Log lines of every provider the suite started (scanned with the rest at the end). */
+const providerLogs: string[] = [];
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -81,7 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await p?.close();
   await moto?.stop();
-  receiver.stop(true);
+  output.stop();
 }, 30_000);
 
 describe("per-call credentials on EC2 (moto, one account per tenant)", () => {
@@ -177,7 +172,7 @@ describe("per-call credentials on EC2 (moto, one account per tenant)", () => {
       // Nothing was cached for refused documents; the operator's endpoint still serves the tenant.
       expect((await q.client.call("ListRegions", {}, { metadata: as(alice), deadlineMs: 30_000 })).regions.length).toBeGreaterThan(0);
     } finally {
-      scraped.push(q.logs.join("\n"));
+      providerLogs.push(q.logs.join("\n"));
       await q.close();
     }
   }, 120_000);
@@ -196,9 +191,9 @@ describe("per-call credentials on EC2 (moto, one account per tenant)", () => {
       await list(alice);
       expect(await plainSample(metrics, "skyclust_tenant_cache_hits_total")).toBe(1);
       expect(await plainSample(metrics, "skyclust_tenant_cache_size")).toBe(2);
-      scraped.push(await (await fetch(`http://${metrics}/metrics`)).text());
+      await output.scrape(metrics);
     } finally {
-      scraped.push(q.logs.join("\n"));
+      providerLogs.push(q.logs.join("\n"));
       await q.close();
     }
   }, 120_000);
@@ -222,7 +217,7 @@ describe("per-call credentials only over a protected channel", () => {
       expect(out.details).toContain("only over TLS or from loopback");
       expect((await q.client.call("ListRegions", {}, { metadata: as(alice), deadlineMs: 30_000 })).regions.length).toBeGreaterThan(0);
     } finally {
-      scraped.push(q.logs.join("\n"));
+      providerLogs.push(q.logs.join("\n"));
       await q.close();
     }
   }, 120_000);
@@ -248,7 +243,7 @@ describe("per-call credentials over TLS from another host", () => {
       errors.push(out.details);
       expect(out).toEqual({ code: grpc.status.OK, details: "" });
     } finally {
-      scraped.push(q.logs.join("\n"));
+      providerLogs.push(q.logs.join("\n"));
       await q.close();
     }
   }, 120_000);
@@ -256,12 +251,12 @@ describe("per-call credentials over TLS from another host", () => {
 
 describe("no secret anywhere", () => {
   test("log lines, errors, metrics and spans hold none of the tenants' secrets", async () => {
-    scraped.push(await (await fetch(`http://${p.started.metrics!.address}/metrics`)).text());
+    await output.scrape(p.started.metrics!.address);
     await p.close(); // flushes the spans
-    scraped.push(p.logs.join("\n"));
-    expect(spans.length).toBeGreaterThan(0);
-    expect(scraped.join("\n")).toContain("tenant"); // the fingerprints are logged, so the scan reads real output
-    const everything = [...scraped, ...errors, ...spans].join("\n");
+    providerLogs.push(p.logs.join("\n"));
+    expect(output.spans.length).toBeGreaterThan(0);
+    expect(providerLogs.join("\n")).toContain("tenant"); // the fingerprints are logged, so the scan reads real output
+    const everything = [output.everything(providerLogs), ...errors].join("\n");
     for (const s of secrets) {
       expect(everything.includes(s)).toBe(false);
       expect(everything.includes(encodeURIComponent(s))).toBe(false);
