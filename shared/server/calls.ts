@@ -58,7 +58,14 @@ export interface CallDeps {
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
 
-function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): Date | undefined {
+/** The caller's "x-request-id" when it is a sane id, else a new one (every call kind: unary and streams). */
+export function requestIdOf(metadata: grpc.Metadata): string {
+  const given = metadata.get("x-request-id")[0];
+  return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** The caller's deadline, if it set one. */
+export function deadlineOf(call: { getDeadline(): grpc.Deadline }): Date | undefined {
   const d = call.getDeadline();
   const ms = d instanceof Date ? d.getTime() : Number(d);
   return Number.isFinite(ms) && ms > 0 ? new Date(ms) : undefined;
@@ -97,8 +104,7 @@ export function unary<Req, Res>(method: string, deps: CallDeps, handler: UnaryHa
         replies.hold(peer, bytes);
       };
     }
-    const given = call.metadata.get("x-request-id")[0];
-    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(call.metadata);
     const span = deps.tracing?.startRpc(method, call.metadata, { "skyclust.request_id": requestId });
     const log = deps.log.child(span ? { request_id: requestId, trace_id: span.traceId, span_id: span.spanId } : { request_id: requestId });
     const controller = new AbortController();

@@ -9,21 +9,12 @@
 // whole grace period) but ends them with UNAVAILABLE, so clients reconnect
 // to another replica.
 import * as grpc from "@grpc/grpc-js";
-import { randomUUID } from "node:crypto";
 import { ProviderError, deadlineExceeded, unavailable } from "../errors";
 import type { CallContext } from "../provider";
 import { tenantScope } from "../tenancy/scope";
 import { authFailureReason } from "./auth/access";
-import type { CallDeps } from "./calls";
+import { deadlineOf, requestIdOf, type CallDeps } from "./calls";
 import { codeName, toGrpcError } from "./grpc-errors";
-
-const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-function deadlineOf(call: grpc.ServerWritableStream<unknown, unknown>): Date | undefined {
-  const d = call.getDeadline();
-  const ms = d instanceof Date ? d.getTime() : Number(d);
-  return Number.isFinite(ms) && ms > 0 ? new Date(ms) : undefined;
-}
 
 /**
  * Serves one server-streaming call: `body` writes to the call and resolves
@@ -39,8 +30,7 @@ export function serverStream<Req, Res>(
     const metrics = deps.metrics;
     metrics?.rpcStarted(method, "server_stream");
     const peer = call.getPeer();
-    const given = call.metadata.get("x-request-id")[0];
-    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(call.metadata);
     const log = deps.log.child({ request_id: requestId });
     const controller = new AbortController();
     const deadline = deadlineOf(call);

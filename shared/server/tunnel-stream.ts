@@ -12,21 +12,20 @@
 // - clean half-close: the client ending its side is EOF on the channel; the
 //   instance side ending is an `eof` frame; the call ends OK once both have.
 import * as grpc from "@grpc/grpc-js";
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { ProviderError, deadlineExceeded, failedPrecondition, invalidArgument, resourceExhausted, unavailable, unimplemented } from "../errors";
 import type { CallContext, CloudBackend } from "../provider";
 import type { SshService, StreamTunnel } from "../ssh/types";
 import { defaultLoginUser } from "../ssh/users";
 import { tenantScope } from "../tenancy/scope";
 import { authFailureReason } from "./auth/access";
-import type { CallDeps } from "./calls";
+import { requestIdOf, type CallDeps } from "./calls";
 import { codeName, toGrpcError } from "./grpc-errors";
 import { checkKeyPairName, checkRegion, requireText } from "./validation";
 
 export const TUNNEL_METHOD = "TunnelInstancePort";
 export const MAX_FRAME_BYTES = 1024 * 1024;
 const OPEN_WAIT_MS = 10_000;
-const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 interface Frame {
   frame?: "open" | "data" | "opened" | "eof";
@@ -63,8 +62,7 @@ export function tunnelStreamService(deps: CallDeps, opts: TunnelStreamOptions): 
     const started = performance.now();
     const peer = call.getPeer();
     deps.metrics?.rpcStarted(TUNNEL_METHOD, "bidi_stream");
-    const given = call.metadata.get("x-request-id")[0];
-    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(call.metadata);
     const log = deps.log.child({ request_id: requestId });
     const controller = new AbortController();
     const ctx: CallContext = { signal: controller.signal, requestId, log };
