@@ -92,15 +92,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   const replies = new ReplyBudget();
   const deps = { log, inflight, access: opts.access, replies, metrics: opts.metrics, tracing: opts.tracing, tenancy: opts.tenancy };
+  // One region cache for the service and the watches: a region list fetched by either serves both.
+  const regions = new RegionsCache(opts.backend);
   const watches = watchService(deps, {
     backend: opts.backend,
-    regions: new RegionsCache(opts.backend),
+    regions,
     settings: opts.watch ?? watchSettings({}),
     fanoutConcurrency: opts.fanoutConcurrency,
     regionBudgetMs: opts.fanoutRegionTimeoutMs ?? 10_000,
   });
   server.addService(measuringReplies(serviceDefinition()), {
-    ...buildProviderService(deps, { ...opts, serverCapabilities }),
+    ...buildProviderService(deps, { ...opts, serverCapabilities, regions }),
     ...tunnelStreamService(deps, opts),
     ...watches.implementation,
   });

@@ -21,6 +21,8 @@ export interface ServiceOptions {
   waitUntilRunningMaxMs?: number;
   /** Per-region budget of a "*" fan-out when the caller set no deadline (default 10 s). */
   fanoutRegionTimeoutMs?: number;
+  /** The server's one region cache, shared with WatchInstances; absent = a cache of the service's own. */
+  regions?: RegionsCache;
 }
 
 /** The RPC names of CloudProviderService (the handler map without grpc-js's index signature). */
@@ -43,7 +45,7 @@ export interface HandlerEnv {
 }
 
 export function handlerEnv(deps: CallDeps, opts: ServiceOptions): HandlerEnv {
-  return { deps, backend: opts.backend, ssh: opts.ssh, opts, regions: new RegionsCache(opts.backend) };
+  return { deps, backend: opts.backend, ssh: opts.ssh, opts, regions: opts.regions ?? new RegionsCache(opts.backend) };
 }
 
 /** One RPC: its name ties the handler to the generated request and response types. */
