@@ -101,10 +101,7 @@ export function novaNotifications(opts: NovaNotificationsOptions): NovaNotificat
       if (why !== lastError) opts.log.warn("nova notifications: bus connection failed; reconnecting", { bus: redactAmqpUrl(opts.url), reason: why });
       lastError = why;
     });
-    connection.on("connection", () => {
-      lastError = "";
-      opts.log.info("nova notifications: listening", { bus: redactAmqpUrl(opts.url), exchange, topic });
-    });
+    connection.on("connection", () => (lastError = ""));
     const consumer = connection.createConsumer(
       {
         queue: "",
@@ -121,6 +118,9 @@ export function novaNotifications(opts: NovaNotificationsOptions): NovaNotificat
       },
     );
     consumer.on("error", (err: Error) => opts.log.warn("nova notifications: consumer error", { reason: bounded(err.message, 200) }));
+    // "ready" comes after the queue is declared and bound (again after each
+    // reconnect): only from then on does a published notice reach us.
+    consumer.on("ready", () => opts.log.info("nova notifications: listening", { bus: redactAmqpUrl(opts.url), exchange, topic }));
     running = {
       async close() {
         // Closing waits for the broker; one that never answered must not hold up shutdown.

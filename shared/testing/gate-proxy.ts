@@ -108,8 +108,16 @@ export class GateProxy {
     let release!: () => void;
     const arrivedP = new Promise<SeenRequest>((r) => (arrived = r));
     const released = new Promise<void>((r) => (release = r));
-    this.holds.push({ match, arrived, released });
-    return { arrived: arrivedP, release };
+    const entry = { match, arrived, released };
+    this.holds.push(entry);
+    return {
+      arrived: arrivedP,
+      release: () => {
+        // Released before any request came: withdrawn, so it cannot swallow a later test's request.
+        this.holds = this.holds.filter((h) => h !== entry);
+        release();
+      },
+    };
   }
 
   /** Answers the next `times` requests matching `match` with `answer`; the peer never sees them. */
