@@ -13,13 +13,14 @@
 // only the names the clients read, the others (and duplexify and
 // retry-request where gax imports them, which only its streaming calls use)
 // by a stub that throws a clear error when anything of it is used (a
-// property read, a call, `new`); it can still be named as a base class
-// (`class StreamProxy extends duplexify`) and re-exported through lazy
-// getters, as gax does at load time. binary.test.ts runs the compiled
-// binary against the fake Compute Engine over every call the provider
-// makes, with a key file, Application Default Credentials and an access
-// token; gax-rest-plugin.test.ts checks what the bundle holds.
+// property read, a call, `new`) but can still be loaded, re-exported and
+// extended as gax does at load time (shared/left-out-module.ts).
+// binary.test.ts runs the compiled binary against the fake Compute Engine
+// over every call the provider makes, with a key file, Application Default
+// Credentials and an access token; gax-rest-plugin.test.ts checks what the
+// bundle holds.
 import type { BunPlugin } from "bun";
+import { leftOutModule } from "../../shared/left-out-module";
 
 /** What each left-out module is, by its path under node_modules. */
 export const LEFT_OUT_MODULES: Record<string, string> = {
@@ -60,23 +61,9 @@ module.exports = new Proxy(exported, {
 });
 `;
 
-/** A module that fails loudly when used, yet can be loaded, re-exported and extended. */
+/** The stand-in for a left-out module (shared/left-out-module.ts): loads, but any use throws. */
 export function leftOutStub(what: string): string {
-  const message = `${what} is left out of the gcp binary: the Compute Engine REST clients never use it (providers/gcp/gax-rest-plugin.ts)`;
-  return `
-const message = ${JSON.stringify(message)};
-const fail = () => { throw new Error(message); };
-module.exports = new Proxy(function leftOut() { fail(); }, {
-  get(target, key) {
-    if (key === "__esModule") return true;
-    if (key === "prototype") return target.prototype;
-    if (typeof key === "symbol" || key === "then") return undefined;
-    fail();
-  },
-  apply: fail,
-  construct: fail,
-});
-`;
+  return leftOutModule(`${what} is left out of the gcp binary: the Compute Engine REST clients never use it (providers/gcp/gax-rest-plugin.ts)`, { exports: "throw" });
 }
 
 function packagePath(path: string): string | undefined {
