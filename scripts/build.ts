@@ -14,7 +14,9 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { PROVIDER_NAMES, providerEntry } from "../providers/index";
+import { awsSdkTrimPlugin } from "../providers/aws/bundle-plugin";
 import { computeProtosPlugin } from "../providers/gcp/bundle-plugin";
+import { gaxRestOnlyPlugin } from "../providers/gcp/gax-rest-plugin";
 import { ssh2PureJsPlugin } from "../shared/ssh/bundle-plugin";
 
 const root = resolve(import.meta.dir, "..");
@@ -36,7 +38,7 @@ export const embeddedProtoLoader: BunPlugin = {
 };
 
 /** Every plugin a build of a provider uses (the benchmark's bundles use the same). */
-export const BUILD_PLUGINS: BunPlugin[] = [embeddedProtoLoader, ssh2PureJsPlugin, computeProtosPlugin];
+export const BUILD_PLUGINS: BunPlugin[] = [embeddedProtoLoader, ssh2PureJsPlugin, computeProtosPlugin, gaxRestOnlyPlugin, awsSdkTrimPlugin];
 
 export interface BuildOptions {
   providers?: readonly string[];

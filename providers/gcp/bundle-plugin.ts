@@ -3,17 +3,27 @@
 // package's build/protos/protos.json (~4 MB: google.cloud.compute.v1 and
 // v1beta, every service), and gax parses it when a client is built, after
 // a JSON.stringify and a hash of the whole text to find its cache entry.
-// The REST clients need only their own service and the messages reachable
-// from it, so the build replaces the file with that subset: google.cloud.
-// compute.v1 trimmed to what GCE_SERVICES reach, v1beta dropped, every other
+// The REST clients need only the methods they call and the messages
+// reachable from them, so the build replaces the file with that subset:
+// google.cloud.compute.v1 trimmed to the methods of GCE_METHODS
+// (gce-methods.ts) and what they reach, v1beta dropped, every other
 // namespace (google.api, google.protobuf, cloud annotations) kept as is.
-// providers/gcp/binary.test.ts runs the trimmed build against the fake
-// Compute Engine server; bundle-plugin.test.ts checks the walk.
+// A generated client still wraps every method of its service, and a
+// dropped one fails only when called; gce-api.ts types the clients down to
+// GCE_METHODS so that no code calls one. providers/gcp/binary.test.ts runs
+// the trimmed build against the fake Compute Engine server over every call
+// the provider makes; bundle-plugin.test.ts checks the walk.
 import type { BunPlugin } from "bun";
 import { readFileSync } from "node:fs";
+import { GCE_METHODS } from "./gce-methods";
+
+/** Methods kept, by v1 service; proto method names are the client's, capitalised. */
+export type MethodsByService = Readonly<Record<string, readonly string[]>>;
 
 /** The v1 services gce-api.ts builds clients for. */
-export const GCE_SERVICES = ["Instances", "Disks", "ZoneOperations", "GlobalOperations", "Regions", "Projects"];
+export const GCE_SERVICES = Object.keys(GCE_METHODS);
+
+const protoMethod = (clientMethod: string) => clientMethod[0]!.toUpperCase() + clientMethod.slice(1);
 
 const COMPUTE = ["google", "cloud", "compute"];
 const V1 = [...COMPUTE, "v1"];
@@ -39,9 +49,11 @@ function resolve(root: Json, scope: string[], ref: string): string[] | undefined
 
 const SCALARS = new Set(["double", "float", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32", "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes"]);
 
-/** The descriptor JSON with google.cloud.compute reduced to what `services` (in v1) reach. */
-export function trimComputeProtos(root: Json, services: readonly string[] = GCE_SERVICES): Json {
+/** The descriptor JSON with google.cloud.compute reduced to `methods` (in v1) and what they reach. */
+export function trimComputeProtos(root: Json, methods: MethodsByService = GCE_METHODS): Json {
   const keep = new Set<string>();
+  /** Kept method names (proto spelling) by service path. */
+  const keptMethods = new Map<string, Set<string>>();
   const queue: string[][] = [];
   const need = (path: string[] | undefined, ref: string) => {
     if (!path) throw new Error(`compute protos: cannot resolve type "${ref}"`);
@@ -51,11 +63,17 @@ export function trimComputeProtos(root: Json, services: readonly string[] = GCE_
       queue.push(path);
     }
   };
-  for (const name of services) {
+  for (const [name, clientMethods] of Object.entries(methods)) {
     const service = at(root, [...V1, name]);
     if (!service?.methods) throw new Error(`compute protos: no service google.cloud.compute.v1.${name}`);
-    keep.add([...V1, name].join("."));
-    for (const m of Object.values<Json>(service.methods)) {
+    const key = [...V1, name].join(".");
+    keep.add(key);
+    keptMethods.set(key, new Set());
+    for (const clientMethod of clientMethods) {
+      const method = protoMethod(clientMethod);
+      const m = service.methods[method];
+      if (!m) throw new Error(`compute protos: no method google.cloud.compute.v1.${name}.${method}`);
+      keptMethods.get(key)!.add(method);
       need(resolve(root, V1, m.requestType), m.requestType);
       need(resolve(root, V1, m.responseType), m.responseType);
     }
@@ -78,7 +96,12 @@ export function trimComputeProtos(root: Json, services: readonly string[] = GCE_
     const inCompute = path.length >= COMPUTE.length && COMPUTE.every((p, i) => path[i] === p);
     if (!onPathToCompute && !inCompute) return node;
     const isNamespace = !node.fields && !node.values && !node.methods;
-    if (!isNamespace) return keep.has(path.join(".")) ? node : undefined;
+    if (!isNamespace) {
+      const key = path.join(".");
+      if (!keep.has(key)) return undefined;
+      const kept = keptMethods.get(key);
+      return kept ? { ...node, methods: Object.fromEntries(Object.entries<Json>(node.methods).filter(([m]) => kept.has(m))) } : node;
+    }
     const nested: Json = {};
     for (const [name, child] of Object.entries<Json>(node.nested ?? {})) {
       const kept = copy(child, [...path, name]);

@@ -15,6 +15,7 @@ import { ProjectsClient } from "@google-cloud/compute/build/src/v1/projects_clie
 import { RegionsClient } from "@google-cloud/compute/build/src/v1/regions_client";
 import { ZoneOperationsClient } from "@google-cloud/compute/build/src/v1/zone_operations_client";
 import type { GoogleAuth } from "google-auth-library";
+import type { GceMethod, GceService } from "./gce-methods";
 import { throwIfAborted } from "../../shared/errors";
 import type { CallContext } from "../../shared/provider";
 import type { Endpoint } from "./connection";
@@ -27,13 +28,21 @@ import { RetryPolicy } from "../../shared/cloud/retry";
 const DEFAULT_TIMEOUT_MS = 60_000;
 export const WAIT_TIMEOUT_MS = 150_000;
 
+/**
+ * A client narrowed to the methods the build keeps descriptors for
+ * (gce-methods.ts). The aggregated lists have no typed method (only an
+ * iterator, which the provider does not use): they are called through
+ * innerApiCalls.
+ */
+type Used<Client, S extends GceService> = Pick<Client, Extract<GceMethod<S> | "initialize", keyof Client>>;
+
 export interface GceClients {
-  instances: InstancesClient;
-  disks: DisksClient;
-  zoneOperations: ZoneOperationsClient;
-  globalOperations: GlobalOperationsClient;
-  regions: RegionsClient;
-  projects: ProjectsClient;
+  instances: Used<InstancesClient, "Instances">;
+  disks: Used<DisksClient, "Disks">;
+  zoneOperations: Used<ZoneOperationsClient, "ZoneOperations">;
+  globalOperations: Used<GlobalOperationsClient, "GlobalOperations">;
+  regions: Used<RegionsClient, "Regions">;
+  projects: Used<ProjectsClient, "Projects">;
 }
 
 export function createClients(auth: GoogleAuth, endpoint?: Endpoint): GceClients {
