@@ -101,6 +101,9 @@ export async function bundleComposition(provider: string, outdir: string): Promi
     entrypoints: [join(root, "providers", provider, "main.ts")],
     target: "bun",
     outdir: join(outdir, `metafile-${provider}`),
+    // Split like the shipped build (scripts/build.ts), so the table counts what the binary holds.
+    format: "esm",
+    splitting: true,
     minify: true,
     metafile: true,
     plugins: BUILD_PLUGINS,
