@@ -84,13 +84,21 @@ describe("fan-out read-ahead", () => {
     expect(pages.map((p) => p.length)).toEqual([100, 100, 100, 100]);
   });
 
-  test("sparser than the first page assumed (20 x 2, page 50): a short first page in one round trip, then the rest in one", async () => {
+  test("sparser than the first page assumed (20 x 2, page 50): the first page reads on, in one more round trip, rather than answer short", async () => {
     const { calls, pages, waits } = await walk(regions(20), () => 2, 50);
-    // 5 regions (50 / 10) give 10: answered now rather than after a second
-    // round trip; the token says regions yield 2, so the next call starts the other 15.
-    expect(pages.map((p) => p.length)).toEqual([10, 30]);
+    // 5 regions (50 / 10) give 10: the guess was wrong, so the other 15 start
+    // together once those have answered, and the first page holds everything.
+    expect(pages.map((p) => p.length)).toEqual([40]);
     expect(calls.length).toBe(20);
-    expect(waits.every((w) => w.every((answered) => answered === 0))).toBe(true);
+    expect(waits).toEqual([[...Array(5).fill(0), ...Array(15).fill(5)]]);
+  });
+
+  test("a later page answers short rather than spend a second round trip (20 x 150, page 100)", async () => {
+    const { calls, pages, waits } = await walk(regions(20), () => 150, 100);
+    // The token says one region fills a page; a region's tail of 50 ends the page there.
+    expect(pages.slice(1, 3).map((p) => p.length)).toEqual([50, 100]);
+    expect(waits.slice(1).every((w) => w.every((answered) => answered === 0))).toBe(true);
+    expect(calls.length).toBe(40 + 9);
   });
 
   test("a region that answered empty ahead of a full page is not read again", async () => {

@@ -10,29 +10,32 @@
 //
 // Which regions a page starts: in the order the page consumes them, only as
 // many as should fill it, each counted for what one of its pages is expected
-// to yield. Every page costs one cloud round trip (the token is stateless, so
-// nothing can be fetched ahead for the next call), so what a page should
-// avoid is starting a region whose page it then cannot use: a region call the
-// next page repeats. What a region page yields:
+// to yield. Every page costs at least one cloud round trip (the token is
+// stateless, so nothing can be fetched ahead for the next call), so what a
+// page should avoid is starting a region whose page it then cannot use: a
+// region call the next page repeats. What a region page yields:
 //   - the first page of a walk knows nothing yet and assumes each region
 //     gives FIRST_PAGE_REGION_YIELD (10) instances: it starts
 //     ceil(page_size / 10) regions at once (every region of a real cloud for
 //     a page of 500; 10 for a page of 100). Where regions are dense, the
 //     first region fills the page and at most that many calls are wasted,
-//     once per walk; where they are sparse, a large page still comes in one
-//     round trip, and a small one answers with what the started regions gave;
+//     once per walk. Where they are sparser than assumed, the guess was
+//     wrong: it starts every other region at once (up to the concurrency
+//     limit) and reads on, so a first page is full, or holds every instance,
+//     after two round trips (when the limit covers the regions);
 //   - later pages read what earlier pages saw: the cursor carries how many
 //     instances one region page yielded (`y`), so a page of dense regions
 //     starts exactly the one region that fills it, and of small regions as
-//     many as fill it.
-// Once a page has instances, the call never waits for a region it has not
-// started: it answers with a shorter page instead of a second round trip (a
-// page may hold fewer than page_size; the token continues). While it has
-// none (the regions started were empty or failed: the estimate was wrong),
-// it reads ahead as far as the concurrency limit allows instead of one round
-// trip per empty region. A region that answered with nothing at all after
-// the page was full is left out of the cursor: the walk has seen that it is
-// empty, and reading it again would cost a call for the same answer.
+//     many as fill it. Once such a page has instances, it never waits for a
+//     region it has not started: it answers with a shorter page instead of a
+//     second round trip (a page may hold fewer than page_size; the token
+//     continues).
+// A page with nothing yet (the regions it started were empty or failed)
+// reads ahead as far as the concurrency limit allows instead of one round
+// trip per empty region. A region that answered with nothing at all while
+// a full page was being answered is left out of the cursor: the walk has
+// seen that it is empty, and reading it again would cost a call for the
+// same answer.
 //
 // Every region has a time budget: the caller's deadline less a margin for
 // the reply (regionBudgetMs), or --fanout-region-timeout-seconds (10 s) when
@@ -230,12 +233,17 @@ export async function listAcrossRegions(
   const remaining: RegionState[] = [];
   /** Regions this page did not reach (a suffix of pending). */
   const unconsumed: number[] = [];
+  // Starts every region from `from` (the first one not answered yet) up to
+  // the concurrency limit: for when the estimate that chose the first wave
+  // turned out wrong.
+  const readAhead = (from: number) => {
+    while (!expired && launched.length < pending.length && launched.length - from < concurrency) launch(launched.length);
+  };
   // Region i gave nothing and nothing is collected yet (empty or failing
-  // regions): the estimate was too optimistic, so read ahead as far as the
-  // concurrency limit allows instead of one round trip per empty region.
+  // regions): the estimate was too optimistic, so read ahead now instead of
+  // one round trip per empty region.
   const readAheadIfEmpty = (i: number, gaveSome: boolean) => {
-    if (gaveSome || instances.length > 0 || expired) return;
-    while (launched.length < pending.length && launched.length - i <= concurrency) launch(launched.length);
+    if (!gaveSome && instances.length === 0) readAhead(i + 1);
   };
   try {
     for (let i = 0; i < pending.length; i++) {
@@ -245,14 +253,16 @@ export async function listAcrossRegions(
         continue;
       }
       if (launched[i] === undefined) {
-        // Not started yet: with instances in hand, answer now rather than
-        // spend a second round trip; with none, keep reading (unless the
-        // budget is spent: the next page reads it).
-        if (instances.length > 0 || expired) {
+        // Not started yet. With instances in hand and a wave planned from
+        // what earlier pages saw, answer now rather than spend a second
+        // round trip. The first page's wave was a guess: it reads on, as
+        // does a page with nothing yet (unless the budget is spent: the
+        // next page reads the rest).
+        if (expired || (instances.length > 0 && yieldHint !== undefined)) {
           unconsumed.push(i);
           continue;
         }
-        launch(i);
+        readAhead(i);
       }
       // A region that answered before the budget was spent counts, even when read after.
       const outcome = await Promise.race([launched[i]!, budgetSpent]);
