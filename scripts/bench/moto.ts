@@ -29,7 +29,7 @@ export interface SeededMoto {
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   // Fields after the ")" of the command name: state is field 3; utime 14, stime 15.
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

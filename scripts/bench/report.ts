@@ -142,6 +142,11 @@ export function renderReport(r: RunReport): string {
       r.fanout.map((f) => [f.name, `${f.latencyMs} ms`, String(f.rpcs), fmt(f.measuredMs), `${fmt(f.lowerBoundMs)} ms`, ratio(f.measuredMs, f.lowerBoundMs), `${fmt(f.statelessBoundMs)} ms`, ratio(f.measuredMs, f.statelessBoundMs), `${f.cloudCalls.started} (${f.cloudCalls.cancelled}) / ${f.cloudCalls.pagesNeeded}`]),
     ),
     "",
+    // What the bounds leave out: the RPCs' own cost, with no injected latency.
+    ...r.fanout
+      .filter((f) => f.zeroLatencyMs !== undefined)
+      .map((f) => `- ${f.name}: ${fmt(f.zeroLatencyMs)} ms with no injected latency; provider CPU ${fmt(f.serverCpuMsPerRpc, 1)} ms per RPC (${fmt(f.zeroLatencyServerCpuMsPerRpc, 1)} ms with no latency)`),
+    "",
   );
 
   if (r.moto) {

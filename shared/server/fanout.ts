@@ -8,15 +8,34 @@
 // holds more than pageSize instances; once it is full, prefetches that are
 // no longer needed are cancelled.
 //
-// Read-ahead follows what the listing has seen: the cursor also carries how
-// many instances one region page yielded (`y`), so the next call starts only
-// as many regions as should fill its page (one, when regions are dense) rather
-// than every region at once, whose pages it would then cancel. And once a
-// page has instances, the call never waits for a region it has not started:
-// it answers with a shorter page instead of a second round trip (a page may
-// hold fewer than page_size; the token continues). The first call knows
-// nothing yet and starts every region concurrently, as a one-page listing of
-// sparse regions needs.
+// Which regions a page starts: in the order the page consumes them, only as
+// many as should fill it, each counted for what one of its pages is expected
+// to yield. Every page costs at least one cloud round trip (the token is
+// stateless, so nothing can be fetched ahead for the next call), so what a
+// page should avoid is starting a region whose page it then cannot use: a
+// region call the next page repeats. What a region page yields:
+//   - the first page of a walk knows nothing yet and assumes each region
+//     gives FIRST_PAGE_REGION_YIELD (10) instances: it starts
+//     ceil(page_size / 10) regions at once (every region of a real cloud for
+//     a page of 500; 10 for a page of 100). Where regions are dense, the
+//     first region fills the page and at most that many calls are wasted,
+//     once per walk. Where they are sparser than assumed, the guess was
+//     wrong: it starts every other region at once (up to the concurrency
+//     limit) and reads on, so a first page is full, or holds every instance,
+//     after two round trips (when the limit covers the regions);
+//   - later pages read what earlier pages saw: the cursor carries how many
+//     instances one region page yielded (`y`), so a page of dense regions
+//     starts exactly the one region that fills it, and of small regions as
+//     many as fill it. Once such a page has instances, it never waits for a
+//     region it has not started: it answers with a shorter page instead of a
+//     second round trip (a page may hold fewer than page_size; the token
+//     continues).
+// A page with nothing yet (the regions it started were empty or failed)
+// reads ahead as far as the concurrency limit allows instead of one round
+// trip per empty region. A region that answered with nothing at all while
+// a full page was being answered is left out of the cursor: the walk has
+// seen that it is empty, and reading it again would cost a call for the
+// same answer.
 //
 // Every region has a time budget: the caller's deadline less a margin for
 // the reply (regionBudgetMs), or --fanout-region-timeout-seconds (10 s) when
@@ -148,6 +167,12 @@ export interface FanoutResult extends InstancePage {
   unreachable: string[];
 }
 
+/**
+ * Instances one region page is assumed to yield before any region of the walk
+ * has answered: the first page starts ceil(page_size / this) regions.
+ */
+export const FIRST_PAGE_REGION_YIELD = 10;
+
 export async function listAcrossRegions(
   ctx: CallContext,
   fetchPage: PageFetcher,
@@ -180,50 +205,64 @@ export async function listAcrossRegions(
     prefetch.abort(budgetReason);
   }, Math.min(budgetMs, 2 ** 31 - 1));
 
+  // Regions start in order, so launched.length is the next one to start.
   const launched: Promise<Outcome>[] = [];
+  /** Pages that arrived, consumed or not (what the walk learns from them). */
+  const answered: (InstancePage | undefined)[] = [];
   const launch = (i: number) => {
     const [region, regionCursor] = pending[i]!;
     launched[i] = fetchPage(childCtx, { region, filters, pageSize, cursor: regionCursor ?? undefined }).then(
-      (page) => ({ ok: true as const, page }),
+      (page) => {
+        answered[i] = page;
+        return { ok: true as const, page };
+      },
       (error) => ({ ok: false as const, error }),
     );
   };
-  // Regions expected to fill the page, from what earlier pages yielded.
-  const firstWave = yieldHint ? Math.ceil(pageSize / yieldHint) : pending.length;
-  for (let i = 0; i < Math.min(concurrency, firstWave, pending.length); i++) launch(i);
+  // The first wave: regions in order until what they should yield fills the
+  // page (a region being re-read yields less what earlier pages took of it).
+  const perRegion = Math.min(pageSize, yieldHint ?? FIRST_PAGE_REGION_YIELD);
+  for (let expected = 0; expected < pageSize && launched.length < Math.min(concurrency, pending.length); ) {
+    expected += Math.max(1, perRegion - pending[launched.length]![2]);
+    launch(launched.length);
+  }
 
   const instances: Instance[] = [];
   const unreachable: string[] = [];
+  /** What the next page reads, in order. */
   const remaining: RegionState[] = [];
-  // Region i gave nothing and nothing is collected yet (empty or failing
-  // regions): the hint was too optimistic, so read ahead as far as the
-  // concurrency limit allows instead of one round trip per empty region.
-  const readAheadIfEmpty = (i: number, gaveSome: boolean) => {
-    if (gaveSome || instances.length > 0 || expired) return;
-    while (launched.length < pending.length && launched.length - i <= concurrency) launch(launched.length);
+  /** Regions this page did not reach (a suffix of pending). */
+  const unconsumed: number[] = [];
+  // Starts every region from `from` (the first one not answered yet) up to
+  // the concurrency limit: for when the estimate that chose the first wave
+  // turned out wrong.
+  const readAhead = (from: number) => {
+    while (!expired && launched.length < pending.length && launched.length - from < concurrency) launch(launched.length);
   };
-  // What a region page yields, from pages that were not a region's last
-  // (a region's tail says nothing about how dense the regions are).
-  let fullPages = 0;
-  let fullPageInstances = 0;
-  let pagesRead = 0;
-  let instancesRead = 0;
+  // Region i gave nothing and nothing is collected yet (empty or failing
+  // regions): the estimate was too optimistic, so read ahead now instead of
+  // one round trip per empty region.
+  const readAheadIfEmpty = (i: number, gaveSome: boolean) => {
+    if (!gaveSome && instances.length === 0) readAhead(i + 1);
+  };
   try {
     for (let i = 0; i < pending.length; i++) {
       const state = pending[i]!;
       if (instances.length >= pageSize) {
-        remaining.push(state);
+        unconsumed.push(i);
         continue;
       }
       if (launched[i] === undefined) {
-        // Not started yet: with instances in hand, answer now rather than
-        // spend a second round trip; with none, keep reading (unless the
-        // budget is spent: the next page reads it).
-        if (instances.length > 0 || expired) {
-          remaining.push(state);
+        // Not started yet. With instances in hand and a wave planned from
+        // what earlier pages saw, answer now rather than spend a second
+        // round trip. The first page's wave was a guess: it reads on, as
+        // does a page with nothing yet (unless the budget is spent: the
+        // next page reads the rest).
+        if (expired || (instances.length > 0 && yieldHint !== undefined)) {
+          unconsumed.push(i);
           continue;
         }
-        launch(i);
+        readAhead(i);
       }
       // A region that answered before the budget was spent counts, even when read after.
       const outcome = await Promise.race([launched[i]!, budgetSpent]);
@@ -244,12 +283,6 @@ export async function listAcrossRegions(
       const page = outcome.page;
       onRegion?.(region, true);
       readAheadIfEmpty(i, page.instances.length > skip);
-      pagesRead++;
-      instancesRead += page.instances.length;
-      if (page.nextCursor) {
-        fullPages++;
-        fullPageInstances += page.instances.length;
-      }
       for (const u of page.unreachable ?? []) unreachable.push(`${region}/${u}`);
       const items = page.instances.slice(skip);
       const taken = items.slice(0, pageSize - instances.length);
@@ -262,13 +295,44 @@ export async function listAcrossRegions(
     ctx.signal.removeEventListener("abort", onAbort);
     prefetch.abort();
   }
-  // Tails alone (small regions) are the estimate only when nothing better is known.
-  const observed =
-    fullPages > 0 ? Math.round(fullPageInstances / fullPages) : (yieldHint ?? (pagesRead > 0 ? Math.round(instancesRead / pagesRead) : undefined));
-  const hint = observed === undefined ? undefined : Math.min(MAX_SKIP, Math.max(1, observed));
+  // Regions this page did not reach stay, except one that already answered
+  // that it has nothing (an empty region started ahead of a full page).
+  for (const i of unconsumed) {
+    const page = answered[i];
+    const [region, , skip] = pending[i]!;
+    if (page && !page.nextCursor && page.instances.length <= skip && !page.unreachable?.length) {
+      onRegion?.(region, true);
+      continue;
+    }
+    remaining.push(pending[i]!);
+  }
   return {
     instances,
     unreachable,
-    nextCursor: remaining.length > 0 ? JSON.stringify({ r: remaining, ...(hint ? { y: hint } : {}) } satisfies FanoutCursor) : undefined,
+    nextCursor: remaining.length > 0 ? JSON.stringify({ r: remaining, ...yieldOf(answered, yieldHint) } satisfies FanoutCursor) : undefined,
   };
+}
+
+/**
+ * What one region page yields, for the next page's read-ahead: from pages
+ * that were not a region's last (a region's tail says nothing about how
+ * dense the regions are); tails alone (small regions) only when nothing
+ * better is known.
+ */
+function yieldOf(answered: (InstancePage | undefined)[], hint: number | undefined): { y?: number } {
+  let fullPages = 0;
+  let fullPageInstances = 0;
+  let pages = 0;
+  let pageInstances = 0;
+  for (const page of answered) {
+    if (!page) continue;
+    pages++;
+    pageInstances += page.instances.length;
+    if (page.nextCursor) {
+      fullPages++;
+      fullPageInstances += page.instances.length;
+    }
+  }
+  const observed = fullPages > 0 ? fullPageInstances / fullPages : (hint ?? (pages > 0 ? pageInstances / pages : undefined));
+  return observed === undefined ? {} : { y: Math.min(MAX_SKIP, Math.max(1, Math.round(observed))) };
 }
