@@ -18,7 +18,7 @@ describe("health", () => {
 
   test("List reports every service's status", async () => {
     const Health = grpc.makeClientConstructor(packageDefinition()["grpc.health.v1.Health"] as grpc.ServiceDefinition, "Health");
-    const client = new Health(p.address, grpc.credentials.createInsecure()) as grpc.Client & { List: Function };
+    const client = new Health(p.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { List: Function };
     const res = await new Promise<any>((resolve, reject) => client.List({}, (err: Error | null, r: unknown) => (err ? reject(err) : resolve(r))));
     client.close();
     expect(res.statuses).toEqual({ "": { status: "SERVING" }, [SERVICE_NAME]: { status: "SERVING" } });
