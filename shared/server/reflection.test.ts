@@ -19,7 +19,7 @@ const PROVIDER_FILE = "skyclust/provider/v1/cloud_provider.proto";
 function openStream(address: string, version: "v1" | "v1alpha" = "v1") {
   const def = packageDefinition({ keepCase: true, longs: String, enums: String, defaults: false, oneofs: true });
   const Ctor = grpc.makeClientConstructor(def[`grpc.reflection.${version}.ServerReflection`] as grpc.ServiceDefinition, "ServerReflection");
-  const client = new Ctor(address, grpc.credentials.createInsecure()) as grpc.Client & { ServerReflectionInfo: Function };
+  const client = new Ctor(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { ServerReflectionInfo: Function };
   const stream = client.ServerReflectionInfo({ deadline: Date.now() + 10_000 });
   const waiting: ((res: any) => void)[] = [];
   let failure: Error | undefined;
@@ -41,7 +41,7 @@ function openStream(address: string, version: "v1" | "v1alpha" = "v1") {
 }
 
 const fileNames = (res: any): string[] =>
-  (res.file_descriptor_response?.file_descriptor_proto ?? []).map((b: Buffer) => descriptorExt.FileDescriptorProto.decode(b).name);
+  (res.file_descriptor_response?.file_descriptor_proto ?? []).map((b: Buffer) => (descriptorExt.FileDescriptorProto.decode(b) as unknown as { name: string }).name);
 
 describe("server reflection", () => {
   let p: TestProvider;
@@ -67,7 +67,7 @@ describe("server reflection", () => {
         expect(names.slice(1).sort()).toEqual(["google/protobuf/empty.proto", "google/protobuf/timestamp.proto"]);
 
         // The served bytes are the compiler's, untouched.
-        const embedded = fileDescriptorProtos().find((f) => descriptorExt.FileDescriptorProto.decode(f).name === PROVIDER_FILE)!;
+        const embedded = fileDescriptorProtos().find((f) => (descriptorExt.FileDescriptorProto.decode(f) as unknown as { name: string }).name === PROVIDER_FILE)!;
         expect(Buffer.from(byName.file_descriptor_response.file_descriptor_proto[0])).toEqual(embedded);
       } finally {
         s.close();
