@@ -17,12 +17,14 @@ export interface StartupProfile {
   helloWorldBinaryBytes: number;
 }
 
-async function compile(entry: string, outfile: string, plugins = true): Promise<void> {
+/** Compiled as scripts/build.ts compiles a provider (bytecode, code splitting, ESM), or plainly for the hello-world. */
+async function compile(entry: string, outfile: string, likeProvider = true): Promise<void> {
   const result = await Bun.build({
     entrypoints: [entry],
-    compile: { outfile },
+    compile: { outfile, autoloadDotenv: false, autoloadBunfig: false, autoloadTsconfig: false, autoloadPackageJson: false },
     minify: true,
-    plugins: plugins ? BUILD_PLUGINS : [],
+    ...(likeProvider ? { bytecode: true, splitting: true, format: "esm" as const } : {}),
+    plugins: likeProvider ? BUILD_PLUGINS : [],
     define: { SKYCLUST_BUILD_VERSION: '"bench"' },
   });
   if (!result.success) throw new Error(`compiling ${entry} failed: ${result.logs.join("\n")}`);
