@@ -10,7 +10,7 @@ export interface StartupProfile {
   sinceFirstLineMs: number;
   processUptimeMs: number;
   helloWorldMs: number;
-  /** process.memoryUsage() after start-up and a full GC, bytes (medians). */
+  /** process.memoryUsage() at SERVING after a full GC, bytes (medians). */
   memory: Record<string, number>;
   helloWorldRssBytes: number;
   /** Size of the compiled hello-world: the Bun runtime's share of every binary. */
