@@ -174,6 +174,7 @@ describe("the descriptor index", () => {
     const req = (containing: string, n: number) => ask(Buffer.from([0x2a, 4 + containing.length, 0x0a, containing.length, ...Buffer.from(containing), 0x10, n]));
     expect(index.answer(req("t.Base", 100))).toEqual({ files: [ext, base] });
     expect(index.answer(req("t.Base", 101))).toEqual({ files: [ext, base] });
+    expect(index.answer(req(".t.Base", 101))).toEqual({ files: [ext, base] });
     expect(index.answer(req("t.Base", 102))).toMatchObject({ error: { code: grpc.status.NOT_FOUND } });
     const all = ask(Buffer.concat([Buffer.from([0x32, 6]), Buffer.from("t.Base")]));
     expect(index.answer(all)).toEqual({ extensionNumbers: { baseTypeName: "t.Base", numbers: [100, 101] } });

@@ -183,6 +183,8 @@ export class DescriptorIndex {
   }
 
   answer(req: ReflectionRequest): Answer {
+    // Fully qualified names may come with protobuf's leading dot (".pkg.Message").
+    const name = req.name.replace(/^\./, "");
     const notFound = (what: string): Answer => ({ error: { code: grpc.status.NOT_FOUND, message: `${what} not found` } });
     switch (req.kind) {
       case "list_services":
@@ -190,17 +192,17 @@ export class DescriptorIndex {
       case "file_by_filename":
         return this.files.has(req.name) ? { files: this.withDependencies(req.name) } : notFound(`proto file ${quote(req.name)}`);
       case "file_containing_symbol": {
-        const file = this.symbols.get(req.name.replace(/^\./, ""));
+        const file = this.symbols.get(name);
         return file ? { files: this.withDependencies(file) } : notFound(`symbol ${quote(req.name)}`);
       }
       case "file_containing_extension": {
-        const file = this.extensions.get(req.name)?.get(req.extensionNumber);
+        const file = this.extensions.get(name)?.get(req.extensionNumber);
         return file ? { files: this.withDependencies(file) } : notFound(`extension ${req.extensionNumber} of ${quote(req.name)}`);
       }
       case "all_extension_numbers_of_type": {
-        const byNumber = this.extensions.get(req.name);
-        if (byNumber) return { extensionNumbers: { baseTypeName: req.name, numbers: [...byNumber.keys()].sort((a, b) => a - b) } };
-        return this.symbols.has(req.name) ? { extensionNumbers: { baseTypeName: req.name, numbers: [] } } : notFound(`type ${quote(req.name)}`);
+        const byNumber = this.extensions.get(name);
+        if (byNumber) return { extensionNumbers: { baseTypeName: name, numbers: [...byNumber.keys()].sort((a, b) => a - b) } };
+        return this.symbols.has(name) ? { extensionNumbers: { baseTypeName: name, numbers: [] } } : notFound(`type ${quote(req.name)}`);
       }
       default:
         return { error: { code: grpc.status.INVALID_ARGUMENT, message: "message_request: expected one of file_by_filename, file_containing_symbol, file_containing_extension, all_extension_numbers_of_type, list_services" } };
