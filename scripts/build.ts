@@ -4,11 +4,11 @@
 //   bun run build aws gcp              some of them
 //   bun run build --target bun-linux-arm64 --outdir dist/x   cross-compile
 //
-// Libraries that read .proto files from disk at run time (grpc-health-check,
-// @grpc/reflection) get the embedded descriptor set instead (see
-// shared/grpc/embedded-proto-loader.ts): a compiled binary must never open
-// the build machine's node_modules paths that bundling bakes in (design
-// trap 1). scripts/smoke.test.ts proves it in a minimal root filesystem.
+// Nothing in a binary reads .proto files at run time: servers and clients
+// use the FileDescriptorSet embedded at build time (shared/grpc/), so a
+// compiled binary never opens the build machine's node_modules paths that
+// bundling bakes in (design trap 1). scripts/smoke.test.ts proves it in a
+// minimal root filesystem.
 import type { BunPlugin } from "bun";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -23,22 +23,8 @@ const root = resolve(import.meta.dir, "..");
 /** The provider names, from the registry (providers/index.ts). */
 export const PROVIDERS = PROVIDER_NAMES;
 
-const DISK_PROTO_LOADERS = /node_modules\/(grpc-health-check|@grpc\/reflection)\//;
-
-export const embeddedProtoLoader: BunPlugin = {
-  name: "embedded-proto-loader",
-  setup(build) {
-    build.onResolve({ filter: /^@grpc\/proto-loader$/ }, (args) => {
-      if (DISK_PROTO_LOADERS.test(args.importer.replaceAll("\\", "/"))) {
-        return { path: join(root, "shared/grpc/embedded-proto-loader.ts") };
-      }
-      return undefined;
-    });
-  },
-};
-
 /** Every plugin a build of a provider uses (the benchmark's bundles use the same). */
-export const BUILD_PLUGINS: BunPlugin[] = [embeddedProtoLoader, ssh2PureJsPlugin, computeProtosPlugin, gaxRestOnlyPlugin, awsSdkTrimPlugin];
+export const BUILD_PLUGINS: BunPlugin[] = [ssh2PureJsPlugin, computeProtosPlugin, gaxRestOnlyPlugin, awsSdkTrimPlugin];
 
 export interface BuildOptions {
   providers?: readonly string[];

@@ -3,7 +3,8 @@
 // uses), for every status and for names long enough for multi-byte lengths.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
-import { SERVICE_NAME, packageDefinition } from "./grpc/descriptors";
+import { SERVICE_NAME } from "./grpc/descriptors";
+import { packageDefinition } from "./grpc/package-definition";
 import { probeHealthH2c } from "./grpc/h2c-health-probe";
 import { checkHealth, decodeServingStatus, encodeHealthCheckRequest } from "./healthcheck";
 import { createHealth } from "./server/health";

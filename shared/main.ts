@@ -20,7 +20,7 @@ import { SSH_FLAGS, createSshService } from "./ssh";
 import { WATCH_FLAGS, watchSettings } from "./watch/settings";
 import { VERSION } from "./version";
 import type { ProviderMetrics } from "./telemetry/metrics";
-import { listenForMetrics, type MetricsListener } from "./telemetry/metrics-listener";
+import type { MetricsListener } from "./telemetry/metrics-listener";
 import { observedSandbox } from "./telemetry/observed-sandbox";
 import { tracingConfig } from "./telemetry/tracing-config";
 import { SERVICE_NAME } from "./grpc/descriptors";
@@ -187,6 +187,8 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
   let metricsListener: MetricsListener | undefined;
   if (metrics && metricsAt) {
     try {
+      // Imported only here: node:http costs ~5 ms to evaluate, at every start otherwise.
+      const { listenForMetrics } = await import("./telemetry/metrics-listener");
       metricsListener = await listenForMetrics(metrics, metricsAt.host, metricsAt.port);
     } catch (err) {
       await running.shutdown("cannot serve metrics");

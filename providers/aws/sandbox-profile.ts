@@ -1,7 +1,7 @@
 // The AWS sandbox: EC2-looking regions, instance types, ids and states.
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, privateIpFor } from "../../shared/sandbox/ids";
-import { awsPriceQuote } from "./pricing/quote";
+import type * as Quote from "./pricing/quote";
 import { AWS_TAG_LIMITS } from "./tag-limits";
 import { awsLoginUsers } from "./login-users";
 
@@ -49,7 +49,9 @@ export function awsSandboxProfile(defaultRegion = "us-east-1"): SandboxProfile {
     // The bundled EC2 catalog, for any type it lists (the same numbers as
     // cloud mode): INVALID_ARGUMENT for an unknown type, NOT_FOUND for a
     // type without a price in the region.
-    price: (typeName, region) => awsPriceQuote(typeName, region),
+    // The catalog (~190 KB of literals) is evaluated on the first quote, not
+    // at every start: `require` in the closure defers it in the bundle too.
+    price: (typeName, region) => (require("./pricing/quote") as typeof Quote).awsPriceQuote(typeName, region),
     priceSource: "catalog",
     loginUsers: awsLoginUsers,
   };

@@ -7,7 +7,10 @@ import { readFileSync } from "node:fs";
 import { GoogleAuth, JWT, OAuth2Client } from "google-auth-library";
 import { rememberSecret } from "../../shared/cloud/scrub";
 import { ConfigError } from "../../shared/config";
+import { parseCredentialsJson, type ServiceAccountKey } from "./credentials-json";
 import { reveal, type SecretValue } from "../../shared/secrets";
+
+export { parseCredentialsJson, type ServiceAccountKey };
 
 export const COMPUTE_SCOPES = ["https://www.googleapis.com/auth/compute"];
 
@@ -36,14 +39,6 @@ export function parseEndpoint(value: string): Endpoint {
   return { host, port, protocol };
 }
 
-export interface ServiceAccountKey {
-  type?: string;
-  project_id?: string;
-  private_key_id?: string;
-  private_key?: string;
-  client_email?: string;
-}
-
 export function readCredentialsFile(path: string): ServiceAccountKey {
   let text: string;
   try {
@@ -54,17 +49,6 @@ export function readCredentialsFile(path: string): ServiceAccountKey {
   return parseCredentialsJson(text, `GOOGLE_APPLICATION_CREDENTIALS: ${path}`);
 }
 
-/** A key file's content; `what` names where it came from. Never echoes the text: it holds a private key. */
-export function parseCredentialsJson(text: string, what: string): ServiceAccountKey {
-  let key: unknown;
-  try {
-    key = JSON.parse(text);
-  } catch {
-    throw new ConfigError(`${what} is not a JSON key file`);
-  }
-  if (typeof key !== "object" || key === null || Array.isArray(key)) throw new ConfigError(`${what} is not a JSON key file`);
-  return key as ServiceAccountKey;
-}
 
 export type AuthSource =
   | { kind: "access-token"; token: SecretValue }

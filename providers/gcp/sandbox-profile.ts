@@ -2,7 +2,7 @@
 // numeric instance ids and GCE status words.
 import type { SandboxProfile } from "../../shared/sandbox/profile";
 import { hexId, numericId, privateIpFor } from "../../shared/sandbox/ids";
-import { gcpPriceQuote } from "./pricing/quote";
+import type * as Quote from "./pricing/quote";
 import { GCP_TAG_LIMITS } from "./tag-limits";
 import { gcpLoginUsers } from "./login-users";
 
@@ -43,7 +43,9 @@ export function gcpSandboxProfile(defaultRegion = "us-central1"): SandboxProfile
     privateIp: (n) => privateIpFor("10.128", n),
     // The bundled Compute Engine catalog (the same numbers as cloud mode),
     // any machine type it can price, shared-core and custom included.
-    price: (typeName, region) => gcpPriceQuote(typeName, region),
+    // The catalog is evaluated on the first quote, not at every start
+    // (`require` in the closure defers it in the bundle too).
+    price: (typeName, region) => (require("./pricing/quote") as typeof Quote).gcpPriceQuote(typeName, region),
     priceSource: "catalog",
     loginUsers: gcpLoginUsers,
   };

@@ -7,7 +7,7 @@
 // GOOGLE_APPLICATION_CREDENTIALS stays the operator's and is never lent.
 import { ConfigError } from "../../shared/config";
 import type { TenantCredentialSpec } from "../../shared/tenancy/spec";
-import { parseCredentialsJson } from "./connection";
+import { parseCredentialsJson } from "./credentials-json";
 import { GCP_TAG_LIMITS } from "./tag-limits";
 
 const KEY = "GOOGLE_APPLICATION_CREDENTIALS_JSON";

@@ -84,12 +84,12 @@ export function renderReport(r: RunReport): string {
       [
         ["process start until the first line of JS runs (runtime + loading the bundled JS)", fmt(sp.processUptimeMs - sp.sinceFirstLineMs, 1)],
         ...sp.phases.map((p) => [p.name, fmt(p.ms, 1)]),
-        ["total in-process (probe builds reflection twice, so ~1 reflection too much)", fmt(sp.processUptimeMs, 1)],
+        ["total: process start until SERVING (the rows after it are not part of a start)", fmt(sp.processUptimeMs, 1)],
         ["for scale: a compiled hello-world, spawn to exit", fmt(sp.helloWorldMs, 1)],
       ],
     ),
     "",
-    `RSS of the probe after start-up and a full GC: ${fmt(sp.memory.rss! / 2 ** 20, 1)} MiB; a compiled hello-world: ${fmt(sp.helloWorldRssBytes / 2 ** 20, 1)} MiB.`,
+    `RSS of the probe at SERVING, after a full GC: ${fmt(sp.memory.rss! / 2 ** 20, 1)} MiB; a compiled hello-world: ${fmt(sp.helloWorldRssBytes / 2 ** 20, 1)} MiB.`,
     "",
   );
 

@@ -10,19 +10,21 @@ export interface StartupProfile {
   sinceFirstLineMs: number;
   processUptimeMs: number;
   helloWorldMs: number;
-  /** process.memoryUsage() after start-up and a full GC, bytes (medians). */
+  /** process.memoryUsage() at SERVING after a full GC, bytes (medians). */
   memory: Record<string, number>;
   helloWorldRssBytes: number;
   /** Size of the compiled hello-world: the Bun runtime's share of every binary. */
   helloWorldBinaryBytes: number;
 }
 
-async function compile(entry: string, outfile: string, plugins = true): Promise<void> {
+/** Compiled as scripts/build.ts compiles a provider (bytecode, code splitting, ESM), or plainly for the hello-world. */
+async function compile(entry: string, outfile: string, likeProvider = true): Promise<void> {
   const result = await Bun.build({
     entrypoints: [entry],
-    compile: { outfile },
+    compile: { outfile, autoloadDotenv: false, autoloadBunfig: false, autoloadTsconfig: false, autoloadPackageJson: false },
     minify: true,
-    plugins: plugins ? BUILD_PLUGINS : [],
+    ...(likeProvider ? { bytecode: true, splitting: true, format: "esm" as const } : {}),
+    plugins: likeProvider ? BUILD_PLUGINS : [],
     define: { SKYCLUST_BUILD_VERSION: '"bench"' },
   });
   if (!result.success) throw new Error(`compiling ${entry} failed: ${result.logs.join("\n")}`);

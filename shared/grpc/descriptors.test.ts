@@ -2,7 +2,8 @@
 // proto-loader's createPackageDefinition (start-up cost): its wire bytes
 // and decoded objects must be exactly proto-loader's.
 import { expect, test } from "bun:test";
-import { SERVICE_NAME, packageDefinition, serviceDefinition } from "./descriptors";
+import { SERVICE_NAME, serviceDefinition } from "./descriptors";
+import { packageDefinition } from "./package-definition";
 
 const lean = serviceDefinition() as Record<string, any>;
 const loader = packageDefinition()[SERVICE_NAME] as Record<string, any>;

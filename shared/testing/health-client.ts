@@ -1,6 +1,6 @@
 // grpc.health.v1 clients for tests: Check once, or Watch a stream.
 import * as grpc from "@grpc/grpc-js";
-import { packageDefinition } from "../grpc/descriptors";
+import { packageDefinition } from "../grpc/package-definition";
 
 export function healthClient(address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}) {
   const Health = grpc.makeClientConstructor(packageDefinition()["grpc.health.v1.Health"] as grpc.ServiceDefinition, "Health");

@@ -7,7 +7,7 @@
 import * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import descriptorExt from "protobufjs/ext/descriptor/index.js";
-import { packageDefinition } from "../grpc/descriptors";
+import { packageDefinition } from "../grpc/package-definition";
 
 export interface FileDescriptor {
   name: string;
