@@ -45,20 +45,24 @@ describe("novaNotifications against the testbed's RabbitMQ", () => {
   test("instance notices published on exchange nova reach every subscriber; unsubscribed ones stop", async () => {
     const { log, lines } = captureLogger();
     const bus = novaNotifications({ url: TESTBED_BUS_URL, log });
+    // The bus is shared: Nova publishes for every instance any other test
+    // touches, so only this test's own (random) instance ids are counted.
+    const run = crypto.randomUUID();
+    const ours = (n: NovaNotice) => n.instanceId?.startsWith(run) === true;
     const a: NovaNotice[] = [];
     const b: NovaNotice[] = [];
-    const stopA = bus.subscribe((n) => a.push(n));
-    bus.subscribe((n) => b.push(n));
+    const stopA = bus.subscribe((n) => ours(n) && a.push(n));
+    bus.subscribe((n) => ours(n) && b.push(n));
     await until(() => lines.some((l) => l.includes("nova notifications: listening")), "consumer ready");
     const pub = publisher.createPublisher({});
     try {
-      await pub.send({ exchange: "nova", routingKey: "versioned_notifications.info" }, envelope("instance.update", "vm-1"));
-      await pub.send({ exchange: "nova", routingKey: "versioned_notifications.info" }, envelope("service.update", "svc"));
+      await pub.send({ exchange: "nova", routingKey: "versioned_notifications.info" }, envelope("instance.update", `${run}-vm-1`));
+      await pub.send({ exchange: "nova", routingKey: "versioned_notifications.info" }, envelope("service.update", `${run}-svc`));
       await until(() => a.length === 1 && b.length === 1, "notice delivered");
       stopA();
-      await pub.send({ exchange: "nova", routingKey: "versioned_notifications.error" }, envelope("instance.create.error", "vm-2"));
+      await pub.send({ exchange: "nova", routingKey: "versioned_notifications.error" }, envelope("instance.create.error", `${run}-vm-2`));
       await until(() => b.length === 2, "second notice");
-      expect(a.map((n) => n.instanceId)).toEqual(["vm-1"]);
+      expect(a.map((n) => n.instanceId)).toEqual([`${run}-vm-1`]);
       expect(b.map((n) => n.eventType)).toEqual(["instance.update", "instance.create.error"]);
     } finally {
       await pub.close();
