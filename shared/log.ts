@@ -46,7 +46,15 @@ export interface LoggerOptions {
  * non-blocking answers EAGAIN: retried until the reader catches up.
  */
 function writeAll(text: string): void {
-  let bytes = Buffer.from(text);
+  // Usually one write takes it all: the string goes as is (no Buffer copy per flush).
+  let written = 0;
+  try {
+    written = writeSync(2, text);
+    if (written >= Buffer.byteLength(text)) return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EAGAIN") return;
+  }
+  let bytes = Buffer.from(text).subarray(written);
   while (bytes.length > 0) {
     try {
       bytes = bytes.subarray(writeSync(2, bytes));
@@ -104,6 +112,19 @@ function isSecretKey(key: string): boolean {
   return secret;
 }
 
+let lastMs = -1;
+let lastIso = "";
+
+/** toISOString of now, made once per millisecond (a busy server logs many lines per millisecond). */
+function timestamp(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 /**
  * A class, not closures: a server makes a child logger per RPC (with its
  * request id), and a child is now one small object sharing the methods.
@@ -133,7 +154,7 @@ class JsonLogger implements Logger {
 
   /** { ts, level, msg, ...base, ...redact(fields) }, built in place (the same keys in the same order). */
   private emit(level: LogLevel, msg: string, fields: Record<string, unknown> | undefined): void {
-    const record: Record<string, unknown> = { ts: new Date().toISOString(), level, msg: scrub(msg) };
+    const record: Record<string, unknown> = { ts: timestamp(), level, msg: scrub(msg) };
     for (const key in this.base) record[key] = this.base[key];
     if (fields !== undefined) {
       if (Array.isArray(fields) || fields instanceof Error) Object.assign(record, redact(fields));
