@@ -28,7 +28,7 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Error) return { name: value.name, message: scrub(value.message) };
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    out[k] = SECRET_KEY.test(k) && v !== undefined && v !== "" ? "[redacted]" : redact(v, depth + 1);
+    out[k] = isSecretKey(k) && v !== undefined && v !== "" ? "[redacted]" : redact(v, depth + 1);
   }
   return out;
 }
@@ -46,7 +46,15 @@ export interface LoggerOptions {
  * non-blocking answers EAGAIN: retried until the reader catches up.
  */
 function writeAll(text: string): void {
-  let bytes = Buffer.from(text);
+  // Usually one write takes it all: the string goes as is (no Buffer copy per flush).
+  let written = 0;
+  try {
+    written = writeSync(2, text);
+    if (written >= Buffer.byteLength(text)) return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EAGAIN") return;
+  }
+  let bytes = Buffer.from(text).subarray(written);
   while (bytes.length > 0) {
     try {
       bytes = bytes.subarray(writeSync(2, bytes));
@@ -91,22 +99,78 @@ function bufferedStderr(): (line: string) => void {
   return stderrWriter;
 }
 
+/** Secret-looking keys seen so far (log field names are code constants: a few dozen). */
+const secretKeyMemo = new Map<string, boolean>();
+const MAX_MEMO_KEYS = 1024;
+
+function isSecretKey(key: string): boolean {
+  let secret = secretKeyMemo.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key);
+    if (secretKeyMemo.size < MAX_MEMO_KEYS) secretKeyMemo.set(key, secret);
+  }
+  return secret;
+}
+
+let lastMs = -1;
+let lastIso = "";
+
+/** toISOString of now, made once per millisecond (a busy server logs many lines per millisecond). */
+function timestamp(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
+/**
+ * A class, not closures: a server makes a child logger per RPC (with its
+ * request id), and a child is now one small object sharing the methods.
+ */
+class JsonLogger implements Logger {
+  constructor(
+    private readonly min: number,
+    private readonly write: (line: string) => void,
+    private readonly base: Record<string, unknown>,
+  ) {}
+
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    if (LEVELS.debug >= this.min) this.emit("debug", msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    if (LEVELS.info >= this.min) this.emit("info", msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    if (LEVELS.warn >= this.min) this.emit("warn", msg, fields);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    if (LEVELS.error >= this.min) this.emit("error", msg, fields);
+  }
+  child(fields: Record<string, unknown>): Logger {
+    return new JsonLogger(this.min, this.write, { ...this.base, ...fields });
+  }
+
+  /** { ts, level, msg, ...base, ...redact(fields) }, built in place (the same keys in the same order). */
+  private emit(level: LogLevel, msg: string, fields: Record<string, unknown> | undefined): void {
+    const record: Record<string, unknown> = { ts: timestamp(), level, msg: scrub(msg) };
+    for (const key in this.base) record[key] = this.base[key];
+    if (fields !== undefined) {
+      if (Array.isArray(fields) || fields instanceof Error) Object.assign(record, redact(fields));
+      else {
+        for (const key of Object.keys(fields)) {
+          const v = fields[key];
+          record[key] = isSecretKey(key) && v !== undefined && v !== "" ? "[redacted]" : redact(v, 1);
+        }
+      }
+    }
+    this.write(JSON.stringify(record));
+  }
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const min = LEVELS[options.level ?? "info"];
-  const write = options.write ?? bufferedStderr();
-  const base = options.base ?? {};
-  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (LEVELS[level] < min) return;
-    const record = { ts: new Date().toISOString(), level, msg: scrub(msg), ...base, ...(redact(fields ?? {}) as object) };
-    write(JSON.stringify(record));
-  };
-  return {
-    debug: (m, f) => emit("debug", m, f),
-    info: (m, f) => emit("info", m, f),
-    warn: (m, f) => emit("warn", m, f),
-    error: (m, f) => emit("error", m, f),
-    child: (fields) => createLogger({ ...options, base: { ...base, ...fields } }),
-  };
+  return new JsonLogger(LEVELS[options.level ?? "info"], options.write ?? bufferedStderr(), options.base ?? {});
 }
 
 export function isLogLevel(value: string): value is LogLevel {

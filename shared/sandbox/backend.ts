@@ -94,6 +94,12 @@ export class SandboxBackend implements CloudBackend {
   readonly tagLimits: TagLimits;
   readonly loginUsers: LoginUsers;
   private readonly instances = new Map<string, SandboxInstance>();
+  /**
+   * The same instances by region, in creation order: a listing walks only
+   * its region's (a scan of every region's instances was most of a
+   * sandbox ListInstances call's own CPU, scripts/BENCHMARKS.md).
+   */
+  private readonly byRegion = new Map<string, Map<string, SandboxInstance>>();
   private readonly keyPairs = new Map<string, SandboxKeyPair>();
   private instanceSeq = 0;
   private keySeq = 0;
@@ -165,8 +171,7 @@ export class SandboxBackend implements CloudBackend {
   }
 
   /** Applies every transition whose time has come, and forgets long-terminated instances. */
-  private settle(inst: SandboxInstance): SandboxInstance | undefined {
-    const t = this.now();
+  private settle(inst: SandboxInstance, t = this.now()): SandboxInstance | undefined {
     for (;;) {
       const next = NEXT[inst.phase];
       if (!next || t - inst.since < this.options.transitionMs) break;
@@ -175,6 +180,7 @@ export class SandboxBackend implements CloudBackend {
     }
     if (inst.phase === "terminated" && t - inst.since >= this.options.transitionMs * 10) {
       this.instances.delete(inst.id);
+      this.byRegion.get(inst.region)?.delete(inst.id);
       return undefined;
     }
     return inst;
@@ -196,13 +202,16 @@ export class SandboxBackend implements CloudBackend {
       publicIp: target ? target.host : inst.publicIp,
       privateIp: inst.privateIp,
       keyPairName: inst.keyPairName,
-      extra: {
-        vcpus: String(inst.type.vcpus),
-        memory_gib: String(inst.type.memoryGiB),
-        ...(target ? { ssh_port: String(target.port) } : {}),
-        ...(this.profile.instanceExtra?.(inst.type, inst.n, inst.zone) ?? {}),
-      },
+      extra: this.extraOf(inst),
     };
+  }
+
+  private extraOf(inst: SandboxInstance): Record<string, string> {
+    const extra: Record<string, string> = { vcpus: String(inst.type.vcpus), memory_gib: String(inst.type.memoryGiB) };
+    const target = this.options.sshTarget;
+    if (target) extra.ssh_port = String(target.port);
+    const more = this.profile.instanceExtra?.(inst.type, inst.n, inst.zone);
+    return more ? Object.assign(extra, more) : extra;
   }
 
   private newInstance(spec: {
@@ -236,6 +245,9 @@ export class SandboxBackend implements CloudBackend {
       idempotencyKey: spec.idempotencyKey,
     };
     this.instances.set(inst.id, inst);
+    let region = this.byRegion.get(inst.region);
+    if (!region) this.byRegion.set(inst.region, (region = new Map()));
+    region.set(inst.id, inst);
     return inst;
   }
 
@@ -267,14 +279,38 @@ export class SandboxBackend implements CloudBackend {
     const offset = query.cursor === undefined ? 0 : Number(query.cursor);
     if (!Number.isInteger(offset) || offset < 0) throw invalidArgument("page_token", "the token is corrupted");
     const zoneOnly = region.id !== query.region ? query.region : undefined;
-    const matches = [...this.instances.values()]
-      .map((i) => this.settle(i))
-      .filter((i): i is SandboxInstance => i !== undefined && i.region === region.id && (!zoneOnly || i.zone === zoneOnly))
-      .map((i) => this.toInstance(i))
-      .filter((i) => matchesFilters(i, query.filters));
-    const page = matches.slice(offset, offset + query.pageSize);
+    // One pass over the region: settle, match, and convert only what the
+    // page returns (the others are only counted).
+    const t = this.now();
+    const page: Instance[] = [];
+    let total = 0;
+    for (const stored of this.byRegion.get(region.id)?.values() ?? []) {
+      const i = this.settle(stored, t);
+      if (!i || (zoneOnly && i.zone !== zoneOnly) || !this.matches(i, query.filters)) continue;
+      if (total >= offset && page.length < query.pageSize) page.push(this.toInstance(i));
+      total++;
+    }
     const end = offset + page.length;
-    return { instances: page, nextCursor: end < matches.length ? String(end) : undefined, totalCount: matches.length };
+    return { instances: page, nextCursor: end < total ? String(end) : undefined, totalCount: total };
+  }
+
+  /** Portable filters (status, name, type, tag:KEY) on the stored instance, before any conversion. */
+  private matches(inst: SandboxInstance, filters: Record<string, string>): boolean {
+    for (const key of Object.keys(filters)) {
+      const value = filters[key];
+      if (key === "status") {
+        if (PHASE_STATUS[inst.phase] !== value) return false;
+      } else if (key === "name") {
+        if (inst.name !== value) return false;
+      } else if (key === "type") {
+        if (inst.type.name !== value) return false;
+      } else if (key.startsWith("tag:")) {
+        if (inst.tags[key.slice(4)] !== value) return false;
+      } else {
+        throw invalidArgument(`filters[${key}]`, "unknown filter (sandbox accepts status, name, type, tag:KEY)");
+      }
+    }
+    return true;
   }
 
   async getInstance(ctx: CallContext, ref: InstanceRef): Promise<Instance> {
@@ -452,7 +488,7 @@ export class SandboxBackend implements CloudBackend {
 const PORTABLE_FILTERS = new Set(["status", "name", "type"]);
 
 /**
- * Refuses what matchesFilters cannot match, before any instance is looked
+ * Refuses what the listing's filter match cannot match, before any instance is looked
  * at: a region with no instances must refuse a bad filter as a full one does.
  */
 function checkFilters(filters: Record<string, string>): void {
@@ -464,22 +500,4 @@ function checkFilters(filters: Record<string, string>): void {
       throw invalidArgument("filters[status]", `unknown status ${quote(value)} (one of ${INSTANCE_STATUSES.join(", ")})`);
     }
   }
-}
-
-/** Portable filters: status, name, type, tag:KEY. Unknown keys are INVALID_ARGUMENT. */
-export function matchesFilters(i: Instance, filters: Record<string, string>): boolean {
-  for (const [key, value] of Object.entries(filters)) {
-    if (key === "status") {
-      if (i.status !== value) return false;
-    } else if (key === "name") {
-      if (i.name !== value) return false;
-    } else if (key === "type") {
-      if (i.type !== value) return false;
-    } else if (key.startsWith("tag:")) {
-      if (i.tags[key.slice(4)] !== value) return false;
-    } else {
-      throw invalidArgument(`filters[${key}]`, "unknown filter (sandbox accepts status, name, type, tag:KEY)");
-    }
-  }
-  return true;
 }

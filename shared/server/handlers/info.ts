@@ -5,18 +5,30 @@ import { parseDuration } from "../../pricing/duration";
 import { roundToDecimals } from "../../pricing/rounding";
 import { regionToWire, toTimestamp } from "../convert";
 import { checkRegion, requireText } from "../validation";
-import { regionOrDefault, rpc, type HandlerEnv, type HandlerGroup } from "./env";
+import { regionOrDefault, rpc, type HandlerEnv, type HandlerGroup, type ResponseOf } from "./env";
 
 export function infoHandlers(env: HandlerEnv): HandlerGroup<"GetProviderInfo" | "ListRegions" | "HealthCheck" | "GetCostEstimate"> {
   const { backend, opts } = env;
+  // The reply depends only on the tenant's backend (fixed by its
+  // credentials) and its available regions: built once per region list the
+  // cache hands out (a tenant gets the same array until it is refreshed),
+  // not per call. Frozen: every call of that tenant answers this object.
+  const infoReplies = new WeakMap<readonly string[], ResponseOf<"GetProviderInfo">>();
   return {
     GetProviderInfo: rpc(env, "GetProviderInfo", async (_req, ctx) => {
-      return {
-        name: backend.provider,
-        version: opts.version,
-        supported_regions: await env.regions.available(ctx),
-        capabilities: { ...capabilitiesToWire(backend.capabilities()), ...opts.serverCapabilities, mode: backend.mode, default_region: backend.defaultRegion },
-      };
+      const regions = await env.regions.available(ctx);
+      let reply = infoReplies.get(regions);
+      if (!reply) {
+        const capabilities = { ...capabilitiesToWire(backend.capabilities()), ...opts.serverCapabilities, mode: backend.mode, default_region: backend.defaultRegion };
+        reply = Object.freeze({
+          name: backend.provider,
+          version: opts.version,
+          supported_regions: Object.freeze([...regions]) as string[],
+          capabilities: Object.freeze(capabilities),
+        });
+        infoReplies.set(regions, reply);
+      }
+      return reply;
     }),
 
     ListRegions: rpc(env, "ListRegions", async (_req, ctx) => ({ regions: (await backend.listRegions(ctx, { zones: true })).map(regionToWire) })),
