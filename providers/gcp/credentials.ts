@@ -7,6 +7,9 @@ import { readFileSync } from "node:fs";
 import { rememberSecret } from "../../shared/cloud/scrub";
 import { ConfigError } from "../../shared/config";
 import type { SecretValue } from "../../shared/secrets";
+import { parseCredentialsJson, type ServiceAccountKey } from "./credentials-json";
+
+export { parseCredentialsJson, type ServiceAccountKey };
 
 export interface Endpoint {
   /** Host name only; gax appends ":port" itself. */
@@ -33,14 +36,6 @@ export function parseEndpoint(value: string): Endpoint {
   return { host, port, protocol };
 }
 
-export interface ServiceAccountKey {
-  type?: string;
-  project_id?: string;
-  private_key_id?: string;
-  private_key?: string;
-  client_email?: string;
-}
-
 export function readCredentialsFile(path: string): ServiceAccountKey {
   let text: string;
   try {
@@ -49,18 +44,6 @@ export function readCredentialsFile(path: string): ServiceAccountKey {
     throw new ConfigError(`GOOGLE_APPLICATION_CREDENTIALS: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
   }
   return parseCredentialsJson(text, `GOOGLE_APPLICATION_CREDENTIALS: ${path}`);
-}
-
-/** A key file's content; `what` names where it came from. Never echoes the text: it holds a private key. */
-export function parseCredentialsJson(text: string, what: string): ServiceAccountKey {
-  let key: unknown;
-  try {
-    key = JSON.parse(text);
-  } catch {
-    throw new ConfigError(`${what} is not a JSON key file`);
-  }
-  if (typeof key !== "object" || key === null || Array.isArray(key)) throw new ConfigError(`${what} is not a JSON key file`);
-  return key as ServiceAccountKey;
 }
 
 export type AuthSource =
