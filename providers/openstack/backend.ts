@@ -76,6 +76,8 @@ export class OpenStackBackend implements CloudBackend {
   private readonly maxRequestsPerPage: number;
   private readonly claims: CreateClaims;
   private readonly networking: ServerNetworking;
+  /** The default region the last token's catalog gave (no region configured). */
+  private catalogDefault?: string;
 
   constructor(
     readonly config: OpenStackConfig,
@@ -120,8 +122,6 @@ export class OpenStackBackend implements CloudBackend {
     if (token) this.catalogDefault = this.regionFromCatalog(token);
     return this.catalogDefault ?? this.config.region;
   }
-
-  private catalogDefault?: string;
 
   private regionFromCatalog(token: Token): string {
     const regions = catalogRegions(token.catalog, "compute", this.config.interface);
