@@ -142,6 +142,7 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
   const metricsAddr = str(settings, "metrics-addr");
   // prom-client and OpenTelemetry load only when configured: off, they cost nothing (not even their import).
   const metrics = metricsAddr ? new (await import("./telemetry/metrics")).ProviderMetrics({ version: VERSION, provider: def.name }) : undefined;
+  const own = backend;
   let tenancy: Tenancy | undefined;
   if (perCall) {
     tenancy = startTenancy(def, settings, log, backend, metrics);
@@ -198,6 +199,9 @@ export async function startProvider(def: ProviderDefinition, settings: Settings,
   }
   if (traces) log.info("exporting traces", { endpoint: traces.url.replace(/\/\/[^/@]*@/, "//"), service_name: traces.serviceName });
   logAccessPosture(settings, backend, log);
+  // Serving now: the backend may log in (never awaited, so the start waits
+  // for no cloud), and wrong credentials still show in the log at once.
+  void own?.warmUp?.();
   return { running, backend, log, metrics: metricsListener };
 }
 

@@ -222,8 +222,22 @@ export interface CloudBackend {
   readonly tagLimits: TagLimits;
   /** "sandbox" or "cloud". */
   readonly mode: "sandbox" | "cloud";
-  /** The region used when a request leaves `region` empty. */
+  /**
+   * The region used when a request leaves `region` empty. With
+   * resolveDefaultRegion, the best answer known so far (the configured
+   * fallback until the cloud has told).
+   */
   readonly defaultRegion: string;
+  /**
+   * The default region when the backend learns it from its cloud
+   * (OpenStack without a configured region: its first token's catalog), so
+   * the provider can serve before that first cloud call. The shared layer
+   * awaits it wherever a request leaves `region` empty, after validating the
+   * request; it rejects with the call's error when the cloud cannot be
+   * asked (e.g. UNAUTHENTICATED). Absent: `defaultRegion` is final from the
+   * start.
+   */
+  resolveDefaultRegion?(signal: AbortSignal): Promise<string>;
 
   /** Truthful capabilities for GetProviderInfo, in the fixed vocabulary (shared/capabilities.ts). No secrets. */
   capabilities(): Capabilities;
@@ -280,6 +294,14 @@ export interface CloudBackend {
    * poll. Returns the unsubscribe. Optional: without it, watches poll.
    */
   instanceChanges?(onChange: () => void): () => void;
+
+  /**
+   * Started once the server is serving, never awaited: what the first call
+   * would do anyway (OpenStack: its Keystone login), done early so wrong
+   * credentials show in the log at start without delaying it. Must never
+   * reject, and must not block the event loop (no SDK loading here).
+   */
+  warmUp?(): Promise<void>;
 
   /** Releases connections and timers at shutdown. */
   close?(): Promise<void>;

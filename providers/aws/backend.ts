@@ -4,7 +4,8 @@
 import { probeHealth } from "../../shared/cloud/health-probe";
 import { RetryPolicy } from "../../shared/cloud/retry";
 import { SharedPolicyRetryStrategy } from "./retry-strategy";
-import { COMMON_CAPABILITIES, type Capabilities } from "../../shared/capabilities";
+import type { Capabilities } from "../../shared/capabilities";
+import { awsCapabilities } from "./capabilities";
 import {
   CreateKeyPairCommand,
   DeleteKeyPairCommand,
@@ -162,25 +163,7 @@ export class AwsEc2Backend implements CloudBackend {
   }
 
   capabilities(): Capabilities {
-    return {
-      flags: {
-        ...COMMON_CAPABILITIES,
-        stop_force: true,
-        // RebootInstances has no hard variant.
-        restart_force: false,
-        list_all_regions_native: false,
-        filters_native: true,
-        public_ip: true,
-        root_volume: true,
-        security_groups: true,
-        network_placement: true,
-        user_data: true,
-        key_pair_tags: true,
-        cost_estimates: true,
-      },
-      extras: { idempotency_mechanism: "client-token+tag", key_pair_storage: "ec2", price_source: "catalog" },
-      details: { endpoint: this.opts.endpoint || Object.keys(this.opts.regionEndpoints).length > 0 ? "custom" : "aws" },
-    };
+    return awsCapabilities(this.opts);
   }
 
   // ---- plumbing -------------------------------------------------------

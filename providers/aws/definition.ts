@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { healthTimeoutMs } from "../../shared/cloud/health-probe";
 import { ConfigError, num, str, type Settings } from "../../shared/config";
 import type { ProviderDefinition } from "../../shared/definition";
+import { DeferredBackend } from "../../shared/cloud/deferred-backend";
+import type { AwsBackendOptions } from "./backend";
+import { awsCapabilities } from "./capabilities";
+import { awsLoginUsers } from "./login-users";
 import { awsSandboxProfile } from "./sandbox-profile";
+import { AWS_TAG_LIMITS } from "./tag-limits";
 import { awsIdentity } from "./provider-id";
 import { awsTenancy } from "./tenancy";
 
@@ -91,9 +96,7 @@ export const awsProvider: ProviderDefinition = {
     const secretAccessKey = str(settings, "secret-access-key");
     const maxAttempts = num(settings, "max-attempts") ?? 3;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) throw new ConfigError("--max-attempts: expected 1 to 20");
-    // Imported here so sandbox mode and --help never load the AWS SDK.
-    const { AwsEc2Backend } = await import("./backend");
-    return new AwsEc2Backend({
+    const options: AwsBackendOptions = {
       defaultRegion: str(settings, "region") ?? "us-east-1",
       endpoint,
       regionEndpoints,
@@ -108,6 +111,20 @@ export const awsProvider: ProviderDefinition = {
       // The older AWS-only setting still wins when set.
       healthTimeoutMs: num(settings, "health-timeout-seconds") !== undefined ? Math.max(0.1, num(settings, "health-timeout-seconds")!) * 1000 : healthTimeoutMs(settings),
       log,
-    });
+    };
+    // The EC2 SDK (and the price catalog) load at the first cloud call, never
+    // at start: sandbox mode and --help never load them, and a real-mode
+    // start does not wait for them. Every setting is checked above.
+    return new DeferredBackend(
+      {
+        provider: "aws",
+        defaultRegion: options.defaultRegion,
+        tagLimits: AWS_TAG_LIMITS,
+        loginUsers: awsLoginUsers,
+        capabilities: () => awsCapabilities(options),
+        listsAllRegions: false,
+      },
+      async () => new (await import("./backend")).AwsEc2Backend(options),
+    );
   },
 };

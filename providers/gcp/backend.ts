@@ -1,7 +1,8 @@
 // The real Compute Engine backend: translates CloudBackend calls into
 // Compute Engine v1 REST calls (@google-cloud/compute, REST transport) and
 // nothing else. See README.md for the behaviour users rely on.
-import { COMMON_CAPABILITIES, type Capabilities } from "../../shared/capabilities";
+import type { Capabilities } from "../../shared/capabilities";
+import { gcpCapabilities } from "./capabilities";
 import { createHash, randomUUID } from "node:crypto";
 import type { google } from "@google-cloud/compute/build/protos/protos";
 import { ProviderError, alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable, abortError, unimplemented } from "../../shared/errors";
@@ -98,35 +99,7 @@ export class GcpBackend implements CloudBackend {
   }
 
   capabilities(): Capabilities {
-    return {
-      flags: {
-        ...COMMON_CAPABILITIES,
-        // instances.stop has no forced variant.
-        stop_force: false,
-        // A restart is instances.reset, which is always a hard reset.
-        restart_force: true,
-        list_all_regions_native: true,
-        filters_native: true,
-        public_ip: true,
-        root_volume: true,
-        security_groups: true,
-        network_placement: true,
-        user_data: true,
-        // Keys live in the project's ssh-keys metadata, which has no tags.
-        key_pair_tags: false,
-        cost_estimates: true,
-      },
-      extras: { idempotency_mechanism: "request-id+metadata", key_pair_storage: "project-metadata ssh-keys", price_source: "catalog" },
-      details: {
-        cloud: "gce",
-        project: this.project,
-        auth: this.opts.authKind,
-        ...(this.opts.endpoint ? { endpoint: this.opts.endpoint } : {}),
-        region_or_zone: "region name = all its zones; zone name = that zone",
-        raw_filter_key: "filter",
-        instance_image_id: "boot disk sourceImage",
-      },
-    };
+    return gcpCapabilities({ project: this.project, authKind: this.opts.authKind, endpoint: this.opts.endpoint });
   }
 
   // ---- regions --------------------------------------------------------

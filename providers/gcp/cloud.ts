@@ -1,12 +1,18 @@
-// Builds the real backend from settings. Imported lazily by definition.ts so
-// sandbox mode and --help never load the Compute Engine SDK.
+// Builds the real backend from settings. Every setting (project, endpoint,
+// key file) is checked here, at start; the Compute Engine client libraries
+// (gax, google-auth-library, the generated clients) load at the first cloud
+// call (shared/cloud/deferred-backend.ts), so neither sandbox mode nor a
+// real-mode start evaluates them.
+import { DeferredBackend } from "../../shared/cloud/deferred-backend";
 import { ConfigError, str, type Settings } from "../../shared/config";
 import type { Logger } from "../../shared/log";
 import type { Secrets } from "../../shared/secrets";
 import { healthTimeoutMs } from "../../shared/cloud/health-probe";
-import { GcpBackend } from "./backend";
-import { buildAuth, describeAuth, parseCredentialsJson, parseEndpoint, readCredentialsFile, type AuthSource } from "./connection";
-import { createClients } from "./gce-api";
+import type { GcpBackendOptions } from "./backend";
+import { gcpCapabilities } from "./capabilities";
+import { checkAuthSource, describeAuth, parseCredentialsJson, parseEndpoint, readCredentialsFile, type AuthSource } from "./credentials";
+import { gcpLoginUsers } from "./login-users";
+import { GCP_TAG_LIMITS } from "./tag-limits";
 
 export function authSourceFrom(settings: Settings, secrets?: Secrets): AuthSource {
   const token = str(settings, "access-token");
@@ -18,24 +24,37 @@ export function authSourceFrom(settings: Settings, secrets?: Secrets): AuthSourc
   return { kind: "application-default" };
 }
 
-export async function createGcpBackend(settings: Settings, log: Logger, secrets?: Secrets): Promise<GcpBackend> {
+export async function createGcpBackend(settings: Settings, log: Logger, secrets?: Secrets): Promise<DeferredBackend> {
   const source = authSourceFrom(settings, secrets);
+  checkAuthSource(source);
   const keyFile = str(settings, "credentials-file");
   const keyProject = source.kind === "key-file" ? source.key.project_id : keyFile ? readCredentialsFile(keyFile).project_id : undefined;
   const project = str(settings, "project") ?? keyProject;
   if (!project) throw new ConfigError("GCP_PROJECT_ID (--project) is required: the key file names no project_id");
   const endpointText = str(settings, "endpoint");
   const endpoint = endpointText ? parseEndpoint(endpointText) : undefined;
-  const clients = createClients(buildAuth(source), endpoint);
   const authKind = describeAuth(source);
-  log.info("Compute Engine backend ready", { project, auth: authKind, endpoint: endpointText ?? "https://compute.googleapis.com" });
-  return new GcpBackend({
+  const options: Omit<GcpBackendOptions, "clients"> = {
     project,
     defaultRegion: str(settings, "region") ?? "us-central1",
-    clients,
     authKind,
     endpoint: endpointText,
     log,
     healthTimeoutMs: healthTimeoutMs(settings),
-  });
+  };
+  log.info("Compute Engine backend ready", { project, auth: authKind, endpoint: endpointText ?? "https://compute.googleapis.com" });
+  return new DeferredBackend(
+    {
+      provider: "gcp",
+      defaultRegion: options.defaultRegion,
+      tagLimits: GCP_TAG_LIMITS,
+      loginUsers: gcpLoginUsers,
+      capabilities: () => gcpCapabilities(options),
+      listsAllRegions: true,
+    },
+    async () => {
+      const [{ GcpBackend }, { buildAuth }, { createClients }] = await Promise.all([import("./backend"), import("./connection"), import("./gce-api")]);
+      return new GcpBackend({ ...options, clients: createClients(buildAuth(source), endpoint) });
+    },
+  );
 }

@@ -18,7 +18,7 @@ import type { GoogleAuth } from "google-auth-library";
 import type { GceMethod, GceService } from "./gce-methods";
 import { throwIfAborted } from "../../shared/errors";
 import type { CallContext } from "../../shared/provider";
-import type { Endpoint } from "./connection";
+import type { Endpoint } from "./credentials";
 import { gceRetryVerdict, mapGoogleError } from "./errors";
 import type { Blame } from "../../shared/cloud/http-status";
 import { retriedCloudCall } from "../../shared/cloud/call";

@@ -486,7 +486,7 @@ describe("credentials and settings", () => {
   });
 
   test("GCP_ENDPOINT must be an http(s) URL without a path", async () => {
-    const { parseEndpoint } = await import("./connection");
+    const { parseEndpoint } = await import("./credentials");
     expect(parseEndpoint("http://127.0.0.1:8080")).toEqual({ host: "127.0.0.1", port: 8080, protocol: "http" });
     expect(parseEndpoint("compute.googleapis.com")).toEqual({ host: "compute.googleapis.com", port: 443, protocol: "https" });
     expect(() => parseEndpoint("http://127.0.0.1:8080/compute/v1")).toThrow("path");

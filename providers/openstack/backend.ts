@@ -33,7 +33,7 @@ import type {
 } from "../../shared/provider";
 import type { OpenStackConfig } from "./cloud-config";
 import { Compute, MAX_KNOWN_MICROVERSION, type NovaFlavor, type NovaKeypair, type NovaServer } from "./compute";
-import { catalogRegions, Identity, identityBaseUrl, type IdentityOptions } from "./identity";
+import { catalogRegions, Identity, identityBaseUrl, type IdentityOptions, type Token } from "./identity";
 import { httpInfo, Transport, type TransportOptions } from "./http";
 import { DEFAULT_HEALTH_TIMEOUT_MS, probeHealth } from "../../shared/cloud/health-probe";
 import { Images } from "./image";
@@ -76,6 +76,8 @@ export class OpenStackBackend implements CloudBackend {
   private readonly maxRequestsPerPage: number;
   private readonly claims: CreateClaims;
   private readonly networking: ServerNetworking;
+  /** The default region the last token's catalog gave (no region configured). */
+  private catalogDefault?: string;
 
   constructor(
     readonly config: OpenStackConfig,
@@ -110,16 +112,40 @@ export class OpenStackBackend implements CloudBackend {
   /**
    * The configured region; when none was configured and the catalog offers
    * compute in exactly one region that is not "RegionOne", that region (as
-   * the openstack CLI would pick it).
+   * the openstack CLI would pick it). Until a token has shown the catalog,
+   * the configured fallback (resolveDefaultRegion waits for the token).
    */
   get defaultRegion(): string {
+    if (this.config.regionExplicit !== false) return this.config.region;
     const token = this.identity.cached();
-    if (this.config.regionExplicit !== false || !token) return this.config.region;
+    // Kept while a token is being renewed (the cache is empty then).
+    if (token) this.catalogDefault = this.regionFromCatalog(token);
+    return this.catalogDefault ?? this.config.region;
+  }
+
+  private regionFromCatalog(token: Token): string {
     const regions = catalogRegions(token.catalog, "compute", this.config.interface);
     return regions.length === 1 && !regions.includes(this.config.region) ? regions[0]! : this.config.region;
   }
 
-  /** Authenticates once at start so wrong credentials show in the log at once (not fatal: the cloud may come later). */
+  /**
+   * The default region, once a token has shown the catalog: the provider
+   * serves before its first login, and the first call that needs the
+   * default region logs in (one login for a burst of such calls: Identity
+   * shares a renewal; a failed login is that call's error).
+   */
+  async resolveDefaultRegion(signal: AbortSignal): Promise<string> {
+    if (this.config.regionExplicit !== false || this.catalogDefault !== undefined) return this.defaultRegion;
+    if (!this.identity.cached()) await this.identity.current(signal);
+    return this.defaultRegion;
+  }
+
+  /**
+   * Logs in once the server is serving (CloudBackend.warmUp), so wrong
+   * credentials show in the log at once (not fatal: the cloud may come
+   * later, and each call that needs a token reports the failure as its own
+   * error).
+   */
   async warmUp(timeoutMs = 5_000): Promise<void> {
     try {
       const token = await this.identity.current(AbortSignal.timeout(timeoutMs));
@@ -464,9 +490,10 @@ export class OpenStackBackend implements CloudBackend {
       return `token valid until ${token.expiresAt.toISOString()}`;
     };
     const nova = async (probe: CallContext) => {
-      const res = await this.compute.call(this.defaultRegion, "/", { signal: probe.signal, blame: "provider" });
+      const region = await this.resolveDefaultRegion(probe.signal);
+      const res = await this.compute.call(region, "/", { signal: probe.signal, blame: "provider" });
       const v = res.body?.version?.version;
-      return `compute API answering in ${this.defaultRegion}${v ? ` (max microversion ${v}, using ${await this.compute.microversion(this.defaultRegion, probe.signal)})` : ""}`;
+      return `compute API answering in ${region}${v ? ` (max microversion ${v}, using ${await this.compute.microversion(region, probe.signal)})` : ""}`;
     };
     return probeHealth(ctx, [{ name: "keystone", run: keystone }, { name: "nova", run: nova }], {
       timeoutMs: this.opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,

@@ -21,6 +21,7 @@ import { tenantScope } from "../tenancy/scope";
 import { authFailureReason } from "./auth/access";
 import { requestIdOf, type CallDeps } from "./calls";
 import { codeName, toGrpcError } from "./grpc-errors";
+import { defaultRegionOf } from "./handlers/env";
 import { checkKeyPairName, checkRegion, requireText } from "./validation";
 
 export const TUNNEL_METHOD = "TunnelInstancePort";
@@ -143,7 +144,7 @@ export function tunnelStreamService(deps: CallDeps, opts: TunnelStreamOptions): 
       const keyPairName = o.key_pair_name ? checkKeyPairName("open.key_pair_name", o.key_pair_name) : undefined;
       const open = async () => {
         const backend = opts.backend;
-        const instance = await backend.getInstance(ctx, { instanceId, region: regionValue === "" ? backend.defaultRegion : regionValue });
+        const instance = await backend.getInstance(ctx, { instanceId, region: regionValue === "" ? await defaultRegionOf(backend, ctx.signal) : regionValue });
         const userHint = backend.sshUserHint?.(instance) ?? defaultLoginUser(backend.loginUsers, instance);
         return { instance, opened: await opts.ssh.openStream!(ctx, instance, { remotePort, keyPairName, userHint }) };
       };

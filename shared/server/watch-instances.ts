@@ -13,6 +13,7 @@ import { RelistSource } from "../watch/relist-source";
 import { decodeResumeToken, encodeResumeToken, watchQueryKey } from "../watch/resume-token";
 import { tenantScope } from "../tenancy/scope";
 import { instanceToWire, toTimestamp } from "./convert";
+import { defaultRegionOf } from "./handlers/env";
 import { checkRegion, checkStringMap } from "./validation";
 
 export interface WatchRequest {
@@ -41,12 +42,12 @@ function toProviderError(err: WatchError): ProviderError {
  * Streams events to `call` until the caller leaves (resolves), or the
  * stream must end with a status (rejects with a ProviderError).
  */
-export function serveWatch(opts: WatchServiceOptions, call: grpc.ServerWritableStream<WatchRequest, unknown>, ctx: CallContext): Promise<void> {
+export async function serveWatch(opts: WatchServiceOptions, call: grpc.ServerWritableStream<WatchRequest, unknown>, ctx: CallContext): Promise<void> {
   const req = call.request ?? {};
   const backend = opts.backend;
   const regionValue = checkRegion("region", req.region, true);
-  const region = regionValue === "" ? backend.defaultRegion : regionValue;
   const filters = checkStringMap("filters", req.filters);
+  const region = regionValue === "" ? await defaultRegionOf(backend, ctx.signal) : regionValue;
   const tenant = ctx.tenant ?? "";
   const queryKey = watchQueryKey(tenant, region, filters);
   const token = (req.resume_token ?? "").trim();

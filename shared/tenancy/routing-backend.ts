@@ -40,6 +40,12 @@ export class RoutingBackend implements CloudBackend {
     return this.peek()?.defaultRegion ?? this.fallback.defaultRegion;
   }
 
+  /** The current tenant's default region, learnt from its cloud when its backend must ask. */
+  async resolveDefaultRegion(signal: AbortSignal): Promise<string> {
+    const b = this.peek();
+    return b?.resolveDefaultRegion ? b.resolveDefaultRegion(signal) : this.defaultRegion;
+  }
+
   /**
    * The current tenant's capabilities. Only asked inside a call, after that
    * tenant's backend answered (GetProviderInfo lists the regions first), so

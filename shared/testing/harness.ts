@@ -1,5 +1,6 @@
 // Starts a provider in-process on a free loopback port for tests, exactly
 // as main does (same flags, same server), and hands back a real client.
+import { DeferredBackend } from "../cloud/deferred-backend";
 import { parseArgs } from "../config";
 import type { ProviderDefinition } from "../definition";
 import { createLogger, type Logger } from "../log";
@@ -33,6 +34,10 @@ export async function startTestProvider(
   const { settings } = parseArgs(allFlags(def), ["--host", "127.0.0.1", "--port", "0", ...args], env);
   const { log, lines } = captureLogger();
   const started = await startProvider(def, settings, log, env);
+  // The cloud SDK loads at the first cloud call (shared/cloud/deferred-backend.ts):
+  // milliseconds in the compiled binary, seconds from source under a busy
+  // bun test. Loaded here, so no test's first call is charged for it.
+  if (started.backend instanceof DeferredBackend) await started.backend.backend();
   const address = `127.0.0.1:${started.running.port}`;
   const client = new ProviderClient(address);
   return {

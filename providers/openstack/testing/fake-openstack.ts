@@ -58,6 +58,8 @@ export class FakeOpenStack {
   authDelayMs: number;
   private server?: ReturnType<typeof Bun.serve>;
   private requestCounter = 0;
+  /** While set, token requests wait for it (holdAuth). */
+  private authGate?: Promise<void>;
 
   constructor(readonly opts: FakeOpenStackOptions = {}) {
     this.maxVersion = opts.maxVersion ?? "2.104";
@@ -89,6 +91,20 @@ export class FakeOpenStack {
 
   fail(f: InjectedFailure): void {
     this.failures.push(f);
+  }
+
+  /**
+   * Token requests (counted in authCount as they arrive) get no answer until
+   * the returned release is called: a Keystone that has not answered yet,
+   * without guessing how long anything takes.
+   */
+  holdAuth(): () => void {
+    let release!: () => void;
+    this.authGate = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.authGate = undefined;
+      release();
+    };
   }
 
   computeRequests(): RecordedRequest[] {
@@ -155,6 +171,7 @@ export class FakeOpenStack {
 
     if (path === "/identity/v3/auth/tokens" && req.method === "POST") {
       this.authCount++;
+      if (this.authGate) await this.authGate;
       if (this.authDelayMs) await Bun.sleep(this.authDelayMs);
       const password = body?.auth?.identity?.password?.user?.password;
       if (this.opts.password !== undefined && password !== this.opts.password) {

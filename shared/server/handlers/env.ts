@@ -3,7 +3,7 @@
 // request/response types (shared/grpc/types, from proto/).
 import type * as grpc from "@grpc/grpc-js";
 import type { CloudProviderServiceHandlers } from "../../grpc/types/skyclust/provider/v1/CloudProviderService";
-import type { CloudBackend, InstanceRef } from "../../provider";
+import type { CallContext, CloudBackend, InstanceRef } from "../../provider";
 import type { SshService } from "../../ssh/types";
 import { unary, type CallDeps, type UnaryHandler } from "../calls";
 import { checkRegion, requireText } from "../validation";
@@ -53,15 +53,26 @@ export function rpc<M extends RpcName>(env: HandlerEnv, name: M, handler: UnaryH
   return unary<RequestOf<M>, ResponseOf<M>>(name, env.deps, handler);
 }
 
-/** An empty region means the backend's default region. */
-export function regionOrDefault(env: HandlerEnv, value: string): string {
-  return value === "" ? env.backend.defaultRegion : value;
+/**
+ * The backend's default region; asked of the cloud when the backend learns
+ * it there (CloudBackend.resolveDefaultRegion), which only the first such
+ * call waits for.
+ */
+export async function defaultRegionOf(backend: CloudBackend, signal: AbortSignal): Promise<string> {
+  return backend.resolveDefaultRegion ? backend.resolveDefaultRegion(signal) : backend.defaultRegion;
+}
+
+/**
+ * An empty region means the backend's default region. Call it after the
+ * request's other fields are checked: bad input never waits for the cloud.
+ */
+export async function regionOrDefault(env: HandlerEnv, value: string, ctx: CallContext): Promise<string> {
+  return value === "" ? defaultRegionOf(env.backend, ctx.signal) : value;
 }
 
 /** instance_id and region of a request that names one instance. */
-export function instanceRef(env: HandlerEnv, req: { instance_id: string; region: string }): InstanceRef {
-  return {
-    instanceId: requireText("instance_id", req.instance_id),
-    region: regionOrDefault(env, checkRegion("region", req.region, false)),
-  };
+export async function instanceRef(env: HandlerEnv, req: { instance_id: string; region: string }, ctx: CallContext): Promise<InstanceRef> {
+  const instanceId = requireText("instance_id", req.instance_id);
+  const region = checkRegion("region", req.region, false);
+  return { instanceId, region: await regionOrDefault(env, region, ctx) };
 }

@@ -5,7 +5,7 @@ import { parseDuration } from "../../pricing/duration";
 import { roundToDecimals } from "../../pricing/rounding";
 import { regionToWire, toTimestamp } from "../convert";
 import { checkRegion, requireText } from "../validation";
-import { regionOrDefault, rpc, type HandlerEnv, type HandlerGroup, type ResponseOf } from "./env";
+import { defaultRegionOf, regionOrDefault, rpc, type HandlerEnv, type HandlerGroup, type ResponseOf } from "./env";
 
 export function infoHandlers(env: HandlerEnv): HandlerGroup<"GetProviderInfo" | "ListRegions" | "HealthCheck" | "GetCostEstimate"> {
   const { backend, opts } = env;
@@ -19,7 +19,7 @@ export function infoHandlers(env: HandlerEnv): HandlerGroup<"GetProviderInfo" | 
       const regions = await env.regions.available(ctx);
       let reply = infoReplies.get(regions);
       if (!reply) {
-        const capabilities = { ...capabilitiesToWire(backend.capabilities()), ...opts.serverCapabilities, mode: backend.mode, default_region: backend.defaultRegion };
+        const capabilities = { ...capabilitiesToWire(backend.capabilities()), ...opts.serverCapabilities, mode: backend.mode, default_region: await defaultRegionOf(backend, ctx.signal) };
         reply = Object.freeze({
           name: backend.provider,
           version: opts.version,
@@ -35,8 +35,9 @@ export function infoHandlers(env: HandlerEnv): HandlerGroup<"GetProviderInfo" | 
 
     GetCostEstimate: rpc(env, "GetCostEstimate", async (req, ctx) => {
       const instanceType = requireText("instance_type", req.instance_type, 128);
-      const regionName = regionOrDefault(env, checkRegion("region", req.region, false));
+      const regionValue = checkRegion("region", req.region, false);
       const duration = parseDuration(req.duration ?? "");
+      const regionName = await regionOrDefault(env, regionValue, ctx);
       const quote = await backend.priceQuote(ctx, { instanceType, region: regionName });
       const round = (n: number) => roundToDecimals(n, 6);
       return {

@@ -23,10 +23,9 @@ export function instanceHandlers(env: HandlerEnv): HandlerGroup<InstanceRpc> {
     CreateInstance: rpc(env, "CreateInstance", async (req, ctx, call) => {
       const fromMetadata = call.metadata.get("idempotency-key")[0];
       const regionValue = checkRegion("region", req.region, false);
-      const instance = await creator.create(ctx, {
+      const fields = {
         name: requireText("name", req.name, 255),
         type: requireText("type", req.type, 128),
-        region: regionOrDefault(env, regionValue),
         zone: optionalText("zone", req.zone, 64),
         imageId: optionalText("image_id", req.image_id),
         tags: checkTags("tags", req.tags, backend.tagLimits, backend.provider),
@@ -40,29 +39,30 @@ export function instanceHandlers(env: HandlerEnv): HandlerGroup<InstanceRpc> {
         rootVolumeSizeGb: checkVolumeSize(req.root_volume_size),
         rootVolumeType: optionalText("root_volume_type", req.root_volume_type, 64),
         idempotencyKey: checkIdempotencyKey(req.idempotency_key || (typeof fromMetadata === "string" ? fromMetadata : "")),
-      }, Boolean(req.wait_until_running));
+      };
+      const instance = await creator.create(ctx, { ...fields, region: await regionOrDefault(env, regionValue, ctx) }, Boolean(req.wait_until_running));
       return { instance: instanceToWire(instance, backend.provider) };
     }),
 
     DeleteInstance: rpc(env, "DeleteInstance", async (req, ctx) => {
-      const result = await backend.deleteInstance(ctx, instanceRef(env, req));
+      const result = await backend.deleteInstance(ctx, await instanceRef(env, req, ctx));
       return { success: true, message: result.message };
     }),
     StartInstance: rpc(env, "StartInstance", async (req, ctx) => {
-      const result = await backend.startInstance(ctx, instanceRef(env, req));
+      const result = await backend.startInstance(ctx, await instanceRef(env, req, ctx));
       return { success: true, message: result.message };
     }),
     RestartInstance: rpc(env, "RestartInstance", async (req, ctx) => {
-      const result = await backend.restartInstance(ctx, { ...instanceRef(env, req), force: Boolean(req.force) });
+      const result = await backend.restartInstance(ctx, { ...(await instanceRef(env, req, ctx)), force: Boolean(req.force) });
       return { success: true, message: result.message };
     }),
     StopInstance: rpc(env, "StopInstance", async (req, ctx) => {
-      const result = await backend.stopInstance(ctx, { ...instanceRef(env, req), force: Boolean(req.force) });
+      const result = await backend.stopInstance(ctx, { ...(await instanceRef(env, req, ctx)), force: Boolean(req.force) });
       return { success: true, message: result.message };
     }),
 
     GetInstanceStatus: rpc(env, "GetInstanceStatus", async (req, ctx) => {
-      const instance = await backend.getInstance(ctx, instanceRef(env, req));
+      const instance = await backend.getInstance(ctx, await instanceRef(env, req, ctx));
       return { instance_id: instance.id, status: instance.status, last_updated: toTimestamp(new Date()), raw_status: instance.rawStatus };
     }),
   };

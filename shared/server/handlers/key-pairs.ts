@@ -8,45 +8,41 @@ type KeyPairRpc = "CreateKeyPair" | "ImportKeyPair" | "ListKeyPairs" | "DeleteKe
 
 export function keyPairHandlers(env: HandlerEnv): HandlerGroup<KeyPairRpc> {
   const { backend, ssh } = env;
-  const region = (value: string) => regionOrDefault(env, checkRegion("region", value, false));
+  // Every field is checked before the default region is resolved (it may
+  // ask the cloud), so bad input never waits for it.
   return {
     CreateKeyPair: rpc(env, "CreateKeyPair", async (req, ctx) => {
       const keyType = (req.key_type ?? "") === "" ? "ed25519" : req.key_type;
       if (keyType !== "ed25519" && keyType !== "rsa") throw invalidArgument("key_type", `must be "ed25519" or "rsa"`);
-      const created = await backend.createKeyPair(ctx, {
-        name: checkKeyPairName("key_pair_name", req.key_pair_name),
-        region: region(req.region),
-        tags: checkTags("tags", req.tags, backend.tagLimits, backend.provider),
-        keyType,
-      });
+      const name = checkKeyPairName("key_pair_name", req.key_pair_name);
+      const regionValue = checkRegion("region", req.region, false);
+      const tags = checkTags("tags", req.tags, backend.tagLimits, backend.provider);
+      const created = await backend.createKeyPair(ctx, { name, region: await regionOrDefault(env, regionValue, ctx), tags, keyType });
       // Lets the operator keep the key for the SSH RPCs (--ssh-keep-created-keys).
       await ssh.keyPairCreated?.(ctx, { name: created.keyPair.name, region: created.keyPair.region, privateKey: created.privateKey });
       return { key_pair: keyPairToWire(created.keyPair), private_key: created.privateKey };
     }),
 
     ImportKeyPair: rpc(env, "ImportKeyPair", async (req, ctx) => {
-      const keyPair = await backend.importKeyPair(ctx, {
-        name: checkKeyPairName("key_pair_name", req.key_pair_name),
-        region: region(req.region),
-        publicKey: requireText("public_key", req.public_key, 16 * 1024),
-        tags: checkTags("tags", req.tags, backend.tagLimits, backend.provider),
-      });
+      const name = checkKeyPairName("key_pair_name", req.key_pair_name);
+      const regionValue = checkRegion("region", req.region, false);
+      const publicKey = requireText("public_key", req.public_key, 16 * 1024);
+      const tags = checkTags("tags", req.tags, backend.tagLimits, backend.provider);
+      const keyPair = await backend.importKeyPair(ctx, { name, region: await regionOrDefault(env, regionValue, ctx), publicKey, tags });
       return { key_pair: keyPairToWire(keyPair) };
     }),
 
     ListKeyPairs: rpc(env, "ListKeyPairs", async (req, ctx) => {
-      const keyPairs = await backend.listKeyPairs(ctx, {
-        region: region(req.region),
-        filters: checkStringMap("filters", req.filters),
-      });
+      const regionValue = checkRegion("region", req.region, false);
+      const filters = checkStringMap("filters", req.filters);
+      const keyPairs = await backend.listKeyPairs(ctx, { region: await regionOrDefault(env, regionValue, ctx), filters });
       return { key_pairs: keyPairs.map(keyPairToWire) };
     }),
 
     DeleteKeyPair: rpc(env, "DeleteKeyPair", async (req, ctx) => {
-      const result = await backend.deleteKeyPair(ctx, {
-        name: checkKeyPairName("key_pair_name", req.key_pair_name),
-        region: region(req.region),
-      });
+      const name = checkKeyPairName("key_pair_name", req.key_pair_name);
+      const regionValue = checkRegion("region", req.region, false);
+      const result = await backend.deleteKeyPair(ctx, { name, region: await regionOrDefault(env, regionValue, ctx) });
       return { success: true, message: result.message };
     }),
   };

@@ -39,7 +39,7 @@ async function listPage(env: HandlerEnv, ctx: CallContext, req: RequestOf<"ListI
   const regionValue = checkRegion("region", req.region, true);
   const filters = checkStringMap("filters", req.filters);
   const pageSize = checkPageSize(req.page_size);
-  const resolved = regionOrDefault(env, regionValue);
+  const resolved = await regionOrDefault(env, regionValue, ctx);
   const fingerprint = queryFingerprint(resolved, filters);
   const token = (req.page_token ?? "").trim();
   const state = token ? tokenChecked(() => decodePageToken(token, fingerprint)) : undefined;

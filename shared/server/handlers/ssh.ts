@@ -21,7 +21,7 @@ export function sshHandlers(env: HandlerEnv): HandlerGroup<SshRpc> {
   const { backend, ssh } = env;
 
   const sshTarget = async (ctx: CallContext, req: { instance_id: string; region: string; key_pair_name: string }): Promise<SshTarget> => {
-    const instance = await backend.getInstance(ctx, instanceRef(env, req));
+    const instance = await backend.getInstance(ctx, await instanceRef(env, req, ctx));
     const keyPairName = req.key_pair_name ? checkKeyPairName("key_pair_name", req.key_pair_name) : undefined;
     // Without a backend hint: the image family or the cloud's usual user.
     return { instance, keyPairName, userHint: backend.sshUserHint?.(instance) ?? defaultLoginUser(backend.loginUsers, instance) };
