@@ -408,6 +408,12 @@ describe("instance actions", () => {
     fake.pollsBeforeDone = 1_000_000;
     const err = await grpcError(call("StopInstance", { instance_id: "libcloud-demo-np-node", region: "us-central2" }, { deadlineMs: 1500 }));
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+    // The client's timer can fire before the server's: wait for the server to
+    // log the call's end, then give a poll sent just before it time to land.
+    const ended = () => provider.logs.some((l) => l.includes('"method":"StopInstance"') && l.includes("DEADLINE_EXCEEDED"));
+    for (let i = 0; i < 200 && !ended(); i++) await Bun.sleep(25);
+    expect(ended()).toBe(true);
+    await Bun.sleep(300);
     const polls = fake.requestsTo("POST", /operations\/[^/]+\/wait$/).length;
     await Bun.sleep(700);
     expect(fake.requestsTo("POST", /operations\/[^/]+\/wait$/).length).toBe(polls);
