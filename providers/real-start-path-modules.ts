@@ -13,6 +13,7 @@ import { DeferredBackend } from "../shared/cloud/deferred-backend";
 import { parseArgs } from "../shared/config";
 import { createLogger } from "../shared/log";
 import { allFlags, startProvider } from "../shared/main";
+import { packagesLoaded } from "../shared/testing/module-probe";
 import { providerEntry } from "./index";
 
 /** Packages (by path fragment) that a real-mode start must leave to the first cloud call. */
@@ -23,12 +24,7 @@ export const CLOUD_SDKS: Record<string, string> = {
   "@google-cloud/compute": "/node_modules/@google-cloud/compute/",
 };
 
-function loaded(): string[] {
-  const modules = Object.keys(require.cache).map((k) => k.replaceAll("\\", "/"));
-  return Object.entries(CLOUD_SDKS)
-    .filter(([, fragment]) => modules.some((m) => m.includes(fragment)))
-    .map(([name]) => name);
-}
+const loaded = () => packagesLoaded(CLOUD_SDKS);
 
 const CLOSED = "http://127.0.0.1:9";
 const provider = process.argv[2]!;

@@ -7,13 +7,10 @@
 // the SDK.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { runModuleProbe } from "../shared/testing/module-probe";
 
-async function modulesOf(provider: string): Promise<{ atServing: string[]; afterLoad: string[] }> {
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "real-start-path-modules.ts"), provider], { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) throw new Error(`real-start-path-modules ${provider} exited ${code}: ${err}`);
-  return JSON.parse(out.trim().split("\n").at(-1)!);
-}
+const modulesOf = (provider: string) =>
+  runModuleProbe<{ atServing: string[]; afterLoad: string[] }>(join(import.meta.dir, "real-start-path-modules.ts"), [provider]);
 
 test("aws: serving in real mode loaded no AWS SDK; the first cloud call loads it (the check sees it)", async () => {
   const { atServing, afterLoad } = await modulesOf("aws");

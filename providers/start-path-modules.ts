@@ -8,6 +8,7 @@ import { parseArgs } from "../shared/config";
 import { serviceDefinition } from "../shared/grpc/descriptors";
 import { createLogger } from "../shared/log";
 import { allFlags, startProvider } from "../shared/main";
+import { packagesLoaded } from "../shared/testing/module-probe";
 import { providerEntry } from "./index";
 
 /** Packages (by path fragment) that only a call, never a start, may load. */
@@ -21,12 +22,7 @@ export const NOT_AT_START: Record<string, string> = {
   "a price catalog": "/pricing/catalog.generated.ts",
 };
 
-function loaded(): string[] {
-  const modules = Object.keys(require.cache).map((k) => k.replaceAll("\\", "/"));
-  return Object.entries(NOT_AT_START)
-    .filter(([, fragment]) => modules.some((m) => m.includes(fragment)))
-    .map(([name]) => name);
-}
+const loaded = () => packagesLoaded(NOT_AT_START);
 
 const def = await providerEntry(process.argv[2]!).load();
 const { settings } = parseArgs(allFlags(def), ["--sandbox", "--host", "127.0.0.1", "--port", "0"], {});

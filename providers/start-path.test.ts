@@ -7,14 +7,11 @@
 // module graph is per process).
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { runModuleProbe } from "../shared/testing/module-probe";
 import { PROVIDER_NAMES } from "./index";
 
-async function modulesOf(provider: string): Promise<{ atServing: string[]; afterFirstMessage: string[] }> {
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "start-path-modules.ts"), provider], { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) throw new Error(`start-path-modules ${provider} exited ${code}: ${err}`);
-  return JSON.parse(out.trim().split("\n").at(-1)!);
-}
+const modulesOf = (provider: string) =>
+  runModuleProbe<{ atServing: string[]; afterFirstMessage: string[] }>(join(import.meta.dir, "start-path-modules.ts"), [provider]);
 
 for (const provider of PROVIDER_NAMES) {
   test(`${provider}: serving in sandbox mode loaded none of them; the first contract message loads protobufjs (the check sees it)`, async () => {

@@ -113,21 +113,9 @@ test("the gcp binary alone serves the real backend against Compute Engine with a
 }, 120_000);
 
 test("the binary finds Application Default Credentials in the gcloud well-known file", async () => {
-  const port = await freePort();
-  const proc = root.spawn([], {
-    uid: NONROOT_UID,
-    env: { SKYCLUST_HOST: "127.0.0.1", SKYCLUST_PORT: String(port), GCP_ENDPOINT: fake.url, GCP_PROJECT_ID: PROJECT, HOME: "/home/nonroot" },
-  });
-  let stderr = "";
-  const drain = (async () => {
-    for await (const c of proc.stderr) stderr += new TextDecoder().decode(c);
-  })();
-  const address = `127.0.0.1:${port}`;
-  const client = new ProviderClient(address);
+  const served = await root.serve([], { uid: NONROOT_UID, env: { GCP_ENDPOINT: fake.url, GCP_PROJECT_ID: PROJECT, HOME: "/home/nonroot" } });
+  const client = new ProviderClient(served.address);
   try {
-    await waitForServing(address).catch((e) => {
-      throw new Error(`${e.message}\n${stderr}`);
-    });
     const n = fake.requests.length;
     const info = await client.call("GetProviderInfo", {}, { deadlineMs: 15_000 });
     expect(info.capabilities.auth).toBe("application-default");
@@ -135,28 +123,14 @@ test("the binary finds Application Default Credentials in the gcloud well-known 
     expect(fake.requests.slice(n).every((r) => r.auth === "jwt")).toBe(true);
   } finally {
     client.close();
-    proc.kill("SIGTERM");
-    expect(await proc.exited).toBe(0);
-    await drain;
+    expect(await served.stop()).toBe(0);
   }
 }, 60_000);
 
 test("the binary sends a ready access token (GOOGLE_OAUTH_ACCESS_TOKEN) as a bearer token", async () => {
-  const port = await freePort();
-  const proc = root.spawn([], {
-    uid: NONROOT_UID,
-    env: { SKYCLUST_HOST: "127.0.0.1", SKYCLUST_PORT: String(port), GCP_ENDPOINT: fake.url, GCP_PROJECT_ID: PROJECT, GOOGLE_OAUTH_ACCESS_TOKEN: ACCESS_TOKEN },
-  });
-  let stderr = "";
-  const drain = (async () => {
-    for await (const c of proc.stderr) stderr += new TextDecoder().decode(c);
-  })();
-  const address = `127.0.0.1:${port}`;
-  const client = new ProviderClient(address);
+  const served = await root.serve([], { uid: NONROOT_UID, env: { GCP_ENDPOINT: fake.url, GCP_PROJECT_ID: PROJECT, GOOGLE_OAUTH_ACCESS_TOKEN: ACCESS_TOKEN } });
+  const client = new ProviderClient(served.address);
   try {
-    await waitForServing(address).catch((e) => {
-      throw new Error(`${e.message}\n${stderr}`);
-    });
     const n = fake.requests.length;
     expect((await client.call("ListRegions", {}, { deadlineMs: 15_000 })).regions.length).toBe(3);
     expect((await client.call("ListInstances", { region: "us-central2", page_size: 3 }, { deadlineMs: 15_000 })).instances.length).toBe(3);
@@ -164,9 +138,7 @@ test("the binary sends a ready access token (GOOGLE_OAUTH_ACCESS_TOKEN) as a bea
     expect(fake.requests.slice(n).every((r) => r.auth === "token")).toBe(true);
   } finally {
     client.close();
-    proc.kill("SIGTERM");
-    expect(await proc.exited).toBe(0);
-    await drain;
+    expect(await served.stop()).toBe(0);
   }
-  expect(stderr).not.toContain(ACCESS_TOKEN);
+  expect(served.stderr()).not.toContain(ACCESS_TOKEN);
 }, 60_000);

@@ -5,13 +5,10 @@
 // graph is per process).
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { runModuleProbe } from "../testing/module-probe";
 
-async function loaded(args: string[]): Promise<{ promClient: boolean; openTelemetrySdk: boolean }> {
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../testing/loaded-modules.ts"), ...args], { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) throw new Error(`loaded-modules exited ${code}: ${err}`);
-  return JSON.parse(out.trim().split("\n").at(-1)!);
-}
+const loaded = (args: string[]) =>
+  runModuleProbe<{ promClient: boolean; openTelemetrySdk: boolean }>(join(import.meta.dir, "../testing/loaded-modules.ts"), args);
 
 test("metrics and tracing off: neither prom-client nor the OpenTelemetry SDK is loaded", async () => {
   expect(await loaded([])).toEqual({ promClient: false, openTelemetrySdk: false });

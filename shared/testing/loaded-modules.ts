@@ -7,6 +7,7 @@ import { createLogger } from "../log";
 import { allFlags, startProvider } from "../main";
 import type { ProviderDefinition } from "../definition";
 import { conformanceSandboxDefinition } from "../conformance/sandbox-target";
+import { packagesLoaded } from "./module-probe";
 
 const def: ProviderDefinition = conformanceSandboxDefinition;
 const argv = process.argv.slice(2);
@@ -15,7 +16,7 @@ const flags = argv.filter((a) => a !== "--trace");
 const { settings } = parseArgs(allFlags(def), ["--sandbox", "--host", "127.0.0.1", "--port", "0", ...flags], {});
 const env = trace ? { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" } : {};
 const started = await startProvider(def, settings, createLogger({ level: "error", write: () => {} }), env);
-const loaded = Object.keys(require.cache);
-console.log(JSON.stringify({ promClient: loaded.some((k) => k.includes("/prom-client/")), openTelemetrySdk: loaded.some((k) => k.includes("/@opentelemetry/sdk-trace")) }));
+const loaded = packagesLoaded({ promClient: "/prom-client/", openTelemetrySdk: "/@opentelemetry/sdk-trace" });
+console.log(JSON.stringify({ promClient: loaded.includes("promClient"), openTelemetrySdk: loaded.includes("openTelemetrySdk") }));
 await started.running.shutdown("done");
 process.exit(0);
